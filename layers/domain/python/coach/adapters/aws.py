@@ -1,0 +1,68 @@
+"""boto3 adapters. Clients are created lazily and cached, never at import time."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from coach.ports import NotFound
+
+_RETRIES = Config(retries={"max_attempts": 8, "mode": "adaptive"})
+
+
+@cache
+def client(service: str, region: str | None = None) -> Any:
+    return boto3.client(service, region_name=region, config=_RETRIES)  # type: ignore[call-overload]
+
+
+def reset_clients() -> None:
+    """Forget cached clients (the local runtime calls this when it starts a fresh mock)."""
+    client.cache_clear()
+
+
+class S3ObjectStore:
+    def __init__(self, kms_key_id: str | None = None) -> None:
+        self._kms_key_id = kms_key_id
+
+    def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+        extra: dict[str, str] = {}
+        if self._kms_key_id:
+            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_id}
+        client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **extra)
+
+    def get(self, bucket: str, key: str) -> bytes:
+        try:
+            return client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                raise NotFound(f"s3://{bucket}/{key}") from exc
+            raise
+
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            client("s3").head_object(Bucket=bucket, Key=key)
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise
+
+    def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
+        paginator = client("s3").get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"]
+
+
+class StepFunctionsCallbacks:
+    def succeed(self, task_token: str, output: dict) -> None:
+        client("stepfunctions").send_task_success(taskToken=task_token, output=json.dumps(output))
+
+    def fail(self, task_token: str, error: str, cause: str) -> None:
+        client("stepfunctions").send_task_failure(taskToken=task_token, error=error, cause=cause)

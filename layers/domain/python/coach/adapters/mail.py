@@ -1,0 +1,86 @@
+"""SES mailer: MIME built with the standard library, idempotent by key, optionally mirrored to an outbox folder."""
+
+from __future__ import annotations
+
+import re
+import time
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from coach.adapters.aws import client
+from coach.ports import Email
+
+
+def build_mime(email: Email) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = email.sender
+    message["To"] = ", ".join(email.to)
+    message["Subject"] = email.subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="automated-pharmacist.local")
+    message.set_content(email.text)
+    if email.html is not None:
+        message.add_alternative(email.html, subtype="html")
+    for attachment in email.attachments:
+        maintype, _, subtype = attachment.mime_type.partition("/")
+        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename)
+    return message
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:120] or "message"
+
+
+class SesMailer:
+    """Sends through SES. With a ledger table, a key that was already sent sends nothing (DESIGN.md §6)."""
+
+    def __init__(self, ledger_table: str | None = None, outbox_dir: str | None = None,
+                 configuration_set: str | None = None) -> None:
+        self._ledger_table = ledger_table
+        self._outbox = Path(outbox_dir) if outbox_dir else None
+        self._configuration_set = configuration_set
+
+    def _claim(self, key: str) -> bool:
+        """True when this process is the first to send `key`."""
+        if not (self._ledger_table and key):
+            return True
+        try:
+            client("dynamodb").put_item(
+                TableName=self._ledger_table,
+                Item={"pk": {"S": f"email#{key}"}, "sent_at": {"N": str(int(time.time()))},
+                      "ttl": {"N": str(int(time.time()) + 400 * 86_400)}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def _release(self, key: str) -> None:
+        if self._ledger_table and key:
+            client("dynamodb").delete_item(TableName=self._ledger_table, Key={"pk": {"S": f"email#{key}"}})
+
+    def send(self, email: Email) -> str:
+        if not self._claim(email.idempotency_key):
+            return "duplicate-suppressed"
+        message = build_mime(email)
+        raw = message.as_bytes()
+        kwargs: dict = {"Source": email.sender, "Destinations": list(email.to), "RawMessage": {"Data": raw}}
+        if self._configuration_set:
+            kwargs["ConfigurationSetName"] = self._configuration_set
+        if email.tags:
+            kwargs["Tags"] = [{"Name": k, "Value": _safe_name(v)} for k, v in email.tags.items()]
+        try:
+            message_id = client("ses").send_raw_email(**kwargs)["MessageId"]
+        except Exception:
+            self._release(email.idempotency_key)  # a failed send may be retried
+            raise
+        if self._outbox is not None:
+            self._outbox.mkdir(parents=True, exist_ok=True)
+            stem = _safe_name(email.idempotency_key or message_id)
+            (self._outbox / f"{stem}.eml").write_bytes(raw)
+        return str(message_id)

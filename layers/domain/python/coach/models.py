@@ -1,0 +1,233 @@
+"""The shapes that cross a boundary: the market event of DATA_CONTRACT.md and the workflow payloads.
+
+Workflow payloads carry ids, counts and S3 keys only (DESIGN.md §2): nothing here may hold a member field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from coach.ndc import normalise_ndc
+
+EventType = Literal["otc_switch", "patent_expiry", "generic_launch", "new_drug", "recall", "formulary_change"]
+EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
+SensitiveClass = Literal["hiv", "substance_use", "behavioral_health", "reproductive"]
+Election = Literal["always", "ask", "never"]
+Decision = Literal["approved", "declined", "no_response", "auto", "not_asked"]
+Role = Literal["account_team", "client"]
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+_EARLIEST = date(1950, 1, 1)
+_LATEST = date(2100, 12, 31)
+
+
+class Drug(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: ShortText
+    ingredient: ShortText | None = None
+    ndcs: list[str] = Field(default_factory=list, max_length=500)
+
+    @field_validator("ndcs")
+    @classmethod
+    def _normalise(cls, ndcs: list[str]) -> list[str]:
+        return sorted({normalise_ndc(ndc) for ndc in ndcs})
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> Drug:
+        if not self.ndcs and not self.ingredient:
+            raise ValueError("drug needs ndcs or ingredient (or both) so claims can be matched")
+        return self
+
+
+class MarketEvent(BaseModel):
+    """The `detail` of a Drug Market Event."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    event_type: EventType
+    drug: Drug
+    effective_date: date
+    announced_on: date
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    source_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")] | None = None
+    alternatives: list[ShortText] = Field(default_factory=list, max_length=50)
+    recall_class: Literal["I", "II", "III"] | None = None
+
+    @field_validator("effective_date", "announced_on")
+    @classmethod
+    def _plausible(cls, value: date) -> date:
+        if not _EARLIEST <= value <= _LATEST:
+            raise ValueError(f"date {value.isoformat()} is outside {_EARLIEST.year}–{_LATEST.year}")
+        return value
+
+    @model_validator(mode="after")
+    def _recall_class_only_for_recalls(self) -> MarketEvent:
+        if self.event_type == "recall" and self.recall_class is None:
+            raise ValueError("recall events need recall_class (I, II or III)")
+        if self.event_type != "recall" and self.recall_class is not None:
+            raise ValueError(f"recall_class is only for recalls, not {self.event_type}")
+        return self
+
+
+class MarketEventEnvelope(BaseModel):
+    """The EventBridge envelope; other envelope fields (id, time, account…) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    source: Literal["coach.market-feed"]
+    detail_type: Literal["Drug Market Event"] = Field(alias="detail-type")
+    detail: MarketEvent
+
+
+class Waits(BaseModel):
+    """Callback-wait timeouts in seconds, already scaled for the runtime they run on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_team_seconds: int = Field(ge=1)
+    client_seconds: int = Field(ge=1)
+    reminders: int = Field(ge=0, le=5)
+    escalate: bool
+
+
+class CampaignInput(BaseModel):
+    """The state machine's input, written by intake."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    campaign_id: str
+    event: MarketEvent
+    playbook: dict  # the resolved Playbook as JSON (coach.playbooks.Playbook)
+    mandatory: bool
+    waits: Waits
+
+
+class ClientWork(BaseModel):
+    """One affected client, as the audience stage hands it to the per-client branch (counts and keys only)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    client_id: str
+    client_name: str
+    affected: int = Field(ge=0)
+    reachable: int = Field(ge=0)
+    election: Election
+    batches_key: str
+    batch_count: int = Field(ge=0)
+    contacts_key: str
+
+
+class AudienceSummary(BaseModel):
+    """What the audience stage returns into workflow state."""
+
+    clients_key: str
+    client_count: int
+    affected: int
+    reachable: int
+
+
+class LetterBatchRequest(BaseModel):
+    """One Distributed Map item of the letters stage: a batch of reachable members of one client."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    campaign_id: str
+    client_id: str
+    batch_key: str
+    batch_index: int = Field(ge=0)
+    event: MarketEvent
+    template_id: str
+
+
+class LetterBatchResult(BaseModel):
+    client_id: str
+    batch_index: int
+    letters: int
+    emails: int
+    pdf_key: str | None
+    manifest_key: str
+
+
+class ClientOutcome(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    client_id: str
+    client_name: str
+    election: Election
+    affected: int
+    reachable: int
+    account_team_decision: Decision
+    client_decision: Decision
+    letters: int = 0
+    emails: int = 0
+    outcome: str
+
+
+class MemberRecord(BaseModel):
+    """One reachable member in an audience batch file (S3, KMS-encrypted). PHI: never in state or logs."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    member_id: str
+    client_id: str
+    first_name: str
+    last_name: str
+    address_line1: str
+    address_line2: str | None = None
+    city: str
+    state: str
+    postal_code: str
+    language: str = "en"
+    email: str | None = None
+    email_consent: bool = False
+    preferred_channel: Literal["mail", "email"] = "mail"
+    confidential_address: bool = False
+    drug_name: str
+    last_fill_date: date
+
+    @property
+    def channel(self) -> Literal["mail", "email"]:
+        if self.email and self.email_consent and self.preferred_channel == "email":
+            return "email"
+        return "mail"
+
+
+# The error name a decline sends with SendTaskFailure; the ASL catches it by this name.
+DECLINED_ERROR = "Coach.Declined"
+
+
+class ApprovalRequest(BaseModel):
+    """Input of the approval-request task (a `.waitForTaskToken` task): ask one role of one client to decide.
+
+    `kind` is "ask" for the first request, "reminder" for a follow-up (its fresh links supersede the old ones)
+    and "escalation" for the email to the client's escalation contact after the last reminder.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    campaign_id: str
+    client: ClientWork
+    role: Role
+    task_token: str = Field(min_length=1, max_length=2048)
+    event: MarketEvent
+    kind: Literal["ask", "reminder", "escalation"] = "ask"
+    attempt: int = Field(default=0, ge=0)
+    deadline_seconds: int = Field(ge=1)
+
+
+class Notice(BaseModel):
+    """Input of the notify task: an informational email that asks nothing (counts only, never PHI)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    campaign_id: str
+    kind: Literal["mandatory_account_team", "mandatory_client", "operator_alert"]
+    client: ClientWork | None = None
+    event: MarketEvent | None = None
+    stage: str | None = None
+    error: str | None = None

@@ -1,0 +1,62 @@
+"""Runtime settings read from the environment once, lazily (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+class MissingSetting(RuntimeError):
+    pass
+
+
+def _get(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None or value == "":
+        raise MissingSetting(f"environment variable {name} is not set")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    data_bucket: str
+    letters_bucket: str
+    approvals_table: str
+    sender_email: str
+    approval_base_url: str
+    claims_engine: str  # "duckdb" (local lake folder) or "athena"
+    lake_uri: str
+    batch_size: int
+    outbox_dir: str | None
+    athena_workgroup: str | None
+    athena_database: str | None
+    athena_output: str | None
+    operator_email: str | None
+    config_set: str | None
+
+    @staticmethod
+    def from_env() -> Settings:
+        return Settings(
+            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            data_bucket=_get("DATA_BUCKET"),
+            letters_bucket=_get("LETTERS_BUCKET"),
+            approvals_table=_get("APPROVALS_TABLE"),
+            sender_email=_get("SENDER_EMAIL"),
+            approval_base_url=_get("APPROVAL_BASE_URL").rstrip("/"),
+            claims_engine=os.environ.get("CLAIMS_ENGINE", "athena"),
+            lake_uri=os.environ.get("LAKE_URI", ""),
+            batch_size=int(os.environ.get("BATCH_SIZE", "2000")),
+            outbox_dir=os.environ.get("OUTBOX_DIR") or None,
+            athena_workgroup=os.environ.get("ATHENA_WORKGROUP") or None,
+            athena_database=os.environ.get("ATHENA_DATABASE") or None,
+            athena_output=os.environ.get("ATHENA_OUTPUT") or None,
+            operator_email=os.environ.get("OPERATOR_EMAIL") or None,
+            config_set=os.environ.get("SES_CONFIGURATION_SET") or None,
+        )
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_env()
