@@ -50,7 +50,7 @@ class SesMailer:
         try:
             client("dynamodb").put_item(
                 TableName=self._ledger_table,
-                Item={"pk": {"S": f"email#{key}"}, "sent_at": {"N": str(int(time.time()))},
+                Item={"pk": {"S": f"email#{key}"}, "sk": {"S": "email"}, "sent_at": {"N": str(int(time.time()))},
                       "ttl": {"N": str(int(time.time()) + 400 * 86_400)}},
                 ConditionExpression="attribute_not_exists(pk)",
             )
@@ -62,7 +62,7 @@ class SesMailer:
 
     def _release(self, key: str) -> None:
         if self._ledger_table and key:
-            client("dynamodb").delete_item(TableName=self._ledger_table, Key={"pk": {"S": f"email#{key}"}})
+            client("dynamodb").delete_item(TableName=self._ledger_table, Key={"pk": {"S": f"email#{key}"}, "sk": {"S": "email"}})
 
     def send(self, email: Email) -> str:
         if not self._claim(email.idempotency_key):
