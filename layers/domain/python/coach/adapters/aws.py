@@ -66,3 +66,17 @@ class StepFunctionsCallbacks:
 
     def fail(self, task_token: str, error: str, cause: str) -> None:
         client("stepfunctions").send_task_failure(taskToken=task_token, error=error, cause=cause)
+
+
+class StateMachineStarter:
+    def __init__(self, state_machine_arn: str) -> None:
+        self._arn = state_machine_arn
+
+    def start(self, name: str, input_json: str) -> bool:
+        try:
+            client("stepfunctions").start_execution(stateMachineArn=self._arn, name=name, input=input_json)
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
+                return False
+            raise

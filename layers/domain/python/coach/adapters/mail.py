@@ -21,6 +21,9 @@ def build_mime(email: Email) -> EmailMessage:
     message["Subject"] = email.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="automated-pharmacist.local")
+    for name, value in email.tags.items():
+        # Routing labels (kind, campaign, client, role): ids only, never member data.
+        message[f"X-Coach-{name.replace('_', '-').title()}"] = value
     message.set_content(email.text)
     if email.html is not None:
         message.add_alternative(email.html, subtype="html")

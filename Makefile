@@ -1,0 +1,60 @@
+# Every target installs what it needs; running one again is cheap (stamps) and safe.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+VENV := .venv
+UV := .tools/bin/uv
+PYTEST_WORKERS ?= 2
+
+.PHONY: help install demo test test-fast lint format typecheck synth deploy clean
+
+help:
+	@echo "make demo    run the Claritin campaign end to end on the local runtime (no AWS account)"
+	@echo "make test    install everything and run every test"
+	@echo "make lint    ruff + mypy;  make synth    cdk synth (with cdk-nag);  make deploy    cdk deploy"
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.synced node_modules/.installed
+
+demo: $(VENV)/.synced
+	$(VENV)/bin/coach demo
+
+test: install
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+test-fast: $(VENV)/.synced
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not browser"
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(VENV)/.synced
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+build/layers/deps/python: layers/requirements-lambda.txt | $(VENV)/.synced
+	$(VENV)/bin/python layers/build_deps.py
+
+synth: install build/layers/deps/python
+	npx cdk synth --quiet
+
+deploy: install build/layers/deps/python
+	npx cdk deploy
+
+clean:
+	rm -rf .venv .tools node_modules cdk.out build out

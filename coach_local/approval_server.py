@@ -1,0 +1,106 @@
+"""The approval pages on 127.0.0.1: each HTTP request becomes the API Gateway event the approval Lambda gets."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from coach_local.dispatch import FunctionRegistry
+
+MAX_BODY = 64 * 1024
+
+
+def api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict:
+    """An API Gateway REST API (payload v1) proxy event, the shape the deployed endpoint sends."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return {
+        "resource": "/a/{link_id}",
+        "path": path,
+        "httpMethod": method,
+        "headers": lowered,
+        "multiValueHeaders": {k: [v] for k, v in lowered.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "stage": "prod",
+            "httpMethod": method,
+            "path": path,
+            "identity": {"sourceIp": source_ip, "userAgent": lowered.get("user-agent", "")},
+            "http": {"method": method, "path": path, "sourceIp": source_ip,
+                     "userAgent": lowered.get("user-agent", ""), "protocol": "HTTP/1.1"},
+        },
+        "body": base64.b64encode(body).decode() if body else None,
+        "isBase64Encoded": bool(body),
+    }
+
+
+class ApprovalServer:
+    def __init__(self, registry: FunctionRegistry, host: str = "127.0.0.1", port: int = 0) -> None:
+        registry_ref = registry
+
+        class Handler(BaseHTTPRequestHandler):
+            server_version = "coach-approvals"
+            sys_version = ""
+
+            def log_message(self, format: str, *args: Any) -> None:  # no request lines (they hold link ids)
+                return
+
+            def _serve(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BODY:
+                    self.send_response(413)
+                    self.end_headers()
+                    return
+                body = self.rfile.read(length) if length else b""
+                path, _, query = self.path.partition("?")
+                event = api_event(method, path, query, dict(self.headers.items()), body, self.client_address[0])
+                response = registry_ref.invoke("approval_api", event)
+                self.send_response(int(response.get("statusCode", 500)))
+                headers = dict(response.get("headers") or {})
+                for name, values in (response.get("multiValueHeaders") or {}).items():
+                    headers.setdefault(name, values[0] if values else "")
+                for name, value in headers.items():
+                    self.send_header(name, str(value))
+                payload = response.get("body") or ""
+                data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if method != "HEAD":
+                    self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._serve("GET")
+
+            def do_HEAD(self) -> None:
+                self._serve("HEAD")
+
+            def do_POST(self) -> None:
+                self._serve("POST")
+
+            def do_PUT(self) -> None:
+                self._serve("PUT")
+
+            def do_DELETE(self) -> None:
+                self._serve("DELETE")
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="approval-server")
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,164 @@
+"""`coach`: run campaigns locally, generate lakes, check templates, read the audit trail."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from coach_local.runner import BadInput, RunResult, load_decisions, load_event, run_campaign
+
+app = typer.Typer(help="The automated pharmacist: market-event campaigns, run locally or on AWS.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+templates_app = typer.Typer(help="Letter templates: check and preview.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+console = Console()
+err = Console(stderr=True)
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+DEMO_EVENT = Path(__file__).parent / "events" / "claritin_otc.json"
+
+
+def _fail_input(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _summary(result: RunResult) -> None:
+    report = result.report or {}
+    table = Table(title=f"Campaign {result.campaign_id}: {result.status.lower()} in {result.seconds:.1f} s")
+    for column in ("client", "affected", "reachable", "account team", "client decision", "letters", "outcome"):
+        table.add_column(column, justify="right" if column in ("affected", "reachable", "letters") else "left")
+    for row in report.get("clients", []):
+        table.add_row(f"{row['client_id']} {row.get('client_name', '')}", f"{row['affected']:,}",
+                      f"{row['reachable']:,}", row["account_team_decision"], row["client_decision"],
+                      f"{row['letters']:,}", row.get("outcome", ""))
+    totals = report.get("totals", {})
+    if totals:
+        table.add_section()
+        table.add_row("total", f"{totals['affected']:,}", f"{totals['reachable']:,}", "", "", f"{totals['letters']:,}", "")
+    console.print(table)
+    console.print(f"Outbox: {result.out_dir / 'outbox'}   Letters: {result.out_dir / 'letters'}   "
+                  f"Report: {result.out_dir / 'report.json'}", highlight=False)
+    for problem in result.watcher_errors or []:
+        err.print(f"[yellow]approver:[/] {problem}", highlight=False)
+
+
+def _finish(result: RunResult) -> None:
+    _summary(result)
+    if result.status != "SUCCEEDED":
+        err.print(f"[bold red]campaign {result.status.lower()}[/]: {result.error or ''}", highlight=False)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_link(found: object) -> None:
+    console.print(f"[bold]Decision needed[/] ({getattr(found, 'role', '')} of {getattr(found, 'client_id', '')}): "
+                  f"{getattr(found, 'link', '')}", highlight=False)
+
+
+@app.command()
+def demo(
+    members: Annotated[int, typer.Option(help="Members in the generated lake.")] = 20_000,
+    clients: Annotated[int, typer.Option(help="Clients in the generated lake.")] = 40,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out"),
+    lake: Annotated[Path | None, typer.Option(help="Lake folder (generated if missing).")] = None,
+    interactive: Annotated[bool, typer.Option(help="Print the approval links and wait for you to click.")] = False,
+    port: Annotated[int, typer.Option(help="Port of the local approval server (0 = any free port).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the generated lake.")] = 7,
+) -> None:
+    """Generate a synthetic lake (if needed) and run the Claritin over-the-counter campaign end to end."""
+    from coach_local.lakegen import generate_lake
+
+    lake_dir = lake or out / "lake"
+    marker = lake_dir / ".generated.json"
+    wanted = {"members": members, "clients": clients, "seed": seed}
+    if not marker.exists() or json.loads(marker.read_text()) != wanted:
+        with console.status(f"Generating a synthetic claims lake: {members:,} members, {clients} clients…"):
+            stats = generate_lake(lake_dir, members=members, clients=clients, seed=seed)
+        marker.write_text(json.dumps(wanted))
+        console.print(f"Lake: {lake_dir} ({stats})", highlight=False)
+    if interactive:
+        console.print("Approval links will appear below; open them in a browser. Waits are 1 minute per day.")
+    with console.status("Running the campaign (state machine on the local runtime)…"):
+        result = run_campaign(load_event(DEMO_EVENT), lake_dir, out, interactive=interactive,
+                              on_link=_print_link, port=port)
+    _finish(result)
+
+
+@app.command()
+def run(
+    event: Annotated[Path, typer.Option(help="Market event JSON (EventBridge envelope or its detail).")],
+    lake: Annotated[Path, typer.Option(help="Claims lake folder (claims/, members/, drugs/, clients/).")],
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out"),
+    decisions: Annotated[Path | None, typer.Option(help="client_id → {account_team, client}: approve|decline|none.")] = None,
+    interactive: Annotated[bool, typer.Option(help="Print the approval links and wait for you to click.")] = False,
+    port: Annotated[int, typer.Option(help="Port of the local approval server (0 = any free port).")] = 0,
+) -> None:
+    """Run a campaign for your own event and lake on the local runtime."""
+    try:
+        raw_event = load_event(event)
+        chosen = load_decisions(decisions)
+        with console.status("Running the campaign (state machine on the local runtime)…"):
+            result = run_campaign(raw_event, lake, out, decisions=chosen, interactive=interactive,
+                                  on_link=_print_link, port=port)
+    except BadInput as exc:
+        _fail_input(str(exc))
+        return
+    _finish(result)
+
+
+@app.command("generate-lake")
+def generate_lake_command(
+    out: Annotated[Path, typer.Option(help="Lake folder to write.")],
+    members: Annotated[int, typer.Option()] = 20_000,
+    clients: Annotated[int, typer.Option()] = 40,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """Write a synthetic claims lake in the shape of the data contract."""
+    from coach_local.lakegen import generate_lake
+
+    stats = generate_lake(out, members=members, clients=clients, seed=seed)
+    console.print(f"Lake written to {out}: {stats}", highlight=False)
+
+
+@templates_app.command("check")
+def templates_check() -> None:
+    """Render every approved template against sample data and verify its required elements."""
+    from coach.letters.templates import check_templates
+
+    problems = check_templates()
+    for problem in problems:
+        err.print(f"[red]✗[/] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(EXIT_FAILED)
+    console.print("All letter templates render and contain every required element.")
+
+
+@templates_app.command("preview")
+def templates_preview(
+    template: Annotated[str, typer.Argument(help="Template id, e.g. otc_switch (or otc_switch/es).")],
+    out: Annotated[Path, typer.Option(help="PDF file to write.")] = Path("preview.pdf"),
+) -> None:
+    """Render one letter with sample data to a PDF for a person to read."""
+    from coach.letters.templates import preview_template
+
+    template_id, _, lang = template.partition("/")
+    preview_template(template_id, lang or "en", out)
+    console.print(f"Preview written to {out}")
+
+
+def main() -> None:
+    try:
+        app()
+    except BadInput as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+if __name__ == "__main__":
+    main()

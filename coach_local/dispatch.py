@@ -1,0 +1,123 @@
+"""In-process Lambda dispatch (DESIGN.md §1): moto's Step Functions interpreter invokes a function by name and
+this shim runs the very `functions/<name>/handler.py` that AWS runs, returning its result or its error."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+FUNCTION_PREFIX = "coach-"
+FUNCTION_NAMES = ("intake", "audience", "approval_request", "approval_api", "notify", "letters",
+                  "client_outcome", "summary")
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = ""
+    aws_request_id: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def _load(name: str) -> ModuleType:
+    path = FUNCTIONS_DIR / name / "handler.py"
+    if not path.exists():
+        raise LookupError(f"no handler for function {name!r} at {path}")
+    spec = importlib.util.spec_from_file_location(f"coach_functions.{name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FunctionRegistry:
+    """Loads each handler once, by file path, as Lambda would from its own asset."""
+
+    def __init__(self) -> None:
+        self._modules: dict[str, ModuleType] = {}
+        self._lock = threading.Lock()
+        # Fault injection for tests: name → callable run before the handler (raise to simulate a fault).
+        self.faults: dict[str, Callable[[dict], None]] = {}
+        self.invocations: list[tuple[str, float]] = []
+
+    def handler(self, name: str) -> Callable[[dict, Any], Any]:
+        with self._lock:
+            if name not in self._modules:
+                self._modules[name] = _load(name)
+            return self._modules[name].handler  # type: ignore[no-any-return]
+
+    def invoke(self, name: str, event: dict) -> Any:
+        import time
+
+        started = time.perf_counter()
+        try:
+            if name in self.faults:
+                self.faults[name](event)
+            context = FakeLambdaContext(function_name=FUNCTION_PREFIX + name,
+                                        invoked_function_arn=function_arn(name), aws_request_id=str(uuid.uuid4()))
+            return self.handler(name)(event, context)
+        finally:
+            self.invocations.append((name, time.perf_counter() - started))
+
+
+def function_arn(name: str, region: str = "us-east-1", account: str = "123456789012") -> str:
+    return f"arn:aws:lambda:{region}:{account}:function:{FUNCTION_PREFIX}{name}"
+
+
+def _function_from(function_name: str) -> str:
+    short = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
+    if not short.startswith(FUNCTION_PREFIX):
+        raise LookupError(f"function {function_name!r} is not one of ours")
+    return short[len(FUNCTION_PREFIX):]
+
+
+def error_payload(exc: BaseException) -> dict:
+    """What Lambda returns for an unhandled error; Step Functions matches `errorType` in Retry/Catch."""
+    return {
+        "errorType": getattr(exc, "error_type", None) or type(exc).__name__,
+        "errorMessage": str(exc)[:1000],
+        "stackTrace": traceback.format_tb(exc.__traceback__)[-3:],
+    }
+
+
+_original_invoke = LambdaSimpleBackend.invoke
+_active: FunctionRegistry | None = None
+
+
+def _dispatching_invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
+                        headers: Any, response_headers: Any) -> bytes:
+    assert _active is not None
+    name = _function_from(function_name)
+    event = json.loads(body) if body else {}
+    try:
+        result = _active.invoke(name, event)
+    except Exception as exc:
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps(error_payload(exc)).encode()
+    return json.dumps(result).encode()
+
+
+def install(registry: FunctionRegistry) -> None:
+    global _active
+    _active = registry
+    LambdaSimpleBackend.invoke = _dispatching_invoke  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    global _active
+    _active = None
+    LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]

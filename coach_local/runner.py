@@ -1,0 +1,117 @@
+"""One campaign on the local runtime, from an event file and a lake folder to OUT (outbox, letters, report)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coach.intake import InvalidEvent, campaign_id_for, parse_event
+from coach_local.approver import ApprovalEmail, Decisions, OutboxWatcher, auto_approver
+from coach_local.runtime import LocalRuntime
+
+VALID_CHOICES = {"approve", "decline", "none"}
+
+
+class BadInput(ValueError):
+    """Input a user gave that cannot be run; the message says what and where (exit code 2)."""
+
+
+@dataclass
+class RunResult:
+    status: str
+    campaign_id: str
+    report: dict[str, Any] | None
+    out_dir: Path
+    seconds: float
+    error: str | None = None
+    watcher_errors: list[str] | None = None
+
+
+def load_event(path: Path) -> dict:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise BadInput(f"{path}: no such event file") from exc
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+    if isinstance(raw, dict) and "detail" not in raw and "event_id" in raw:
+        raw = {"source": "coach.market-feed", "detail-type": "Drug Market Event", "detail": raw}
+    try:
+        parse_event(raw)
+    except InvalidEvent as exc:
+        raise BadInput(f"{path}: " + "; ".join(exc.reasons)) from exc
+    return raw
+
+
+def load_decisions(path: Path | None) -> Decisions:
+    if path is None:
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BadInput(f"{path}: cannot read decisions ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise BadInput(f"{path}: expected an object mapping client_id to decisions")
+    for client_id, entry in raw.items():
+        if not isinstance(entry, dict) or not set(entry) <= {"account_team", "client"}:
+            raise BadInput(f"{path}: {client_id}: expected {{\"account_team\": …, \"client\": …}}")
+        for role, choice in entry.items():
+            if choice not in VALID_CHOICES:
+                raise BadInput(f"{path}: {client_id}.{role}: {choice!r} is not approve, decline or none")
+    return raw
+
+
+def prepare_out(out_dir: Path) -> None:
+    """Each run starts from an empty outbox and letters folder, so OUT shows exactly this run."""
+    for name in ("outbox", "letters", "logs"):
+        shutil.rmtree(out_dir / name, ignore_errors=True)
+    for name in ("report.json",):
+        (out_dir / name).unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def check_lake(lake_dir: Path) -> None:
+    from coach.audience.lake import LakeError, open_lake
+
+    if not lake_dir.is_dir():
+        raise BadInput(f"{lake_dir}: no such lake folder")
+    try:
+        open_lake(lake_dir).close()
+    except LakeError as exc:
+        raise BadInput(str(exc)) from exc
+
+
+def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decisions | None = None,
+                 interactive: bool = False, on_link: Any = None, time_scale: float | None = None,
+                 port: int = 0, timeout: float = 900.0, batch_size: int = 500) -> RunResult:
+    check_lake(lake_dir)
+    prepare_out(out_dir)
+    started = time.perf_counter()
+    campaign_id = campaign_id_for(event["detail"]["event_id"])
+    scale = time_scale if time_scale is not None else (1.0 / 60 if interactive else 1.0 / 86_400)
+    with LocalRuntime(out_dir, lake_dir, time_scale=scale, port=port, batch_size=batch_size) as runtime:
+        if interactive:
+            def on_email(found: ApprovalEmail) -> None:
+                if on_link:
+                    on_link(found)
+        else:
+            on_email = auto_approver(decisions or {})
+        watcher = OutboxWatcher(out_dir / "outbox", on_email)
+        watcher.start()
+        try:
+            intake = runtime.put_event(event)
+            if intake["status"] in ("rejected", "unmatched"):
+                raise BadInput("event rejected: " + "; ".join(intake.get("reasons", [])))
+            run = runtime.wait(campaign_id, timeout=timeout)
+        finally:
+            watcher.stop()
+        report = runtime.export(campaign_id)
+    if report is not None:
+        report["status"] = "succeeded" if run.status == "SUCCEEDED" else "failed"
+        (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return RunResult(status=run.status, campaign_id=campaign_id, report=report, out_dir=out_dir,
+                     seconds=time.perf_counter() - started, error=run.error, watcher_errors=watcher.errors)

@@ -1,0 +1,270 @@
+"""The embedded local runtime (DESIGN.md §7): moto for AWS, DuckDB for Athena, the real ASL and handlers."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from coach_local.approval_server import ApprovalServer
+from coach_local.dispatch import FUNCTION_NAMES, FUNCTION_PREFIX, FunctionRegistry, function_arn, install, uninstall
+
+ROOT = Path(__file__).resolve().parent.parent
+ASL_PATH = ROOT / "step_definitions" / "campaign.asl.json"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+DATA_BUCKET = "coach-local-data"
+LETTERS_BUCKET = "coach-local-letters"
+APPROVALS_TABLE = "coach-local-approvals"
+SENDER = "pharmacist@pbm.example"
+STATE_MACHINE = "coach-campaign"
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+LOGGER_NAME = "automated-pharmacist"
+
+
+def substitutions() -> dict[str, str]:
+    subs = {f"{''.join(p.capitalize() for p in name.split('_'))}FunctionArn": function_arn(name, REGION, ACCOUNT)
+            for name in FUNCTION_NAMES}
+    subs["DataBucket"] = DATA_BUCKET
+    return subs
+
+
+def render_definition(text: str, subs: dict[str, str]) -> str:
+    """Apply `${Name}` substitutions exactly as CDK's definition_substitutions does; unknown names are errors."""
+    import re
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in subs:
+            raise KeyError(f"step definition uses ${{{name}}} but no substitution is defined for it")
+        return subs[name]
+
+    return re.sub(r"\$\{([A-Za-z0-9_]+)\}", replace, text)
+
+
+@dataclass
+class CampaignRun:
+    campaign_id: str
+    execution_arn: str
+    status: str = "RUNNING"
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class LocalRuntime:
+    """Context manager: a private AWS (moto) with the campaign's resources, the handlers and the approval server.
+
+    `time_scale` shrinks the playbooks' waits (3 days × 1/86400 = 3 s) so the timeout paths run in seconds.
+    """
+
+    def __init__(self, out_dir: Path, lake_dir: Path, *, time_scale: float = 1 / 86_400, batch_size: int = 500,
+                 port: int = 0) -> None:
+        self.out_dir = Path(out_dir)
+        self.lake_dir = Path(lake_dir)
+        self.time_scale = time_scale
+        self.batch_size = batch_size
+        self.port = port
+        self.registry = FunctionRegistry()
+        self._env_backup: dict[str, str | None] = {}
+        self._mock: Any = None
+        self.server: ApprovalServer | None = None
+        self.state_machine_arn = ""
+        self._log_file: io.TextIOBase | None = None
+        self._saved_streams: list[tuple[logging.StreamHandler, Any]] = []
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    def __enter__(self) -> LocalRuntime:
+        from moto import mock_aws
+
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "outbox").mkdir(exist_ok=True)
+        self.server = ApprovalServer(self.registry, port=self.port)
+        self._set_env({
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "AWS_SECURITY_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+            "DATA_BUCKET": DATA_BUCKET, "LETTERS_BUCKET": LETTERS_BUCKET, "APPROVALS_TABLE": APPROVALS_TABLE,
+            "SENDER_EMAIL": SENDER, "APPROVAL_BASE_URL": self.server.base_url,
+            "CLAIMS_ENGINE": "duckdb", "LAKE_URI": str(self.lake_dir.resolve()),
+            "BATCH_SIZE": str(self.batch_size), "OUTBOX_DIR": str((self.out_dir / "outbox").resolve()),
+            "OPERATOR_EMAIL": "operations@pbm.example", "COACH_TIME_SCALE": repr(self.time_scale),
+            "POWERTOOLS_SERVICE_NAME": LOGGER_NAME, "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "AutomatedPharmacist",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        })
+        self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+        self._mock.start()
+        from coach import runtime as coach_runtime
+
+        coach_runtime.reset()
+        install(self.registry)
+        self._capture_logs()
+        self._create_resources()
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.server:
+            self.server.stop()
+        self._wait_for_background_threads()
+        uninstall()
+        self._release_logs()
+        if self._mock is not None:
+            self._mock.stop()
+        from coach import runtime as coach_runtime
+
+        coach_runtime.reset()
+        self._restore_env()
+
+    def _wait_for_background_threads(self, limit: float = 5.0) -> None:
+        import threading
+
+        deadline = time.monotonic() + limit
+        for thread in list(threading.enumerate()):
+            if thread is threading.current_thread() or not thread.daemon or thread.name == "approval-server":
+                continue
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._env_backup.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def _restore_env(self) -> None:
+        for name, value in self._env_backup.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._env_backup.clear()
+
+    def _capture_logs(self) -> None:
+        """Every handler's log lines go to OUT/logs/functions.log (the PHI tests scan it)."""
+        import coach.observability  # noqa: F401  (creates the Powertools logger and its handler)
+
+        (self.out_dir / "logs").mkdir(exist_ok=True)
+        self._log_file = open(self.out_dir / "logs" / "functions.log", "a", encoding="utf-8")  # noqa: SIM115
+        for handler in logging.getLogger(LOGGER_NAME).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                self._saved_streams.append((handler, handler.setStream(self._log_file)))
+
+    def _release_logs(self) -> None:
+        for handler, stream in self._saved_streams:
+            handler.setStream(stream)
+        self._saved_streams.clear()
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+
+    def _create_resources(self) -> None:
+        s3 = self.client("s3")
+        for bucket in (DATA_BUCKET, LETTERS_BUCKET):
+            s3.create_bucket(Bucket=bucket)
+        self.client("dynamodb").create_table(
+            TableName=APPROVALS_TABLE, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        )
+        ses = self.client("ses")
+        ses.verify_domain_identity(Domain="pbm.example")
+        ses.verify_email_identity(EmailAddress=SENDER)
+        role = self.client("iam").create_role(
+            RoleName="coach-local", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+        )["Role"]["Arn"]
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("handler.py", "def handler(event, context):\n    raise NotImplementedError\n")
+        lam = self.client("lambda")
+        for name in FUNCTION_NAMES:
+            lam.create_function(FunctionName=FUNCTION_PREFIX + name, Runtime="python3.11", Role=role,
+                                Handler="handler.handler", Code={"ZipFile": buffer.getvalue()})
+        definition = render_definition(ASL_PATH.read_text(encoding="utf-8"), substitutions())
+        self.state_machine_arn = self.client("stepfunctions").create_state_machine(
+            name=STATE_MACHINE, definition=definition, roleArn=role, type="STANDARD",
+        )["stateMachineArn"]
+        os.environ["STATE_MACHINE_ARN"] = self.state_machine_arn
+        self.client("events").put_rule(Name="coach-market-events", EventPattern=json.dumps(event_pattern()))
+
+    # --- the flow ---------------------------------------------------------------------------------------
+    def put_event(self, envelope: dict) -> dict:
+        """EventBridge: match the rule's pattern, then deliver to the intake function as its target does."""
+        matched = self.client("events").test_event_pattern(
+            EventPattern=json.dumps(event_pattern()), Event=json.dumps(_as_bridge_event(envelope))
+        )["Result"]
+        if not matched:
+            return {"status": "unmatched", "reasons": ["the event does not match the market-event rule "
+                                                       "(source coach.market-feed, detail-type Drug Market Event)"]}
+        return dict(self.registry.invoke("intake", envelope))
+
+    def execution_arn(self, campaign_id: str) -> str:
+        return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE}:{campaign_id}"
+
+    def describe(self, campaign_id: str) -> dict:
+        return dict(self.client("stepfunctions").describe_execution(executionArn=self.execution_arn(campaign_id)))
+
+    def wait(self, campaign_id: str, timeout: float = 600.0, poll: float = 0.2) -> CampaignRun:
+        arn = self.execution_arn(campaign_id)
+        deadline = time.monotonic() + timeout
+        while True:
+            d = self.describe(campaign_id)
+            if d["status"] != "RUNNING":
+                output = json.loads(d["output"]) if d.get("output") else None
+                return CampaignRun(campaign_id, arn, d["status"], output, d.get("error"))
+            if time.monotonic() > deadline:
+                return CampaignRun(campaign_id, arn, "TIMED_OUT_LOCALLY", None, "the local run did not finish")
+            time.sleep(poll)
+
+    def history(self, campaign_id: str) -> list[dict]:
+        sfn = self.client("stepfunctions")
+        events: list[dict] = []
+        kwargs: dict[str, Any] = {"executionArn": self.execution_arn(campaign_id), "maxResults": 1000}
+        while True:
+            page = sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def read(self, bucket: str, key: str) -> bytes:
+        return bytes(self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def export(self, campaign_id: str) -> dict | None:
+        """Copy the letters and report.json from the private S3 into OUT (letters/<client_id>/…)."""
+        s3 = self.client("s3")
+        prefix = f"campaigns/{campaign_id}/"
+        paginator = s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=LETTERS_BUCKET, Prefix=prefix):
+            for item in page.get("Contents", []):
+                relative = item["Key"][len(prefix):]
+                target = self.out_dir / "letters" / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(self.read(LETTERS_BUCKET, item["Key"]))
+        try:
+            report = json.loads(self.read(DATA_BUCKET, f"{prefix}report.json"))
+        except s3.exceptions.NoSuchKey:
+            return None
+        return report
+
+
+def event_pattern() -> dict:
+    from coach.intake import EVENT_PATTERN
+
+    return EVENT_PATTERN
+
+
+def _as_bridge_event(envelope: dict) -> dict:
+    """TestEventPattern needs the envelope fields EventBridge adds on delivery."""
+    return {"id": "local", "account": ACCOUNT, "time": "2002-11-27T00:00:00Z", "region": REGION,
+            "resources": [], "version": "0", **envelope}

@@ -1,0 +1,22 @@
+"""Close one client's branch: merge its letter manifest and record the outcome (counts only)."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from coach.campaign import OutcomeRequest, record_outcome
+from coach.letters.service import merge_client_manifest
+from coach.observability import logger, metrics, tracer
+from coach.runtime import objects
+from coach.settings import settings
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    request = OutcomeRequest.model_validate(event)
+    outcome = record_outcome(request, store=objects(), data_bucket=settings().data_bucket,
+                             letters_bucket=settings().letters_bucket, merge_manifest=merge_client_manifest)
+    logger.info("client outcome", extra={"campaign_id": request.campaign_id, "client_id": outcome.client_id,
+                                         "outcome": outcome.outcome})
+    metrics.add_metric(name=f"Client_{outcome.outcome}", unit="Count", value=1)
+    return {"client_id": outcome.client_id, "letters": outcome.letters + outcome.emails}

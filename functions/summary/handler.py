@@ -1,0 +1,22 @@
+"""Write report.json: per-client decisions and counts, and the campaign totals."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from coach import keys
+from coach.campaign import build_report
+from coach.models import MarketEvent
+from coach.observability import logger, metrics, tracer
+from coach.runtime import objects
+from coach.settings import settings
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    campaign_id = event["campaign_id"]
+    report = build_report(campaign_id, MarketEvent.model_validate(event["event"]), store=objects(),
+                          data_bucket=settings().data_bucket)
+    logger.info("campaign summary", extra={"campaign_id": campaign_id, **report["totals"]})
+    metrics.add_metric(name="CampaignsCompleted", unit="Count", value=1)
+    return {"status": report["status"], "report_key": keys.report_key(campaign_id), "totals": report["totals"]}

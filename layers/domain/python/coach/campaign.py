@@ -1,0 +1,106 @@
+"""Per-client outcomes and the campaign report (counts only: no member appears here)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from coach import keys
+from coach.models import ClientOutcome, ClientWork, Decision, MarketEvent
+from coach.ports import NotFound, ObjectStore
+
+ManifestMerger = Callable[[ObjectStore, str, str, str], tuple[int, int]]
+
+
+class Decisions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    account_team: Decision = "not_asked"
+    client: Decision = "not_asked"
+
+
+class OutcomeRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    campaign_id: str
+    client: ClientWork
+    decisions: Decisions
+
+
+def letters_went_out(client: ClientWork, decisions: Decisions) -> bool:
+    """True when the branch reached the letters stage: nobody declined or stayed silent, and no `never`."""
+    if client.election == "never" and decisions.account_team == "not_asked" and decisions.client == "auto":
+        return False
+    return all(d in ("approved", "auto", "not_asked") for d in (decisions.account_team, decisions.client))
+
+
+def outcome_label(client: ClientWork, decisions: Decisions) -> str:
+    if decisions.account_team == "declined":
+        return "declined_by_account_team"
+    if decisions.account_team == "no_response":
+        return "no_response_account_team"
+    if decisions.client == "declined":
+        return "declined_by_client"
+    if decisions.client == "no_response":
+        return "no_response_client"
+    if not letters_went_out(client, decisions):
+        return "election_never"
+    if client.reachable == 0:
+        return "no_reachable_members"
+    return "letters_sent"
+
+
+def record_outcome(request: OutcomeRequest, *, store: ObjectStore, data_bucket: str, letters_bucket: str,
+                   merge_manifest: ManifestMerger) -> ClientOutcome:
+    client, decisions = request.client, request.decisions
+    letters = emails = 0
+    if letters_went_out(client, decisions) and client.batch_count > 0:
+        letters, emails = merge_manifest(store, letters_bucket, request.campaign_id, client.client_id)
+    outcome = ClientOutcome(
+        client_id=client.client_id, client_name=client.client_name, election=client.election,
+        affected=client.affected, reachable=client.reachable,
+        account_team_decision=decisions.account_team, client_decision=decisions.client,
+        letters=letters, emails=emails, outcome=outcome_label(client, decisions),
+    )
+    store.put(data_bucket, keys.outcome_key(request.campaign_id, client.client_id),
+              outcome.model_dump_json().encode(), "application/json")
+    return outcome
+
+
+def build_report(campaign_id: str, event: MarketEvent, *, store: ObjectStore, data_bucket: str) -> dict[str, Any]:
+    """report.json: one row per affected client, in client order, and the totals."""
+    try:
+        clients = [ClientWork.model_validate(c) for c in json.loads(store.get(data_bucket, keys.clients_key(campaign_id)))]
+    except NotFound:
+        clients = []
+    rows = []
+    for client in sorted(clients, key=lambda c: c.client_id):
+        outcome = ClientOutcome.model_validate_json(store.get(data_bucket, keys.outcome_key(campaign_id, client.client_id)))
+        rows.append({
+            "client_id": outcome.client_id,
+            "client_name": outcome.client_name,
+            "election": outcome.election,
+            "affected": outcome.affected,
+            "reachable": outcome.reachable,
+            "account_team_decision": outcome.account_team_decision,
+            "client_decision": outcome.client_decision,
+            "letters": outcome.letters + outcome.emails,
+            "mailed": outcome.letters,
+            "emailed": outcome.emails,
+            "outcome": outcome.outcome,
+        })
+    totals = {name: sum(row[name] for row in rows) for name in ("affected", "reachable", "letters", "mailed", "emailed")}
+    report = {
+        "campaign_id": campaign_id,
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "drug": event.drug.name,
+        "status": "succeeded",
+        "clients": rows,
+        "totals": totals,
+    }
+    store.put(data_bucket, keys.report_key(campaign_id), json.dumps(report, indent=2).encode(), "application/json")
+    return report

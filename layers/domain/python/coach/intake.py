@@ -1,0 +1,103 @@
+"""Intake: a feed's event becomes one campaign, once (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from coach import keys
+from coach.models import CampaignInput, MarketEventEnvelope
+from coach.playbooks import load_playbook
+from coach.ports import ObjectStore
+
+
+# The EventBridge rule's pattern: CDK deploys it, the local runtime matches events against it.
+EVENT_PATTERN: dict = {"source": ["coach.market-feed"], "detail-type": ["Drug Market Event"]}
+
+
+class ExecutionStarter(Protocol):
+    def start(self, name: str, input_json: str) -> bool:
+        """Start the named execution; False when an execution of that name already exists."""
+        ...
+
+
+class InvalidEvent(ValueError):
+    """An event the system will not act on; `reasons` says what is wrong and where."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def campaign_id_for(event_id: str) -> str:
+    """The execution name: readable, ≤ 80 characters of [A-Za-z0-9-_], and the same for the same event_id."""
+    slug = re.sub(r"[^A-Za-z0-9-]+", "-", event_id).strip("-")[:60] or "event"
+    digest = hashlib.sha256(event_id.encode("utf-8")).hexdigest()[:12]
+    return f"{slug}-{digest}"
+
+
+def describe_validation_error(exc: ValidationError) -> list[str]:
+    """One line per problem, naming the field path; the offending value is never echoed (it may be huge)."""
+    reasons = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in error["loc"]) or "(event)"
+        reasons.append(f"{where}: {error['msg']}")
+    return reasons
+
+
+def parse_event(raw: object) -> MarketEventEnvelope:
+    if not isinstance(raw, dict):
+        raise InvalidEvent([f"(event): expected a JSON object, got {type(raw).__name__}"])
+    try:
+        return MarketEventEnvelope.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_validation_error(exc)) from exc
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    execution_name: str
+    campaign: CampaignInput
+
+
+def plan_campaign(raw_event: object, time_scale: float = 1.0) -> StartRequest:
+    """Validate the EventBridge event and build the state machine input (no PHI: the event is public news)."""
+    envelope = parse_event(raw_event)
+    event = envelope.detail
+    playbook = load_playbook(event.event_type)
+    campaign_id = campaign_id_for(event.event_id)
+    campaign = CampaignInput(
+        campaign_id=campaign_id,
+        event=event,
+        playbook=playbook.model_dump(mode="json"),
+        mandatory=playbook.is_mandatory(event),
+        waits=playbook.waits(time_scale),
+    )
+    return StartRequest(execution_name=campaign_id, campaign=campaign)
+
+
+def quarantine(raw_event: object, reasons: list[str], *, store: ObjectStore, data_bucket: str, now: datetime) -> str:
+    """Keep a rejected event with its reasons, so nothing a feed sent is lost (market news, never PHI)."""
+    body = json.dumps({"received_at": now.isoformat(), "reasons": reasons, "event": raw_event},
+                      default=str).encode("utf-8")
+    key = keys.quarantine_key(now.date().isoformat(), hashlib.sha256(body).hexdigest()[:24])
+    store.put(data_bucket, key, body, "application/json")
+    return key
+
+
+def start_campaign(raw_event: object, *, starter: ExecutionStarter, store: ObjectStore, data_bucket: str,
+                   time_scale: float, now: datetime) -> dict:
+    """Validate, then start the execution named after the event; a repeat of the same event starts nothing."""
+    try:
+        request = plan_campaign(raw_event, time_scale=time_scale)
+    except InvalidEvent as exc:
+        key = quarantine(raw_event, exc.reasons, store=store, data_bucket=data_bucket, now=now)
+        return {"status": "rejected", "reasons": exc.reasons, "quarantine_key": key}
+    started = starter.start(request.execution_name, request.campaign.model_dump_json())
+    return {"status": "started" if started else "duplicate", "campaign_id": request.campaign.campaign_id}
