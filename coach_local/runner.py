@@ -110,6 +110,8 @@ def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decis
         finally:
             watcher.stop()
         report = runtime.export(campaign_id)
+        (out_dir / "logs" / "execution-history.json").write_text(
+            json.dumps(runtime.history(campaign_id), default=str, indent=1), encoding="utf-8")
     if report is not None:
         report["status"] = "succeeded" if run.status == "SUCCEEDED" else "failed"
         (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

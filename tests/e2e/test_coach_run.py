@@ -1,0 +1,107 @@
+"""`coach run` end to end on a generated lake, checked against counts computed here, independently of the SQL."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+EVENT = ROOT / "coach_local" / "events" / "claritin_otc.json"
+COACH = [sys.executable, "-m", "coach_local.cli"]
+
+
+def independent_audience(lake: Path, event: dict, lookback_days: int, allowed: set[str]):
+    """Brute force over every row, in plain Python: affected and reachable member ids per client."""
+    detail = event["detail"]
+    announced = date.fromisoformat(detail["announced_on"])
+    effective = date.fromisoformat(detail["effective_date"])
+    first_day = announced - timedelta(days=lookback_days - 1)
+    drugs = ds.dataset(lake / "drugs", format="parquet").to_table().to_pylist()
+    by_ndc = {d["ndc"]: d for d in drugs}
+    wanted = set(detail["drug"].get("ndcs", []))
+    ingredient = (detail["drug"].get("ingredient") or "").lower()
+    matching = {ndc for ndc, d in by_ndc.items() if ndc in wanted or (d["ingredient"] or "").lower() == ingredient}
+    members = {m["member_id"]: m for m in ds.dataset(lake / "members", format="parquet").to_table().to_pylist()}
+    hit: dict[str, set[str]] = defaultdict(set)  # member → classes of the matched drugs
+    claims = ds.dataset(lake / "claims", format="parquet", partitioning="hive")
+    for claim in claims.to_table(columns=["member_id", "ndc", "fill_date", "claim_status"]).to_pylist():
+        if claim["claim_status"] == "paid" and claim["ndc"] in matching and first_day <= claim["fill_date"] <= announced:
+            hit[claim["member_id"]].add(by_ndc[claim["ndc"]]["sensitive_class"] or "")
+    affected, reachable = defaultdict(set), defaultdict(set)
+    for member_id, classes in hit.items():
+        m = members[member_id]
+        affected[m["client_id"]].add(member_id)
+        address = all((m[f] or "").strip() for f in ("address_line1", "city", "postal_code")) and len(
+            (m["state"] or "").strip()) == 2
+        email_ok = bool((m["email"] or "").strip()) and bool(m["email_consent"])
+        if (m["eligibility_end"] is None or m["eligibility_end"] >= effective) and not m["deceased"] \
+                and not m["opted_out"] and (address or email_ok) and all(c in allowed or c == "" for c in classes):
+            reachable[m["client_id"]].add(member_id)
+    return affected, reachable
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("e2e")
+    lake, out = base / "lake", base / "out"
+    subprocess.run([*COACH, "generate-lake", "--out", str(lake), "--members", "3000", "--clients", "12",
+                    "--seed", "11"], check=True, cwd=ROOT, capture_output=True)
+    clients = ds.dataset(lake / "clients", format="parquet").to_table().to_pylist()
+    ids = sorted(c["client_id"] for c in clients)
+    decisions = {ids[0]: {"account_team": "decline"}, ids[1]: {"client": "decline"}}
+    (base / "decisions.json").write_text(json.dumps(decisions))
+    completed = subprocess.run([*COACH, "run", "--event", str(EVENT), "--lake", str(lake), "--out", str(out),
+                                "--decisions", str(base / "decisions.json")], cwd=ROOT, capture_output=True,
+                               text=True, timeout=600)
+    return {"lake": lake, "out": out, "decisions": decisions, "completed": completed, "clients": clients}
+
+
+def test_run_succeeds_with_a_summary_table(run):
+    assert run["completed"].returncode == 0, run["completed"].stderr[-3000:]
+    assert "total" in run["completed"].stdout
+
+
+def test_report_counts_match_an_independent_count(run):
+    report = json.loads((run["out"] / "report.json").read_text())
+    event = json.loads(EVENT.read_text())
+    affected, reachable = independent_audience(run["lake"], event, 365, set())
+    assert report["status"] == "succeeded"
+    got = {r["client_id"]: (r["affected"], r["reachable"]) for r in report["clients"]}
+    expected = {c: (len(affected[c]), len(reachable[c])) for c in affected}
+    assert got == expected
+    assert report["totals"]["affected"] == sum(len(v) for v in affected.values()) > 0
+
+
+def test_manifest_is_exactly_the_reachable_members_of_approved_clients(run):
+    report = json.loads((run["out"] / "report.json").read_text())
+    event = json.loads(EVENT.read_text())
+    _, reachable = independent_audience(run["lake"], event, 365, set())
+    sent_to = {r["client_id"] for r in report["clients"] if r["outcome"] == "letters_sent"}
+    declined = set(run["decisions"])
+    assert sent_to and not (sent_to & declined)
+    expected = {m for c in sent_to for m in reachable[c]}
+    listed = []
+    for manifest in (run["out"] / "letters").glob("*/manifest.csv"):
+        with manifest.open(newline="") as handle:
+            listed += [row["member_id"] for row in csv.DictReader(handle)]
+    assert sorted(listed) == sorted(expected)  # each exactly once
+    assert report["totals"]["letters"] == len(expected)
+
+
+def test_bad_event_stops_with_a_clear_error_and_exit_code_2(tmp_path, run):
+    bad = json.loads(EVENT.read_text())
+    bad["detail"]["event_type"] = "price_hike"
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    completed = subprocess.run([*COACH, "run", "--event", str(tmp_path / "bad.json"), "--lake", str(run["lake"]),
+                                "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True)
+    assert completed.returncode == 2
+    assert "event_type" in completed.stderr

@@ -1,0 +1,52 @@
+"""The in-process Lambda shim: moto's interpreter reaches the real handler files, errors keep their type."""
+
+import json
+
+import pytest
+
+from coach_local import dispatch
+
+
+def test_every_deployed_function_has_a_handler_file():
+    for name in dispatch.FUNCTION_NAMES:
+        assert (dispatch.FUNCTIONS_DIR / name / "handler.py").exists(), name
+
+
+def test_invocation_routes_by_function_name_and_arn(monkeypatch):
+    registry = dispatch.FunctionRegistry()
+    seen = []
+    monkeypatch.setattr(registry, "handler", lambda name: lambda event, context: seen.append((name, event)) or {"ok": name})
+    dispatch.install(registry)
+    try:
+        headers: dict = {}
+        body = dispatch._dispatching_invoke(None, dispatch.function_arn("summary"), None, json.dumps({"a": 1}), {}, headers)
+        assert json.loads(body) == {"ok": "summary"} and "x-amz-function-error" not in headers
+        dispatch._dispatching_invoke(None, "coach-audience", None, "{}", {}, {})
+    finally:
+        dispatch.uninstall()
+    assert seen == [("summary", {"a": 1}), ("audience", {})]
+
+
+def test_handler_error_becomes_a_lambda_function_error_with_its_type(monkeypatch):
+    class LettersFailed(Exception):
+        pass
+
+    registry = dispatch.FunctionRegistry()
+
+    def boom(event, context):
+        raise LettersFailed("batch 3 could not be written")
+
+    monkeypatch.setattr(registry, "handler", lambda name: boom)
+    dispatch.install(registry)
+    try:
+        headers: dict = {}
+        payload = json.loads(dispatch._dispatching_invoke(None, "coach-letters", None, "{}", {}, headers))
+    finally:
+        dispatch.uninstall()
+    assert headers["x-amz-function-error"] == "Unhandled"
+    assert payload["errorType"] == "LettersFailed"
+
+
+def test_unknown_function_is_refused():
+    with pytest.raises(LookupError):
+        dispatch._function_from("someone-elses-function")
