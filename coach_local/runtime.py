@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 
 from coach_local.approval_server import ApprovalServer
+from coach_local import moto_fixes
 from coach_local.dispatch import FUNCTION_NAMES, FUNCTION_PREFIX, FunctionRegistry, function_arn, install, uninstall
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +107,7 @@ class LocalRuntime:
 
         coach_runtime.reset()
         install(self.registry)
+        moto_fixes.install()
         self._capture_logs()
         self._create_resources()
         self.server.start()
@@ -116,6 +118,7 @@ class LocalRuntime:
             self.server.stop()
         self._wait_for_background_threads()
         uninstall()
+        moto_fixes.uninstall()
         self._release_logs()
         if self._mock is not None:
             self._mock.stop()

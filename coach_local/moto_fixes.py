@@ -1,0 +1,67 @@
+"""Where moto's Step Functions interpreter differs from AWS in a way the campaign depends on, the local
+runtime corrects it here, so a local run fails exactly where the deployed one would.
+
+moto 5.2.5: a Distributed Map counts failed items but never fails the map run (`ToleratedFailurePercentage`
+"has no effect"). On AWS, more failures than tolerated (default 0) fail the Map state with
+`States.ExceedToleratedFailureThreshold`; the letters stage relies on that (DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from moto.stepfunctions.parser.api import HistoryEventType
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
+    DistributedIterationComponent,
+)
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+_original_map_run = DistributedIterationComponent._map_run
+THRESHOLD_ERROR = StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name()
+
+
+def tolerated(total: int, count: int | None, percentage: float | None) -> int:
+    """How many failed items AWS tolerates: the stricter of the count and the percentage (both default 0)."""
+    limits = []
+    if count:
+        limits.append(int(count))
+    if percentage:
+        limits.append(math.floor(total * float(percentage) / 100.0))
+    return min(limits) if limits else 0
+
+
+def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_input: Any) -> None:
+    _original_map_run(self, env, eval_input)
+    counter = eval_input.map_run_record.item_counter
+    failed = counter.failed.get() + counter.timed_out.get() + counter.aborted.get()
+    total = counter.total.get()
+    allowed = tolerated(total, getattr(self, "tolerated_failure_count", 0),
+                        getattr(self, "tolerated_failure_percentage", 0.0))
+    if failed > allowed:
+        env.stack.pop()  # the partial results the original pushed
+        raise FailureEventException(failure_event=FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
+            event_type=HistoryEventType.MapRunFailed,
+            event_details=EventDetails(executionFailedEventDetails={
+                "error": THRESHOLD_ERROR,
+                "cause": f"{failed} of {total} items failed; {allowed} tolerated",
+            }),
+        ))
+
+
+def install() -> None:
+    DistributedIterationComponent._map_run = _map_run_with_tolerance  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    DistributedIterationComponent._map_run = _original_map_run  # type: ignore[method-assign]

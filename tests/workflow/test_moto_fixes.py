@@ -1,0 +1,69 @@
+"""The local runtime's correction of moto: a Distributed Map fails when more items fail than tolerated, as on AWS."""
+
+import json
+import time
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+from coach_local import moto_fixes
+from coach_local.runtime import MOTO_CONFIG
+
+
+def _invoke(self, function_name, qualifier, body, headers, response_headers):
+    if json.loads(body or "{}").get("fail"):
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps({"errorType": "Boom", "errorMessage": "x"}).encode()
+    return b'{"ok": 1}'
+
+
+@pytest.fixture
+def sfn(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", _invoke)
+    with mock_aws(config=MOTO_CONFIG):
+        moto_fixes.install()
+        try:
+            s3 = boto3.client("s3")
+            s3.create_bucket(Bucket="items-bucket")
+            s3.put_object(Bucket="items-bucket", Key="items.json",
+                          Body=json.dumps([{"fail": False}, {"fail": True}, {"fail": False}, {"fail": False}]))
+            yield boto3.client("stepfunctions")
+        finally:
+            moto_fixes.uninstall()
+
+
+def run_map(sfn, **tolerance):
+    task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "f", "Payload.$": "$"}, "End": True}
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                       "Parameters": {"Bucket": "items-bucket", "Key": "items.json"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "T", "States": {"T": task}}, **tolerance}}}
+    arn = sfn.create_state_machine(name=f"m{time.time_ns()}", definition=json.dumps(definition),
+                                   roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+        time.sleep(0.05)
+    return described
+
+
+def test_one_failed_item_fails_the_map_by_default(sfn):
+    described = run_map(sfn)
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.ExceedToleratedFailureThreshold"
+
+
+def test_failures_within_the_tolerated_percentage_succeed(sfn):
+    assert run_map(sfn, ToleratedFailurePercentage=25.0)["status"] == "SUCCEEDED"
+    assert run_map(sfn, ToleratedFailurePercentage=20.0)["status"] == "FAILED"
+
+
+def test_tolerance_arithmetic_takes_the_stricter_limit():
+    assert moto_fixes.tolerated(100, None, None) == 0
+    assert moto_fixes.tolerated(100, 5, 10.0) == 5
+    assert moto_fixes.tolerated(7, None, 50.0) == 3
