@@ -44,8 +44,8 @@ def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_
     counter = eval_input.map_run_record.item_counter
     failed = counter.failed.get() + counter.timed_out.get() + counter.aborted.get()
     total = counter.total.get()
-    allowed = tolerated(total, getattr(self, "tolerated_failure_count", 0),
-                        getattr(self, "tolerated_failure_percentage", 0.0))
+    allowed = tolerated(total, getattr(eval_input, "tolerated_failure_count", 0),
+                        getattr(eval_input, "tolerated_failure_percentage", 0.0))
     if failed > allowed:
         env.stack.pop()  # the partial results the original pushed
         raise FailureEventException(failure_event=FailureEvent(
