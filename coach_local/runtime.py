@@ -203,9 +203,10 @@ class LocalRuntime:
     # --- the flow ---------------------------------------------------------------------------------------
     def put_event(self, envelope: dict) -> dict:
         """EventBridge: match the rule's pattern, then deliver to the intake function as its target does."""
-        matched = self.client("events").test_event_pattern(
-            EventPattern=json.dumps(event_pattern()), Event=json.dumps(_as_bridge_event(envelope))
-        )["Result"]
+        from moto.events.models import EventPattern
+
+        rule = self.client("events").describe_rule(Name="coach-market-events")
+        matched = EventPattern.load(rule["EventPattern"]).matches_event(_as_bridge_event(envelope))
         if not matched:
             return {"status": "unmatched", "reasons": ["the event does not match the market-event rule "
                                                        "(source coach.market-feed, detail-type Drug Market Event)"]}

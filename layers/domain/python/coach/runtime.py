@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from coach.adapters.aws import S3ObjectStore, StepFunctionsCallbacks
 from coach.adapters.mail import SesMailer
+from coach.approvals.store import DynamoApprovalStore
 from coach.settings import settings
 
 if TYPE_CHECKING:
@@ -22,6 +23,11 @@ def objects() -> S3ObjectStore:
 def mailer() -> SesMailer:
     s = settings()
     return SesMailer(ledger_table=s.approvals_table, outbox_dir=s.outbox_dir, configuration_set=s.config_set)
+
+
+@cache
+def approval_store() -> DynamoApprovalStore:
+    return DynamoApprovalStore(settings().approvals_table)
 
 
 @cache
@@ -47,6 +53,6 @@ def reset() -> None:
     """Forget every cached adapter and setting (the local runtime calls this for each fresh run)."""
     from coach.adapters.aws import reset_clients
 
-    for factory in (objects, mailer, callbacks, claims_engine, settings):
+    for factory in (objects, mailer, approval_store, callbacks, claims_engine, settings):
         factory.cache_clear()
     reset_clients()

@@ -1,0 +1,230 @@
+"""A synthetic claims lake in the shape of DATA_CONTRACT.md, deterministic by seed.
+
+Realistic on purpose: Faker names and addresses (about 10% Spanish speakers with Spanish names), clients of very
+different sizes (Zipf), members with several chronic drugs filled month after month, reversed claims, opted-out,
+deceased, ineligible and unreachable members, email consent, confidential addresses, sensitive-class drugs.
+Vectorised and streamed: members are built from pools of Faker values with numpy indices, and claims are written
+one month partition at a time, so memory stays flat as the lake grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+import shutil
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from faker import Faker
+
+Progress = Callable[[str, int, int], None]
+
+# (ndc, product name, ingredient, sensitive_class, share of members on it, fills per year)
+DRUGS: list[tuple[str, str, str, str | None, float, float]] = [
+    ("11523716001", "Claritin 10 mg tablet", "loratadine", None, 0.030, 7),
+    ("11523716002", "Claritin 10 mg tablet (90)", "loratadine", None, 0.006, 4),
+    ("00093734801", "Loratadine 10 mg tablet", "loratadine", None, 0.012, 7),
+    ("00186074231", "Prilosec 20 mg capsule", "omeprazole", None, 0.030, 10),
+    ("00093505601", "Omeprazole 20 mg capsule", "omeprazole", None, 0.040, 10),
+    ("00006074031", "Zocor 20 mg tablet", "simvastatin", None, 0.030, 11),
+    ("00093715410", "Simvastatin 20 mg tablet", "simvastatin", None, 0.040, 11),
+    ("00071015523", "Lipitor 20 mg tablet", "atorvastatin", None, 0.050, 11),
+    ("50580072601", "Zyrtec 10 mg tablet", "cetirizine", None, 0.020, 6),
+    ("00088221905", "Allegra 180 mg tablet", "fexofenadine", None, 0.015, 6),
+    ("00378018001", "Metformin 500 mg tablet", "metformin", None, 0.080, 11),
+    ("00093505698", "Lisinopril 10 mg tablet", "lisinopril", None, 0.090, 11),
+    ("00172376210", "Amlodipine 5 mg tablet", "amlodipine", None, 0.060, 11),
+    ("00378395277", "Levothyroxine 50 mcg tablet", "levothyroxine", None, 0.050, 11),
+    ("00781107001", "Amoxicillin 500 mg capsule", "amoxicillin", None, 0.080, 1.5),
+    ("00054429731", "Albuterol inhaler", "albuterol", None, 0.040, 3),
+    ("00006095254", "Singulair 10 mg tablet", "montelukast", None, 0.020, 10),
+    ("00173071520", "Flonase nasal spray", "fluticasone", None, 0.020, 4),
+    ("00597008717", "Plavix 75 mg tablet", "clopidogrel", None, 0.015, 11),
+    ("00078035705", "Diovan 80 mg tablet", "valsartan", None, 0.020, 11),
+    ("00456320530", "Lexapro 10 mg tablet", "escitalopram", "behavioral_health", 0.040, 10),
+    ("00049490066", "Zoloft 50 mg tablet", "sertraline", "behavioral_health", 0.040, 10),
+    ("00173069500", "Wellbutrin XL 150 mg", "bupropion", "behavioral_health", 0.015, 10),
+    ("61958070101", "Truvada tablet", "emtricitabine/tenofovir", "hiv", 0.004, 11),
+    ("49702023113", "Triumeq tablet", "abacavir/dolutegravir/lamivudine", "hiv", 0.002, 11),
+    ("12496120803", "Suboxone film", "buprenorphine/naloxone", "substance_use", 0.004, 11),
+    ("00056015130", "Naltrexone 50 mg tablet", "naltrexone", "substance_use", 0.002, 8),
+    ("00052027301", "Ortho Tri-Cyclen tablet", "norgestimate/ethinyl estradiol", "reproductive", 0.030, 11),
+    ("00009074630", "Depo-Provera injection", "medroxyprogesterone", "reproductive", 0.006, 4),
+    ("00002143380", "Humalog KwikPen", "insulin lispro", None, 0.010, 10),
+    ("00169413013", "Ozempic pen", "semaglutide", None, 0.015, 11),
+    ("00310075139", "Crestor 10 mg tablet", "rosuvastatin", None, 0.030, 11),
+]
+ELECTIONS = ("always", "ask", "never")
+
+
+@dataclass(frozen=True)
+class LakeStats:
+    members: int
+    clients: int
+    claims: int
+    months: int
+
+    def __str__(self) -> str:
+        return f"{self.members:,} members, {self.clients} clients, {self.claims:,} claims over {self.months} months"
+
+
+def _pool(fake: Faker, method: str, size: int) -> np.ndarray:
+    return np.array([getattr(fake, method)() for _ in range(size)], dtype=object)
+
+
+def _month_starts(as_of: date, months: int) -> list[date]:
+    first = date(as_of.year, as_of.month, 1)
+    starts = []
+    for back in range(months - 1, -1, -1):
+        year, month = divmod(first.year * 12 + first.month - 1 - back, 12)
+        starts.append(date(year, month + 1, 1))
+    return starts
+
+
+def _clients(rng: np.random.Generator, fake: Faker, count: int) -> tuple[list[dict], np.ndarray]:
+    weights = 1.0 / np.arange(1, count + 1) ** 1.1  # a few large clients, many small ones
+    weights = rng.permutation(weights)
+    rows = []
+    for index in range(count):
+        client_id = f"C{index + 1:04d}"
+        slug = f"client{index + 1:04d}"
+        elections = {}
+        draw = rng.random()
+        if draw < 0.15:
+            elections["otc_switch"] = "always"
+        elif draw < 0.22:
+            elections["otc_switch"] = "never"
+        if rng.random() < 0.2:
+            elections["patent_expiry"] = str(rng.choice(ELECTIONS))
+        rows.append({
+            "client_id": client_id,
+            "name": fake.company(),
+            "account_team_emails": [f"{name}.{slug}@pbm.example" for name in ("lead", "pharmacist", "manager")[
+                : int(rng.integers(1, 4))]],
+            "client_contact_emails": [f"benefits@{slug}.example"] + ([f"hr@{slug}.example"] if rng.random() < 0.5 else []),
+            "elections": elections,
+            "escalation_email": f"vp@{slug}.example" if rng.random() < 0.9 else None,
+        })
+    return rows, weights / weights.sum()
+
+
+def _members(rng: np.random.Generator, count: int, client_ids: np.ndarray, client_weights: np.ndarray,
+             as_of: date, seed: int) -> pa.Table:
+    pool = max(200, min(5000, count // 4))
+    en, es = Faker("en_US"), Faker(["es_MX", "es_ES"])
+    en.seed_instance(seed)
+    es.seed_instance(seed + 1)
+    first_en, last_en = _pool(en, "first_name", pool), _pool(en, "last_name", pool)
+    first_es, last_es = _pool(es, "first_name", pool), _pool(es, "last_name", pool)
+    streets, cities = _pool(en, "street_address", pool), _pool(en, "city", pool)
+    states, zips = _pool(en, "state_abbr", pool), _pool(en, "zipcode", pool)
+    spanish = rng.random(count) < 0.10
+    pick = lambda arr: arr[rng.integers(0, len(arr), count)]  # noqa: E731
+    first = np.where(spanish, pick(first_es), pick(first_en))
+    last = np.where(spanish, pick(last_es), pick(last_en))
+    street = pick(streets)
+    no_address = rng.random(count) < 0.01
+    street = np.where(no_address, "", street)
+    line2 = np.where(rng.random(count) < 0.15, np.array([f"Apt {n}" for n in rng.integers(1, 999, count)],
+                                                       dtype=object), None)
+    has_email = rng.random(count) < 0.45
+    member_ids = np.array([f"M{n:09d}" for n in range(1, count + 1)], dtype=object)
+    emails = np.where(has_email, np.array([f"{m.lower()}@mail.example" for m in member_ids], dtype=object), None)
+    consent = has_email & (rng.random(count) < 0.6)
+    prefers_email = consent & (rng.random(count) < 0.5)
+    ineligible = rng.random(count) < 0.06
+    ended = [as_of - timedelta(days=int(d)) for d in rng.integers(1, 400, count)]
+    eligibility_end = np.where(ineligible, np.array(ended, dtype=object), None)
+    language = np.where(spanish, "es", np.where(rng.random(count) < 0.01, "vi", "en"))
+    return pa.table({
+        "member_id": pa.array(member_ids, pa.string()),
+        "client_id": pa.array(client_ids[rng.choice(len(client_ids), count, p=client_weights)], pa.string()),
+        "first_name": pa.array(first, pa.string()),
+        "last_name": pa.array(last, pa.string()),
+        "address_line1": pa.array(street, pa.string()),
+        "address_line2": pa.array(line2, pa.string()),
+        "city": pa.array(pick(cities), pa.string()),
+        "state": pa.array(pick(states), pa.string()),
+        "postal_code": pa.array(pick(zips), pa.string()),
+        "language": pa.array(language, pa.string()),
+        "email": pa.array(emails, pa.string()),
+        "email_consent": pa.array(consent, pa.bool_()),
+        "preferred_channel": pa.array(np.where(prefers_email, "email", "mail"), pa.string()),
+        "eligibility_end": pa.array(eligibility_end, pa.date32()),
+        "deceased": pa.array(rng.random(count) < 0.01, pa.bool_()),
+        "opted_out": pa.array(rng.random(count) < 0.03, pa.bool_()),
+        "confidential_address": pa.array(rng.random(count) < 0.01, pa.bool_()),
+    })
+
+
+CLAIMS_SCHEMA = pa.schema([
+    ("claim_id", pa.string()), ("member_id", pa.string()), ("ndc", pa.string()), ("fill_date", pa.date32()),
+    ("days_supply", pa.int32()), ("claim_status", pa.string()), ("prescriber_npi", pa.string()),
+    ("pharmacy_npi", pa.string()),
+])
+
+
+def generate_lake(out_dir: Path, *, members: int = 20_000, clients: int = 40, seed: int = 7, months: int = 30,
+                  as_of: date = date(2002, 11, 30), progress: Progress | None = None) -> LakeStats:
+    """Write claims/ (fill_month=YYYY-MM partitions), members/, drugs/, clients/ under out_dir (replaced)."""
+    out = Path(out_dir)
+    for table in ("claims", "members", "drugs", "clients"):
+        shutil.rmtree(out / table, ignore_errors=True)
+        (out / table).mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    client_rows, client_weights = _clients(rng, fake, clients)
+    pq.write_table(pa.Table.from_pylist(client_rows, schema=pa.schema([
+        ("client_id", pa.string()), ("name", pa.string()), ("account_team_emails", pa.list_(pa.string())),
+        ("client_contact_emails", pa.list_(pa.string())), ("elections", pa.map_(pa.string(), pa.string())),
+        ("escalation_email", pa.string())])), out / "clients" / "clients.parquet")
+    pq.write_table(pa.table({
+        "ndc": [d[0] for d in DRUGS], "name": [d[1] for d in DRUGS], "ingredient": [d[2] for d in DRUGS],
+        "sensitive_class": pa.array([d[3] for d in DRUGS], pa.string())}), out / "drugs" / "drugs.parquet")
+    client_ids = np.array([c["client_id"] for c in client_rows], dtype=object)
+    member_table = _members(rng, members, client_ids, client_weights, as_of, seed)
+    pq.write_table(member_table, out / "members" / "members.parquet")
+    member_ids = member_table.column("member_id").to_numpy(zero_copy_only=False)
+
+    # Therapies: (member, drug, first month, monthly fill probability).
+    shares = np.array([d[4] for d in DRUGS])
+    per_member = rng.binomial(len(DRUGS), shares.mean(), members) + (rng.random(members) < 0.3)
+    t_member = np.repeat(np.arange(members), per_member)
+    t_drug = rng.choice(len(DRUGS), len(t_member), p=shares / shares.sum())
+    t_start = rng.integers(-months // 2, months, len(t_member))
+    t_prob = np.array([d[5] for d in DRUGS])[t_drug] / 12.0
+    ndcs = np.array([d[0] for d in DRUGS], dtype=object)
+
+    starts = _month_starts(as_of, months)
+    total = 0
+    for index, month in enumerate(starts):
+        active = (t_start <= index) & (rng.random(len(t_member)) < t_prob)
+        rows = int(active.sum())
+        if rows:
+            next_month = starts[index + 1] if index + 1 < len(starts) else date(month.year + month.month // 12,
+                                                                                 month.month % 12 + 1, 1)
+            days = (min(next_month, as_of + timedelta(days=1)) - month).days
+            fill = np.datetime64(month) + rng.integers(0, max(days, 1), rows).astype("timedelta64[D]")
+            claim_ids = np.char.add(f"CL{month:%Y%m}-", np.arange(rows).astype(str))
+            npi = lambda: np.char.add("1", rng.integers(100_000_000, 999_999_999, rows).astype(str))  # noqa: E731
+            table = pa.table({
+                "claim_id": pa.array(claim_ids.astype(object), pa.string()),
+                "member_id": pa.array(member_ids[t_member[active]], pa.string()),
+                "ndc": pa.array(ndcs[t_drug[active]], pa.string()),
+                "fill_date": pa.array(fill, pa.date32()),
+                "days_supply": pa.array(rng.choice([30, 30, 30, 90], rows).astype(np.int32), pa.int32()),
+                "claim_status": pa.array(np.where(rng.random(rows) < 0.03, "reversed", "paid"), pa.string()),
+                "prescriber_npi": pa.array(npi().astype(object), pa.string()),
+                "pharmacy_npi": pa.array(np.where(rng.random(rows) < 0.05, None, npi().astype(object)), pa.string()),
+            }, schema=CLAIMS_SCHEMA)
+            folder = out / "claims" / f"fill_month={month:%Y-%m}"
+            folder.mkdir()
+            pq.write_table(table, folder / "part-00000.parquet")
+            total += rows
+        if progress:
+            progress("claims", index + 1, len(starts))
+    return LakeStats(members=members, clients=clients, claims=total, months=months)

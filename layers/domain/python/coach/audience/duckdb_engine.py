@@ -1,0 +1,46 @@
+"""The embedded claims engine: DuckDB over a local lake folder, bound parameters only."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDirectoryEntry
+from coach.audience.lake import check_claims_partitions, open_lake, read_clients
+from coach.audience.sql import AUDIENCE_SQL
+
+FETCH_ROWS = 10_000
+
+
+class DuckDbClaimsEngine:
+    def __init__(self, lake_dir: str | Path) -> None:
+        self.lake_dir = Path(lake_dir)
+        self._lock = threading.Lock()
+
+    def audience_rows(self, params: AudienceParams) -> Iterator[dict]:
+        con = open_lake(self.lake_dir)
+        try:
+            check_claims_partitions(con, self.lake_dir, *params.bindings()[4:6])
+            try:
+                cursor = con.execute(AUDIENCE_SQL, params.bindings())
+            except duckdb.Error as exc:
+                raise AudienceQueryFailed(f"DuckDB: {str(exc).splitlines()[0][:300]}") from exc
+            names = [d[0] for d in cursor.description]
+            while batch := cursor.fetchmany(FETCH_ROWS):
+                for values in batch:
+                    yield dict(zip(names, values, strict=True))
+        finally:
+            con.close()
+
+    def clients(self) -> dict[str, ClientDirectoryEntry]:
+        return {
+            row["client_id"]: ClientDirectoryEntry(
+                client_id=row["client_id"], name=row["name"],
+                account_team_emails=tuple(row["account_team_emails"]),
+                client_contact_emails=tuple(row["client_contact_emails"]),
+                elections=row["elections"], escalation_email=row["escalation_email"])
+            for row in read_clients(self.lake_dir)
+        }

@@ -1,0 +1,76 @@
+"""The claims engine port and the parameters of the one audience query."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Protocol
+
+from coach.models import CampaignInput
+
+
+class LakeError(ValueError):
+    """A lake that cannot be read as the data contract says; the message names the file (or table) and column."""
+
+
+class AudienceQueryFailed(RuntimeError):
+    """The engine ran the query and failed; the message carries the engine's reason (never member data)."""
+
+
+@dataclass(frozen=True)
+class AudienceParams:
+    """Everything the query binds. Bounds are inclusive: [announced_on - lookback + 1 day, announced_on]."""
+
+    campaign_id: str
+    ndcs: tuple[str, ...]
+    ingredient: str
+    first_day: date
+    last_day: date
+    effective_date: date
+    allowed_classes: tuple[str, ...] = field(default_factory=tuple)
+
+    @staticmethod
+    def for_campaign(campaign: CampaignInput) -> AudienceParams:
+        event, lookback = campaign.event, int(campaign.playbook["lookback_days"])
+        return AudienceParams(
+            campaign_id=campaign.campaign_id,
+            ndcs=tuple(event.drug.ndcs),
+            ingredient=(event.drug.ingredient or "").strip().lower(),
+            first_day=event.announced_on - timedelta(days=lookback - 1),
+            last_day=event.announced_on,
+            effective_date=event.effective_date,
+            allowed_classes=tuple(campaign.playbook.get("allowed_sensitive_classes", [])),
+        )
+
+    def bindings(self) -> list[str]:
+        """Positional values, in the order of the `?` placeholders of AUDIENCE_SQL."""
+        return [
+            ",".join(self.ndcs),
+            self.ingredient,
+            self.ingredient,
+            ",".join(self.allowed_classes),
+            self.first_day.strftime("%Y-%m"),
+            self.last_day.strftime("%Y-%m"),
+            self.first_day.isoformat(),
+            self.last_day.isoformat(),
+            self.effective_date.isoformat(),
+        ]
+
+
+@dataclass(frozen=True)
+class ClientDirectoryEntry:
+    client_id: str
+    name: str
+    account_team_emails: tuple[str, ...]
+    client_contact_emails: tuple[str, ...]
+    elections: dict[str, str]
+    escalation_email: str | None
+
+
+class ClaimsEngine(Protocol):
+    def audience_rows(self, params: AudienceParams) -> Iterator[dict]:
+        """Affected members (member fields, last_fill_date, drug_name, reachable), ordered by client, member."""
+        ...
+
+    def clients(self) -> dict[str, ClientDirectoryEntry]: ...

@@ -1,0 +1,223 @@
+"""Open a lake folder (Parquet, or CSV with a header) for DuckDB, checking it against the data contract first.
+
+Every problem is a `LakeError` naming the file (or table folder) and the column: a lake that does not match
+the contract must never produce a crash or a silently empty audience.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+
+from coach.audience.engine import LakeError
+
+# Type families: what each contract type may be stored as (CSV columns arrive as VARCHAR and are cast).
+STRING, DATE, INT, BOOL, LIST, MAP = "string", "date", "int", "bool", "list", "map"
+SCHEMA: dict[str, dict[str, str]] = {
+    "claims": {"claim_id": STRING, "member_id": STRING, "ndc": STRING, "fill_date": DATE, "days_supply": INT,
+               "claim_status": STRING},
+    "members": {"member_id": STRING, "client_id": STRING, "first_name": STRING, "last_name": STRING,
+                "address_line1": STRING, "address_line2": STRING, "city": STRING, "state": STRING,
+                "postal_code": STRING, "language": STRING, "email": STRING, "email_consent": BOOL,
+                "preferred_channel": STRING, "eligibility_end": DATE, "deceased": BOOL, "opted_out": BOOL,
+                "confidential_address": BOOL},
+    "drugs": {"ndc": STRING, "name": STRING, "ingredient": STRING, "sensitive_class": STRING},
+    "clients": {"client_id": STRING, "name": STRING, "account_team_emails": LIST, "client_contact_emails": LIST,
+                "elections": MAP, "escalation_email": STRING},
+}
+OPTIONAL = {"claims": {"prescriber_npi", "pharmacy_npi"}}
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_ACCEPTS = {
+    STRING: ("VARCHAR",),
+    DATE: ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"),
+    INT: ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT"),
+    BOOL: ("BOOLEAN",),
+    LIST: ("VARCHAR[]",),
+    MAP: ("MAP(VARCHAR, VARCHAR)",),
+}
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def table_files(lake: Path, table: str) -> tuple[list[Path], str]:
+    folder = lake / table
+    if not folder.is_dir():
+        raise LakeError(f"{folder}: missing table folder {table}/")
+    pattern = "**/*" if table == "claims" else "*"
+    for kind in ("parquet", "csv"):
+        files = sorted(p for p in folder.glob(f"{pattern}.{kind}") if p.is_file())
+        if files:
+            return files, kind
+    if table == "clients" and (folder / "clients.json").is_file():
+        return [folder / "clients.json"], "json"
+    raise LakeError(f"{folder}: no .parquet or .csv files in table {table}/")
+
+
+def _reader(files: list[Path], kind: str, table: str) -> str:
+    paths = "[" + ", ".join(_quote(p) for p in files) + "]"
+    hive = ", hive_partitioning = true, hive_types = {'fill_month': VARCHAR}" if table == "claims" else ""
+    if kind == "parquet":
+        return f"read_parquet({paths}, union_by_name = true{hive})"
+    if kind == "csv":
+        return f"read_csv({paths}, header = true, all_varchar = true, union_by_name = true{hive})"
+    return f"read_json({paths}, format = 'array')"
+
+
+def _describe(con: duckdb.DuckDBPyConnection, source: str, where: str) -> dict[str, str]:
+    try:
+        return {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    except duckdb.Error as exc:
+        raise LakeError(f"{where}: unreadable ({str(exc).splitlines()[0][:200]})") from exc
+
+
+def _check_types(table: str, kind: str, columns: dict[str, str], where: str) -> None:
+    for column, family in SCHEMA[table].items():
+        if column not in columns:
+            raise LakeError(f"{where}: missing required column {column!r} of table {table}")
+        if kind == "csv" and family in (STRING, DATE, INT, BOOL):
+            continue  # text in a CSV; the cast in the view reports a bad value
+        if kind == "csv" or kind == "json":
+            continue
+        actual = columns[column]
+        if family == STRING and actual == '"NULL"':
+            continue  # a column that is entirely null
+        if actual not in _ACCEPTS[family] and not (family == MAP and actual.startswith("MAP(")) \
+                and not (family == LIST and actual.endswith("[]")):
+            raise LakeError(f"{where}: column {column!r} has type {actual}, expected {family}")
+
+
+def _cast(table: str, kind: str) -> str:
+    parts = []
+    for column, family in SCHEMA[table].items():
+        if family == DATE:
+            expr = f"TRY_CAST({column} AS DATE)" if kind == "csv" else f"CAST({column} AS DATE)"
+        elif family == BOOL and kind == "csv":
+            expr = f"CAST(lower(trim({column})) IN ('true', 't', '1', 'yes', 'y') AS BOOLEAN)"
+        elif family == INT and kind == "csv":
+            expr = f"TRY_CAST({column} AS INTEGER)"
+        elif family == STRING:
+            expr = f"CAST({column} AS VARCHAR)"
+        else:
+            expr = column
+        parts.append(f"{expr} AS {column}")
+    if table == "claims":
+        parts.append("CAST(fill_month AS VARCHAR) AS fill_month")
+    return ", ".join(parts)
+
+
+def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with views claims, members, drugs over the lake; raises LakeError on any problem."""
+    lake = Path(lake_dir)
+    if not lake.is_dir():
+        raise LakeError(f"{lake}: no such lake folder")
+    con = duckdb.connect()
+    try:
+        for table in ("claims", "members", "drugs"):
+            files, kind = table_files(lake, table)
+            if table == "claims" and not any("fill_month=" in str(p) for p in files):
+                raise LakeError(f"{lake / 'claims'}: claims must be partitioned in fill_month=YYYY-MM folders")
+            for path in files if table != "claims" else files[:1]:
+                _check_types(table, kind, _describe(con, _reader([path], kind, table), str(path)), str(path))
+            source = _reader(files, kind, table)
+            con.execute(f"CREATE VIEW {table} AS SELECT {_cast(table, kind)} FROM {source}")
+            if table != "claims" and con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:  # type: ignore[index]
+                raise LakeError(f"{lake / table}: table {table} is empty")
+        _check_values(con, lake)
+    except LakeError:
+        con.close()
+        raise
+    return con
+
+
+def _first_bad(con: duckdb.DuckDBPyConnection, table: str, condition: str) -> str | None:
+    row = con.execute(f"SELECT * FROM {table} WHERE {condition} LIMIT 1").fetchone()
+    return None if row is None else "found"
+
+
+def _check_values(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    bad = con.execute("SELECT ndc FROM drugs WHERE ndc IS NULL OR NOT regexp_full_match(ndc, '[0-9]{11}') LIMIT 1").fetchone()
+    if bad is not None:
+        raise LakeError(f"{lake / 'drugs'}: column 'ndc' holds {str(bad[0])[:20]!r}; NDCs must be 11 digits, no hyphens")
+    bad = con.execute("SELECT client_id FROM members WHERE client_id IS NULL OR NOT regexp_full_match(client_id, "
+                      "'[A-Za-z0-9_.-]{1,64}') LIMIT 1").fetchone()
+    if bad is not None:
+        raise LakeError(f"{lake / 'members'}: column 'client_id' holds an id that is not 1–64 letters, digits, . _ -")
+    if con.execute("SELECT 1 FROM members WHERE member_id IS NULL LIMIT 1").fetchone() is not None:
+        raise LakeError(f"{lake / 'members'}: column 'member_id' has empty values")
+
+
+def check_claims_partitions(con: duckdb.DuckDBPyConnection, lake: Path, first_month: str, last_month: str) -> None:
+    """The claims the query will read must have well-formed NDCs and dates (checked on those partitions only)."""
+    row = con.execute(
+        "SELECT ndc, fill_date FROM claims WHERE fill_month BETWEEN ? AND ? AND (ndc IS NULL OR fill_date IS NULL "
+        "OR NOT regexp_full_match(ndc, '[0-9]{11}')) LIMIT 1", [first_month, last_month]).fetchone()
+    if row is not None:
+        column = "ndc" if row[1] is not None else "fill_date"
+        raise LakeError(f"{lake / 'claims'}: column {column!r} has a value that is not "
+                        f"{'an 11-digit NDC' if column == 'ndc' else 'a date'} (in fill_month {first_month}..{last_month})")
+
+
+def read_clients(lake_dir: str | Path) -> list[dict]:
+    """The clients directory as plain dicts; lists and elections may be JSON text or ';'-separated in a CSV."""
+    lake = Path(lake_dir)
+    files, kind = table_files(lake, "clients")
+    con = duckdb.connect()
+    try:
+        rows: list[dict] = []
+        for path in files:
+            source = _reader([path], kind, "clients")
+            columns = _describe(con, source, str(path))
+            _check_types("clients", kind, columns, str(path))
+            cursor = con.execute(f"SELECT * FROM {source}")
+            names = [d[0] for d in cursor.description]
+            rows += [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    finally:
+        con.close()
+    if not rows:
+        raise LakeError(f"{lake / 'clients'}: table clients is empty")
+    return [_normalise_client(row, lake) for row in rows]
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return [str(v) for v in json.loads(text)]
+        return [part.strip() for part in text.split(";") if part.strip()]
+    return [str(v) for v in value]  # type: ignore[attr-defined]
+
+
+def _as_map(value: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {str(k): str(v) for k, v in json.loads(value or "{}").items()} if value.strip() else {}
+    if isinstance(value, dict):
+        if set(value) == {"key", "value"} and isinstance(value["key"], list):
+            return dict(zip(value["key"], value["value"], strict=True))
+        return {str(k): str(v) for k, v in value.items()}
+    return {str(k): str(v) for k, v in value}  # type: ignore[attr-defined]
+
+
+def _normalise_client(row: dict, lake: Path) -> dict:
+    client_id = str(row.get("client_id") or "")
+    if not CLIENT_ID.match(client_id):
+        raise LakeError(f"{lake / 'clients'}: column 'client_id' holds an id that is not 1–64 letters, digits, . _ -")
+    elections = _as_map(row.get("elections"))
+    for event_type, election in elections.items():
+        if election not in ("always", "ask", "never"):
+            raise LakeError(f"{lake / 'clients'}: column 'elections' of client {client_id}: {event_type} → "
+                            f"{election!r} is not always, ask or never")
+    return {
+        "client_id": client_id, "name": str(row.get("name") or client_id),
+        "account_team_emails": _as_list(row.get("account_team_emails")),
+        "client_contact_emails": _as_list(row.get("client_contact_emails")),
+        "elections": elections, "escalation_email": row.get("escalation_email") or None,
+    }
