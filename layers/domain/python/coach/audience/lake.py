@@ -84,7 +84,7 @@ def _check_types(table: str, kind: str, columns: dict[str, str], where: str) -> 
         if kind == "csv" or kind == "json":
             continue
         actual = columns[column]
-        if family == STRING and actual == '"NULL"':
+        if actual in ('"NULL"', "NULL"):
             continue  # a column that is entirely null
         if actual not in _ACCEPTS[family] and not (family == MAP and actual.startswith("MAP(")) \
                 and not (family == LIST and actual.endswith("[]")):
