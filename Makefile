@@ -8,7 +8,7 @@ VENV := .venv
 UV := .tools/bin/uv
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install demo test test-fast lint format typecheck synth deploy clean
+.PHONY: help install demo test test-fast lint format typecheck synth deploy clean bench-audience
 
 help:
 	@echo "make demo    run the Claritin campaign end to end on the local runtime (no AWS account)"
@@ -56,5 +56,8 @@ synth: install build/layers/deps/python
 deploy: install build/layers/deps/python
 	npx cdk deploy
 
+bench-audience: $(VENV)/.synced
+	$(VENV)/bin/python bench/bench_audience.py
+
 clean:
-	rm -rf .venv .tools node_modules cdk.out build out
+	rm -rf .venv .tools node_modules cdk.out build out .bench

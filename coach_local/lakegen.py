@@ -111,53 +111,62 @@ def _clients(rng: np.random.Generator, fake: Faker, count: int) -> tuple[list[di
     return rows, weights / weights.sum()
 
 
-def _members(rng: np.random.Generator, count: int, client_ids: np.ndarray, client_weights: np.ndarray,
-             as_of: date, seed: int) -> pa.Table:
-    pool = max(200, min(5000, count // 4))
-    en, es = Faker("en_US"), Faker(["es_MX", "es_ES"])
-    en.seed_instance(seed)
-    es.seed_instance(seed + 1)
-    first_en, last_en = _pool(en, "first_name", pool), _pool(en, "last_name", pool)
-    first_es, last_es = _pool(es, "first_name", pool), _pool(es, "last_name", pool)
-    streets, cities = _pool(en, "street_address", pool), _pool(en, "city", pool)
-    states, zips = _pool(en, "state_abbr", pool), _pool(en, "zipcode", pool)
+class _NamePools:
+    """Faker values drawn once; members pick from them with numpy indices (Faker per member is too slow at scale)."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        en, es = Faker("en_US"), Faker(["es_MX", "es_ES"])
+        en.seed_instance(seed)
+        es.seed_instance(seed + 1)
+        self.first_en, self.last_en = _pool(en, "first_name", size), _pool(en, "last_name", size)
+        self.first_es, self.last_es = _pool(es, "first_name", size), _pool(es, "last_name", size)
+        self.streets, self.cities = _pool(en, "street_address", size), _pool(en, "city", size)
+        self.states, self.zips = _pool(en, "state_abbr", size), _pool(en, "zipcode", size)
+
+
+def member_ids(start: int, count: int) -> np.ndarray:
+    return np.char.add("M", np.char.zfill(np.arange(start + 1, start + count + 1).astype("U9"), 9))
+
+
+def _members(rng: np.random.Generator, pools: _NamePools, start: int, count: int, client_ids: np.ndarray,
+             client_weights: np.ndarray, as_of: date) -> pa.Table:
     spanish = rng.random(count) < 0.10
     pick = lambda arr: arr[rng.integers(0, len(arr), count)]  # noqa: E731
-    first = np.where(spanish, pick(first_es), pick(first_en))
-    last = np.where(spanish, pick(last_es), pick(last_en))
-    street = pick(streets)
-    no_address = rng.random(count) < 0.01
-    street = np.where(no_address, "", street)
-    line2 = np.where(rng.random(count) < 0.15, np.array([f"Apt {n}" for n in rng.integers(1, 999, count)],
-                                                       dtype=object), None)
+    first = np.where(spanish, pick(pools.first_es), pick(pools.first_en))
+    last = np.where(spanish, pick(pools.last_es), pick(pools.last_en))
+    street = np.where(rng.random(count) < 0.01, "", pick(pools.streets))
+    apartments = np.char.add("Apt ", rng.integers(1, 999, count).astype("U3")).astype(object)
+    line2 = np.where(rng.random(count) < 0.15, apartments, None)
+    ids = member_ids(start, count)
     has_email = rng.random(count) < 0.45
-    member_ids = np.array([f"M{n:09d}" for n in range(1, count + 1)], dtype=object)
-    emails = np.where(has_email, np.array([f"{m.lower()}@mail.example" for m in member_ids], dtype=object), None)
+    emails = np.where(has_email, np.char.add(np.char.lower(ids), "@mail.example").astype(object), None)
     consent = has_email & (rng.random(count) < 0.6)
     prefers_email = consent & (rng.random(count) < 0.5)
     ineligible = rng.random(count) < 0.06
-    ended = [as_of - timedelta(days=int(d)) for d in rng.integers(1, 400, count)]
-    eligibility_end = np.where(ineligible, np.array(ended, dtype=object), None)
+    ended = np.datetime64(as_of) - rng.integers(1, 400, count).astype("timedelta64[D]")
     language = np.where(spanish, "es", np.where(rng.random(count) < 0.01, "vi", "en"))
     return pa.table({
-        "member_id": pa.array(member_ids, pa.string()),
+        "member_id": pa.array(ids, pa.string()),
         "client_id": pa.array(client_ids[rng.choice(len(client_ids), count, p=client_weights)], pa.string()),
         "first_name": pa.array(first, pa.string()),
         "last_name": pa.array(last, pa.string()),
         "address_line1": pa.array(street, pa.string()),
         "address_line2": pa.array(line2, pa.string()),
-        "city": pa.array(pick(cities), pa.string()),
-        "state": pa.array(pick(states), pa.string()),
-        "postal_code": pa.array(pick(zips), pa.string()),
+        "city": pa.array(pick(pools.cities), pa.string()),
+        "state": pa.array(pick(pools.states), pa.string()),
+        "postal_code": pa.array(pick(pools.zips), pa.string()),
         "language": pa.array(language, pa.string()),
         "email": pa.array(emails, pa.string()),
         "email_consent": pa.array(consent, pa.bool_()),
         "preferred_channel": pa.array(np.where(prefers_email, "email", "mail"), pa.string()),
-        "eligibility_end": pa.array(eligibility_end, pa.date32()),
+        "eligibility_end": pa.array(ended, pa.date32(), mask=~ineligible),
         "deceased": pa.array(rng.random(count) < 0.01, pa.bool_()),
         "opted_out": pa.array(rng.random(count) < 0.03, pa.bool_()),
         "confidential_address": pa.array(rng.random(count) < 0.01, pa.bool_()),
     })
+
+
+MEMBER_CHUNK = 500_000
 
 
 CLAIMS_SCHEMA = pa.schema([
@@ -186,9 +195,13 @@ def generate_lake(out_dir: Path, *, members: int = 20_000, clients: int = 40, se
         "ndc": [d[0] for d in DRUGS], "name": [d[1] for d in DRUGS], "ingredient": [d[2] for d in DRUGS],
         "sensitive_class": pa.array([d[3] for d in DRUGS], pa.string())}), out / "drugs" / "drugs.parquet")
     client_ids = np.array([c["client_id"] for c in client_rows], dtype=object)
-    member_table = _members(rng, members, client_ids, client_weights, as_of, seed)
-    pq.write_table(member_table, out / "members" / "members.parquet")
-    member_ids = member_table.column("member_id").to_numpy(zero_copy_only=False)
+    pools = _NamePools(max(200, min(5000, members // 4)), seed)
+    for part, start in enumerate(range(0, members, MEMBER_CHUNK)):
+        chunk = _members(rng, pools, start, min(MEMBER_CHUNK, members - start), client_ids, client_weights, as_of)
+        pq.write_table(chunk, out / "members" / f"part-{part:05d}.parquet")
+        if progress:
+            progress("members", min(start + MEMBER_CHUNK, members), members)
+    all_ids = member_ids(0, members)
 
     # Therapies: (member, drug, first month, monthly fill probability).
     shares = np.array([d[4] for d in DRUGS])
@@ -209,17 +222,17 @@ def generate_lake(out_dir: Path, *, members: int = 20_000, clients: int = 40, se
                                                                                  month.month % 12 + 1, 1)
             days = (min(next_month, as_of + timedelta(days=1)) - month).days
             fill = np.datetime64(month) + rng.integers(0, max(days, 1), rows).astype("timedelta64[D]")
-            claim_ids = np.char.add(f"CL{month:%Y%m}-", np.arange(rows).astype(str))
-            npi = lambda: np.char.add("1", rng.integers(100_000_000, 999_999_999, rows).astype(str))  # noqa: E731
+            claim_ids = np.char.add(f"CL{month:%Y%m}-", np.arange(rows).astype("U9"))
+            npi = lambda: np.char.add("1", rng.integers(100_000_000, 999_999_999, rows).astype("U9"))  # noqa: E731
             table = pa.table({
-                "claim_id": pa.array(claim_ids.astype(object), pa.string()),
-                "member_id": pa.array(member_ids[t_member[active]], pa.string()),
-                "ndc": pa.array(ndcs[t_drug[active]], pa.string()),
+                "claim_id": pa.array(claim_ids, pa.string()),
+                "member_id": pa.array(all_ids[t_member[active]], pa.string()),
+                "ndc": pa.array(ndcs[t_drug[active]].astype("U11"), pa.string()),
                 "fill_date": pa.array(fill, pa.date32()),
                 "days_supply": pa.array(rng.choice([30, 30, 30, 90], rows).astype(np.int32), pa.int32()),
                 "claim_status": pa.array(np.where(rng.random(rows) < 0.03, "reversed", "paid"), pa.string()),
-                "prescriber_npi": pa.array(npi().astype(object), pa.string()),
-                "pharmacy_npi": pa.array(np.where(rng.random(rows) < 0.05, None, npi().astype(object)), pa.string()),
+                "prescriber_npi": pa.array(npi(), pa.string()),
+                "pharmacy_npi": pa.array(npi(), pa.string(), mask=rng.random(rows) < 0.05),
             }, schema=CLAIMS_SCHEMA)
             folder = out / "claims" / f"fill_month={month:%Y-%m}"
             folder.mkdir()

@@ -58,9 +58,16 @@ def table_files(lake: Path, table: str) -> tuple[list[Path], str]:
     raise LakeError(f"{folder}: no .parquet or .csv files in table {table}/")
 
 
+def _is_hive(files: list[Path]) -> bool:
+    return any(part.startswith("fill_month=") for p in files for part in p.parts)
+
+
 def _reader(files: list[Path], kind: str, table: str) -> str:
     paths = "[" + ", ".join(_quote(p) for p in files) + "]"
-    hive = ", hive_partitioning = true, hive_types = {'fill_month': VARCHAR}" if table == "claims" else ""
+    hive = ""
+    if table == "claims":
+        hive = (", hive_partitioning = true, hive_types = {'fill_month': VARCHAR}" if _is_hive(files)
+                else ", hive_partitioning = false")
     if kind == "parquet":
         return f"read_parquet({paths}, union_by_name = true{hive})"
     if kind == "csv":
@@ -119,10 +126,11 @@ def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
     try:
         for table in ("claims", "members", "drugs"):
             files, kind = table_files(lake, table)
-            if table == "claims" and not any("fill_month=" in str(p) for p in files):
-                raise LakeError(f"{lake / 'claims'}: claims must be partitioned in fill_month=YYYY-MM folders")
             for path in files if table != "claims" else files[:1]:
-                _check_types(table, kind, _describe(con, _reader([path], kind, table), str(path)), str(path))
+                columns = _describe(con, _reader([path], kind, table), str(path))
+                _check_types(table, kind, columns, str(path))
+                if table == "claims" and not _is_hive(files) and "fill_month" not in columns:
+                    raise LakeError(f"{path}: claims need fill_month=YYYY-MM partition folders or a 'fill_month' column")
             source = _reader(files, kind, table)
             con.execute(f"CREATE VIEW {table} AS SELECT {_cast(table, kind)} FROM {source}")
             if table != "claims" and con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:  # type: ignore[index]
