@@ -126,6 +126,32 @@ def generate_lake_command(
     console.print(f"Lake written to {out}: {stats}", highlight=False)
 
 
+@app.command()
+def audit(
+    campaign_id: Annotated[str, typer.Argument(help="The campaign (execution name) whose decisions to list.")],
+    out: Annotated[Path, typer.Option(help="Output folder of the local run.")] = Path("out"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List every recorded approval decision of a local campaign, in time order."""
+    path = out / "audit.json"
+    if not path.exists():
+        _fail_input(f"{path}: no audit trail here; run `coach demo` or `coach run` with --out {out} first")
+    trail = json.loads(path.read_text(encoding="utf-8"))
+    if trail.get("campaign_id") != campaign_id:
+        _fail_input(f"{path} holds campaign {trail.get('campaign_id')!r}, not {campaign_id!r}")
+    if as_json:
+        print(json.dumps(trail, indent=2))
+        return
+    table = Table(title=f"Decisions of {campaign_id}")
+    for column in ("when (UTC)", "client", "role", "decision", "who", "from", "comment"):
+        table.add_column(column)
+    for row in trail["decisions"]:
+        table.add_row(str(row.get("at", "")), str(row.get("client_id", "")), str(row.get("role", "")),
+                      str(row.get("action", row.get("decision", ""))), str(row.get("who", "")),
+                      str(row.get("source_ip", "")), str(row.get("comment", "")))
+    console.print(table)
+
+
 @templates_app.command("check")
 def templates_check() -> None:
     """Render every approved template against sample data and verify its required elements."""

@@ -65,11 +65,20 @@ def load_decisions(path: Path | None) -> Decisions:
     return raw
 
 
+def export_audit(campaign_id: str) -> dict:
+    """The append-only decision records of the campaign, read from the local approvals table."""
+    from coach.approvals.service import audit_trail
+    from coach.runtime import approval_store
+
+    records = audit_trail(campaign_id, store=approval_store())
+    return {"campaign_id": campaign_id, "decisions": [r.model_dump(mode="json") for r in records]}
+
+
 def prepare_out(out_dir: Path) -> None:
     """Each run starts from an empty outbox and letters folder, so OUT shows exactly this run."""
     for name in ("outbox", "letters", "logs"):
         shutil.rmtree(out_dir / name, ignore_errors=True)
-    for name in ("report.json",):
+    for name in ("report.json", "audit.json"):
         (out_dir / name).unlink(missing_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -112,6 +121,7 @@ def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decis
         finally:
             watcher.stop()
         report = runtime.export(campaign_id)
+        (out_dir / "audit.json").write_text(json.dumps(export_audit(campaign_id), indent=2) + "\n", encoding="utf-8")
         (out_dir / "logs" / "execution-history.json").write_text(
             json.dumps(runtime.history(campaign_id), default=str, indent=1), encoding="utf-8")
     if report is not None:
