@@ -1,45 +1,108 @@
-"""The approval pages behind API Gateway: GET/HEAD show (never decide), POST decides (CSRF-checked)."""
+"""The approval pages behind API Gateway: GET/HEAD show and never decide; POST decides (CSRF-checked).
+
+The deployed endpoint is an HTTP API (payload v2); REST (payload v1) events are routed the same way."""
 
 import time
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from coach.approvals.service import Page, decide, show
+from coach.approvals.pages import Page, error_page, not_found_page, result_page
+from coach.approvals.service import decide, show
 from coach.observability import logger, metrics, tracer
 from coach.runtime import approval_store, callbacks
 
-MAX_BODY = 8 * 1024
-app = APIGatewayRestResolver()
+MAX_BODY_BYTES = 8 * 1024
+Resolver = TypeVar("Resolver", APIGatewayHttpResolver, APIGatewayRestResolver)
+pages = Router()
 
 
-def _html(page: Page, with_body: bool = True) -> Response:
-    return Response(status_code=page.status, content_type="text/html; charset=utf-8",
-                    body=page.html if with_body else "", headers=page.headers)
+def _respond(page: Page, with_body: bool = True) -> Response:
+    headers = dict(page.headers)
+    return Response(
+        status_code=page.status,
+        content_type=headers.pop("Content-Type"),
+        body=page.html if with_body else "",
+        headers=headers,
+    )
 
 
-@app.route("/a/<link_id>", method=["GET", "HEAD"])
+def _caller() -> tuple[str, str]:
+    """(source IP, user agent): requestContext.http on an HTTP API, requestContext.identity on a REST API."""
+    event: Any = pages.current_event  # the v1 or v2 event class of whichever resolver is serving
+    context = event.request_context
+    who = getattr(context, "http", None) or context.identity
+    return who.source_ip or "", who.user_agent or ""
+
+
+@pages.get("/a/<link_id>")
 def confirmation_page(link_id: str) -> Response:
-    page = show(link_id, store=approval_store(), now=int(time.time()))
-    return _html(page, with_body=app.current_event.http_method != "HEAD")
+    return _respond(show(link_id, store=approval_store(), now=time.time()))
 
 
-@app.post("/a/<link_id>")
+@pages.head("/a/<link_id>")
+def confirmation_headers(link_id: str) -> Response:
+    return _respond(show(link_id, store=approval_store(), now=time.time()), with_body=False)
+
+
+@pages.post("/a/<link_id>")
 def decision(link_id: str) -> Response:
-    body = app.current_event.decoded_body or ""
-    if len(body.encode("utf-8")) > MAX_BODY:
-        return Response(status_code=413, content_type="text/plain", body="Request too large")
-    form = {name: values[0] for name, values in parse_qs(body, max_num_fields=10).items()}
-    identity = app.current_event.request_context.identity
-    page = decide(link_id, form, store=approval_store(), callbacks=callbacks(), now=int(time.time()),
-                  source_ip=identity.source_ip or "", user_agent=identity.user_agent or "")
-    metrics.add_metric(name="ApprovalDecisionsPosted", unit="Count", value=1)
-    return _html(page)
+    raw = pages.current_event.body or ""
+    body = "" if len(raw) > 2 * MAX_BODY_BYTES else (pages.current_event.decoded_body or "")
+    if len(raw) > 2 * MAX_BODY_BYTES or len(body.encode()) > MAX_BODY_BYTES:
+        return _respond(result_page(413, "Too much text", "Please shorten your comment and try again."))
+    form = {
+        name: values[0] for name, values in parse_qs(body, keep_blank_values=True, max_num_fields=10).items()
+    }
+    source_ip, user_agent = _caller()
+    page = decide(
+        link_id,
+        form,
+        store=approval_store(),
+        callbacks=callbacks(),
+        now=time.time(),
+        source_ip=source_ip,
+        user_agent=user_agent,
+    )
+    metrics.add_metric(name=f"ApprovalPost{page.status}", unit="Count", value=1)
+    return _respond(page)
+
+
+@pages.route("/a/<link_id>", method=["PUT", "PATCH", "DELETE", "OPTIONS"])
+def other_methods(link_id: str) -> Response:
+    response = _respond(result_page(405, "Not allowed", "Open the link from your email."))
+    response.headers["Allow"] = "GET, HEAD, POST"
+    return response
+
+
+def _resolver(resolver: Resolver) -> Resolver:
+    resolver.include_router(pages)
+
+    @resolver.not_found
+    def unknown_path(_: NotFoundError) -> Response:
+        return _respond(not_found_page())
+
+    @resolver.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response:
+        logger.error(
+            "approval page failed", extra={"error": type(error).__name__}
+        )  # no message: may echo input
+        return _respond(error_page())
+
+    return resolver
+
+
+# debug=False: debug mode prints the event, and the path holds the link id
+http_api = _resolver(APIGatewayHttpResolver(debug=False))
+rest_api = _resolver(APIGatewayRestResolver(debug=False))
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    api = http_api if event.get("version") == "2.0" else rest_api
+    return api.resolve(event, context)

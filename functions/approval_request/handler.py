@@ -3,7 +3,6 @@
 import time
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from coach.approvals.service import request_approval
 from coach.models import ApprovalRequest
 from coach.observability import logger, metrics, tracer
@@ -11,19 +10,33 @@ from coach.runtime import approval_store, mailer, objects
 from coach.settings import settings
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     request = ApprovalRequest.model_validate(event)
     s = settings()
-    sent = request_approval(request, store=approval_store(), mailer=mailer(), objects=objects(),
-                            data_bucket=s.data_bucket, sender=s.sender_email, base_url=s.approval_base_url,
-                            now=int(time.time()))
-    logger.info("approval requested", extra={"campaign_id": request.campaign_id, "client_id": request.client.client_id,
-                                             "role": request.role, "kind": request.kind, "links": len(sent)})
+    sent = request_approval(
+        request,
+        store=approval_store(),
+        mailer=mailer(),
+        objects=objects(),
+        data_bucket=s.data_bucket,
+        sender=s.sender_email,
+        base_url=s.approval_base_url,
+        now=time.time(),
+    )
+    logger.info(
+        "approval requested",
+        extra={
+            "campaign_id": request.campaign_id,
+            "client_id": request.client.client_id,
+            "role": request.role,
+            "kind": request.kind,
+            "links": len(sent),
+        },
+    )
     if not sent:
-        logger.warning("nobody to ask: the wait will time out", extra={"client_id": request.client.client_id,
-                                                                       "role": request.role})
-    metrics.add_metric(name="ApprovalRequests", unit="Count", value=len(sent))
+        logger.warning("nobody to ask: the wait will time out", extra={"client_id": request.client.client_id})
+    metrics.add_metric(name="ApprovalLinksSent", unit="Count", value=len(sent))
     return {"links": len(sent)}

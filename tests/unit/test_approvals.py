@@ -1,238 +1,307 @@
-"""Approvals people can trust (DESIGN.md §4): what a scanner, a forger, a double click and a late click get."""
+"""Approvals people can trust (DESIGN.md §4), with in-memory fakes."""
 
 from __future__ import annotations
 
-import json
-import re
-
 import pytest
-from botocore.exceptions import ClientError
+from coach.approvals.pages import SECURITY_HEADERS
+from coach.approvals.records import iso, link_hash
+from coach.approvals.service import audit_trail
+from coach.audience.privacy import client_facing_count
+from coach.models import DECLINED_ERROR
 
-from coach.adapters.memory import MemoryMailer, MemoryObjectStore
-from coach.approvals.records import link_hash
-from coach.approvals.service import audit_trail, decide, request_approval, show
-from coach.approvals.store import MemoryApprovalStore
-from coach.models import DECLINED_ERROR, ApprovalRequest, ClientWork, MarketEvent
-
-NOW = 1_000_000
-TOKEN = "AAAA-task-token-secret-ZZZZ"
-EVENT = MarketEvent.model_validate({
-    "event_id": "e1", "event_type": "otc_switch", "drug": {"name": "Claritin", "ingredient": "loratadine"},
-    "effective_date": "2003-01-01", "announced_on": "2002-11-27", "summary": "Loratadine goes over the counter."})
-
-
-class Callbacks:
-    def __init__(self, store=None, error_code=None):
-        self.calls, self.store, self.error_code = [], store, error_code
-        self.audit_seen_at_call = None
-
-    def _record(self, kind, token, payload):
-        if self.store is not None:
-            self.audit_seen_at_call = len(self.store.audit("camp"))
-        if self.error_code:
-            raise ClientError({"Error": {"Code": self.error_code, "Message": "closed"}}, "SendTaskSuccess")
-        self.calls.append((kind, token, payload))
-
-    def succeed(self, token, output):
-        self._record("success", token, output)
-
-    def fail(self, token, error, cause):
-        self._record("failure", token, {"error": error, "cause": cause})
+from tests.unit.approval_fakes import (
+    ACCOUNT_TEAM,
+    CLIENT_CONTACTS,
+    ESCALATION,
+    NOW,
+    TOKEN,
+    Approvals,
+    AuditFirstCallbacks,
+    ClosedCallbacks,
+    approval_request,
+    csrf_in,
+)
 
 
-def client_work(name="Acme Corp", affected=7, reachable=5):
-    return ClientWork(client_id="C1", client_name=name, affected=affected, reachable=reachable, election="ask",
-                      batches_key="k/b", batch_count=1, contacts_key="k/contacts.json")
+def test_request_emails_one_link_per_account_team_member():
+    world = Approvals()
+    links = world.ask()
+    assert sorted(links) == sorted(ACCOUNT_TEAM)
+    email = world.mailer.sent[0]
+    assert "Claritin" in email.subject and "Acme Corp" in email.subject
+    assert "Decide by" in email.text and "https://approve.example.org/a/" in email.text
+    assert email.idempotency_key == f"approval/cmp-1/C1/account_team/0/{email.to[0]}"
 
 
-@pytest.fixture
-def world():
-    store, mailer, objects = MemoryApprovalStore(), MemoryMailer(), MemoryObjectStore()
-    objects.put("data", "k/contacts.json", json.dumps({
-        "account_team_emails": ["ann@pbm.example", "bob@pbm.example"],
-        "client_contact_emails": ["hr@acme.example"], "escalation_email": "vp@acme.example"}).encode())
-    return store, mailer, objects
+def test_only_the_hash_of_a_link_id_is_stored():
+    world = Approvals()
+    links = world.ask()
+    assert len(set(links.values())) == len(ACCOUNT_TEAM)
+    for link_id in links.values():
+        assert len(link_id) >= 43  # 32 random bytes, URL-safe: 256 bits
+        stored = repr(world.store.items)  # type: ignore[attr-defined]
+        assert link_id not in stored and link_hash(link_id) in stored
 
 
-def ask(world, role="account_team", kind="ask", attempt=0, work=None, now=NOW, deadline=3600):
-    store, mailer, objects = world
-    request = ApprovalRequest(campaign_id="camp", client=work or client_work(), role=role, task_token=TOKEN,
-                              event=EVENT, kind=kind, attempt=attempt, deadline_seconds=deadline)
-    before = len(mailer.sent)
-    request_approval(request, store=store, mailer=mailer, objects=objects, data_bucket="data",
-                     sender="pharmacist@pbm.example", base_url="https://approve.example", now=now)
-    return [re.search(r"https://approve\.example/a/([A-Za-z0-9_-]+)", e.text).group(1) for e in mailer.sent[before:]]
+def test_scanner_get_does_not_decide():
+    world = Approvals()
+    link_id = world.ask()[ACCOUNT_TEAM[0]]
+    for _ in range(3):  # Safe Links, Mimecast and Proofpoint all fetch it
+        page = world.open(link_id)
+        assert page.status == 200 and "Approve" in page.html and "Decline" in page.html
+    assert world.callbacks.calls == []
+    assert world.store.get_decision("cmp-1#C1#account_team") is None
+    assert audit_trail("cmp-1", store=world.store) == []
 
 
-def csrf(page):
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.html)
-    return found.group(1) if found else "no-form-on-page"
+def test_confirmation_page_says_who_what_how_many_and_when():
+    world = Approvals()
+    page = world.open(world.ask()[ACCOUNT_TEAM[0]])
+    for fact in (
+        "Clinical Programs",
+        "Claritin",
+        "over-the-counter",
+        "January 15, 2027",
+        "Acme Corp",
+        "1,234",
+        "1,002",
+        "Decide by",
+        'method="post"',
+        'name="csrf_token"',
+        '<label for="comment">',
+        'lang="en"',
+        'name="viewport"',
+    ):
+        assert fact in page.html, fact
+    assert (
+        "<script" not in page.html.lower() and "http" not in page.html.split("<body>")[1].split("</form>")[0]
+    )
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Content-Security-Policy"].startswith(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+    )
+    assert page.headers["Referrer-Policy"] == "no-referrer"
 
 
-def post(store, link_id, decision="approve", token=None, callbacks=None, now=NOW + 10):
-    page = show(link_id, store=store, now=now)
-    form = {"decision": decision, "csrf_token": token if token is not None else csrf(page)}
-    return decide(link_id, form, store=store, callbacks=callbacks or Callbacks(), now=now, source_ip="10.0.0.1",
-                  user_agent="test")
+def test_approve_records_audits_then_succeeds_the_task():
+    world = Approvals()
+    page = world.answer(world.ask()[ACCOUNT_TEAM[0]], comment="Fine by us")
+    assert page.status == 200 and "you approved" in page.html
+    assert world.callbacks.calls == [
+        ("success", TOKEN, {"decision": "approved", "role": "account_team", "decided_at": iso(NOW + 120)})
+    ]
+    record = audit_trail("cmp-1", store=world.store)[0]
+    assert (record.action, record.who, record.role, record.comment) == (
+        "approved",
+        ACCOUNT_TEAM[0],
+        "account_team",
+        "Fine by us",
+    )
+    assert (record.source_ip, record.user_agent) == ("203.0.113.9", "Mozilla/5.0 (test)")
 
 
-def test_scanner_get_does_not_decide(world):
-    store = world[0]
-    link = ask(world)[0]
-    for _ in range(5):
-        page = show(link, store=store, now=NOW + 1)
-        assert page.status == 200 and "Approve" in page.html
-    assert store.get_decision("camp#C1#account_team") is None
-    assert audit_trail("camp", store=store) == []
+def test_decline_fails_the_task_with_the_declined_error():
+    world = Approvals()
+    page = world.answer(world.ask()[ACCOUNT_TEAM[0]], "decline")
+    assert page.status == 200 and "you declined" in page.html
+    assert world.callbacks.calls == [
+        ("failure", TOKEN, {"error": DECLINED_ERROR, "cause": "account_team declined"})
+    ]
 
 
-def test_one_link_per_recipient_and_only_the_hash_is_stored(world):
-    store, mailer, _ = world
-    links = ask(world)
-    assert len(links) == 2 and len(set(links)) == 2
-    assert sorted(e.to[0] for e in mailer.sent) == ["ann@pbm.example", "bob@pbm.example"]
-    for link in links:
-        assert len(link) >= 22  # ≥ 128 bits
-        assert store.get_link(link_hash(link)) is not None
-        assert not any(link in body for body in store.items.values())
+def test_forged_link_id_refused():
+    world = Approvals()
+    real = world.ask()[ACCOUNT_TEAM[0]]
+    forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
+    for link_id in (forged, "x", "A" * 5000):
+        assert world.open(link_id).status == 404
+        assert world.post(link_id, {"csrf_token": "x", "decision": "approve"}).status == 404
+    assert world.callbacks.calls == []
 
 
-def test_task_token_never_in_email_or_page(world):
-    store, mailer, _ = world
-    link = ask(world)[0]
-    for email in mailer.sent:
-        assert TOKEN not in email.text and TOKEN not in (email.html or "") and TOKEN not in email.subject
-    assert TOKEN not in show(link, store=store, now=NOW).html
-    assert TOKEN not in post(store, link).html
+def test_expired_link_refused_without_state_change():
+    world = Approvals()
+    link_id = world.ask()[ACCOUNT_TEAM[0]]
+    csrf = csrf_in(world.open(link_id).html)
+    late = NOW + 3600 + 301  # deadline plus grace
+    assert world.open(link_id, now=late).status == 410
+    page = world.post(link_id, {"csrf_token": csrf, "decision": "approve"}, now=late)
+    assert page.status == 410 and "expired" in page.html
+    assert world.callbacks.calls == [] and audit_trail("cmp-1", store=world.store) == []
+    assert world.store.get_decision("cmp-1#C1#account_team") is None
 
 
-def test_forged_link_id_refused(world):
-    store = world[0]
-    ask(world)
-    assert show("x" * 43, store=store, now=NOW).status == 404
-    assert decide("x" * 43, {"decision": "approve", "csrf_token": "x"}, store=store, callbacks=Callbacks(),
-                  now=NOW).status == 404
+def test_post_without_csrf_refused():
+    world = Approvals()
+    link_id = world.ask()[ACCOUNT_TEAM[0]]
+    page = world.post(link_id, {"decision": "approve"})
+    assert page.status == 403
+    assert world.callbacks.calls == [] and world.store.get_decision("cmp-1#C1#account_team") is None
+    assert world.open(link_id).status == 200  # still usable from the real page
 
 
-def test_post_without_csrf_refused(world):
-    store = world[0]
-    link = ask(world)[0]
-    callbacks = Callbacks()
-    page = decide(link, {"decision": "approve"}, store=store, callbacks=callbacks, now=NOW)
-    assert page.status == 403 and not callbacks.calls
-    assert store.get_decision("camp#C1#account_team") is None
+def test_post_with_wrong_csrf_refused():
+    world = Approvals()
+    links = world.ask()
+    other_pages_token = csrf_in(world.open(links[ACCOUNT_TEAM[1]]).html)  # a token, but of another link
+    page = world.answer(links[ACCOUNT_TEAM[0]], csrf=other_pages_token)
+    assert page.status == 403
+    assert world.callbacks.calls == [] and audit_trail("cmp-1", store=world.store) == []
 
 
-def test_post_with_wrong_csrf_refused(world):
-    store = world[0]
-    first, second = ask(world)
-    wrong = csrf(show(second, store=store, now=NOW))  # the other recipient's token
-    callbacks = Callbacks()
-    assert post(store, first, token=wrong, callbacks=callbacks).status == 403
-    assert not callbacks.calls and store.get_decision("camp#C1#account_team") is None
+def test_post_without_a_choice_records_nothing():
+    world = Approvals()
+    link_id = world.ask()[ACCOUNT_TEAM[0]]
+    assert world.answer(link_id, "maybe").status == 400
+    assert world.answer(link_id, comment="x" * 1001).status == 400
+    assert world.callbacks.calls == [] and world.store.get_decision("cmp-1#C1#account_team") is None
 
 
-def test_expired_link_refused_without_state_change(world):
-    store = world[0]
-    link = ask(world, deadline=60)[0]
-    late = NOW + 60 + 301
-    assert show(link, store=store, now=late).status == 410
-    callbacks = Callbacks()
-    page = decide(link, {"decision": "approve", "csrf_token": "anything"}, store=store, callbacks=callbacks, now=late)
-    assert page.status == 410 and "expired" in page.html.lower()
-    assert not callbacks.calls and store.get_decision("camp#C1#account_team") is None
+def test_double_click_records_one_decision():
+    world = Approvals()
+    link_id = world.ask()[ACCOUNT_TEAM[0]]
+    csrf = csrf_in(world.open(link_id).html)
+    first = world.post(link_id, {"csrf_token": csrf, "decision": "approve"})
+    second = world.post(link_id, {"csrf_token": csrf, "decision": "approve"}, now=NOW + 121)
+    assert first.status == 200 and second.status == 200
+    assert "Already approved" in second.html and ACCOUNT_TEAM[0] in second.html
+    assert len(world.callbacks.calls) == 1
+    assert [r.action for r in audit_trail("cmp-1", store=world.store)] == ["approved"]
 
 
-def test_double_click_records_one_decision(world):
-    store = world[0]
-    link = ask(world)[0]
-    callbacks = Callbacks()
-    first = post(store, link, callbacks=callbacks)
-    second = post(store, link, callbacks=callbacks)
-    assert first.status == 200 and "you approved" in first.html
-    assert second.status == 200 and "Already approved" in second.html
-    assert len(callbacks.calls) == 1 and len(audit_trail("camp", store=store)) == 1
+def test_first_decision_in_team_wins_others_see_who():
+    world = Approvals()
+    links = world.ask()
+    ann, bob = ACCOUNT_TEAM
+    bob_csrf = csrf_in(world.open(links[bob]).html)  # Bob opened the page before Ann decided
+    assert world.answer(links[ann], "decline").status == 200
+    late = world.post(links[bob], {"csrf_token": bob_csrf, "decision": "approve"}, now=NOW + 200)
+    assert late.status == 200 and "Already declined" in late.html and ann in late.html
+    assert world.open(links[bob], now=NOW + 300).html.count(ann) >= 1
+    assert world.callbacks.calls == [
+        ("failure", TOKEN, {"error": DECLINED_ERROR, "cause": "account_team declined"})
+    ]
 
 
-def test_first_decision_in_team_wins_others_see_who(world):
-    store = world[0]
-    ann, bob = ask(world)
-    callbacks = Callbacks()
-    post(store, ann, decision="decline", callbacks=callbacks)
-    page = show(bob, store=store, now=NOW + 20)
-    assert "Already declined" in page.html and "ann@pbm.example" in page.html
-    assert "Already declined" in post(store, bob, callbacks=callbacks, token="irrelevant").html
-    assert callbacks.calls == [("failure", TOKEN, {"error": DECLINED_ERROR, "cause": "account_team declined"})]
+def test_reminder_supersedes_old_link():
+    world = Approvals()
+    old = world.ask()[ACCOUNT_TEAM[0]]
+    new = world.ask(approval_request(kind="reminder", attempt=1, token=TOKEN + "-2"), now=NOW + 3600)
+    page = world.open(old, now=NOW + 3700)
+    assert page.status == 410 and "replaced by a newer email" in page.html
+    assert world.answer(old, now=NOW + 3700, csrf="anything").status == 410
+    assert "Reminder" in world.mailer.sent[-1].subject
+    assert world.answer(new[ACCOUNT_TEAM[0]], now=NOW + 3700).status == 200
+    assert world.callbacks.calls[0][1] == TOKEN + "-2"
 
 
-def test_reminder_supersedes_old_link(world):
-    store = world[0]
-    old = ask(world)[0]
-    new = ask(world, kind="reminder", attempt=1)[0]
-    page = show(old, store=store, now=NOW + 5)
-    assert page.status == 410 and "replaced" in page.html
-    assert post(store, new).status == 200
+def test_escalation_asks_the_escalation_contact_with_client_counts():
+    world = Approvals()
+    links = world.ask(approval_request(kind="escalation", attempt=2, affected=7, reachable=5))
+    assert set(links) == {*ACCOUNT_TEAM, ESCALATION}
+    escalation_email = next(e for e in world.mailer.sent if e.to == (ESCALATION,))
+    assert escalation_email.subject.startswith("Escalation") and "escalation contact" in escalation_email.text
+    assert "fewer than 11" in escalation_email.text and " 7\n" not in escalation_email.text
+    page = world.open(links[ESCALATION])
+    assert "You are the escalation contact" in page.html
 
 
-def test_task_timed_out_shows_clear_page(world):
-    store = world[0]
-    link = ask(world)[0]
-    page = post(store, link, callbacks=Callbacks(error_code="TaskTimedOut"))
+def test_task_timed_out_shows_clear_page():
+    world = Approvals(callbacks=ClosedCallbacks("TaskTimedOut"))
+    link_id = world.ask()[ACCOUNT_TEAM[0]]
+    page = world.answer(link_id)
     assert page.status == 410 and "no longer waiting" in page.html
-    assert [a.action for a in audit_trail("camp", store=store)] == ["approved", "task_closed"]
-    assert show(link, store=store, now=NOW + 30).status == 410
+    assert [r.action for r in audit_trail("cmp-1", store=world.store)] == ["approved", "task_closed"]
+    again = world.open(link_id, now=NOW + 130)
+    assert again.status == 410 and "no longer waiting" in again.html
 
 
-def test_audit_written_before_callback(world):
-    store = world[0]
-    link = ask(world)[0]
-    callbacks = Callbacks(store=store)
-    post(store, link, callbacks=callbacks)
-    assert callbacks.audit_seen_at_call == 1
+@pytest.mark.parametrize("code", ["TaskDoesNotExist", "InvalidToken"])
+def test_closed_task_codes_show_the_same_page(code):
+    world = Approvals(callbacks=ClosedCallbacks(code))
+    assert world.answer(world.ask()[ACCOUNT_TEAM[0]]).status == 410
 
 
-def test_audit_trail_in_order(world):
-    store = world[0]
-    ask(world)
-    ask(world, role="client")
-    post(store, ask(world, kind="reminder", attempt=1)[0])
-    post(store, ask(world, role="client", kind="reminder", attempt=1)[0], decision="decline")
-    trail = audit_trail("camp", store=store)
-    assert [(a.role, a.action) for a in trail] == [("account_team", "approved"), ("client", "declined")]
-    assert trail[0].at < trail[1].at and trail[0].source_ip == "10.0.0.1"
+def test_a_reminder_can_be_answered_after_a_too_late_click():
+    world = Approvals(callbacks=ClosedCallbacks())
+    world.answer(world.ask()[ACCOUNT_TEAM[0]])  # the wait had already timed out
+    world.callbacks = AuditFirstCallbacks(world.store)
+    fresh = world.ask(approval_request(kind="reminder", attempt=1, token=TOKEN + "-2"), now=NOW + 3600)
+    assert world.answer(fresh[ACCOUNT_TEAM[1]], now=NOW + 3700).status == 200
+    assert world.callbacks.calls[0][:2] == ("success", TOKEN + "-2")
 
 
-def test_client_sees_fewer_than_11(world):
-    store, mailer, _ = world
-    link = ask(world, role="client", work=client_work(affected=7, reachable=3))[0]
-    assert "fewer than 11" in mailer.sent[-1].text and "fewer than 11" in show(link, store=store, now=NOW).html
-    assert " 7\n" not in mailer.sent[-1].text
+def test_audit_written_before_callback():
+    world = Approvals()
+    world.callbacks = AuditFirstCallbacks(world.store)
+    assert world.answer(world.ask()[ACCOUNT_TEAM[0]]).status == 200
+    assert world.callbacks.audit_seen == [1]
 
 
-def test_account_team_sees_exact_counts(world):
-    _, mailer, _ = world
-    ask(world, work=client_work(affected=7, reachable=3))
-    assert "Members affected:  7" in mailer.sent[-1].text and "fewer than 11" not in mailer.sent[-1].text
+def test_audit_trail_in_order():
+    world = Approvals()
+    team_link = world.ask()[ACCOUNT_TEAM[0]]
+    client_link = world.ask(approval_request(role="client"), now=NOW + 10)[CLIENT_CONTACTS[0]]
+    world.answer(team_link, now=NOW + 500)
+    world.answer(client_link, "decline", now=NOW + 100.5)  # written later, happened earlier: sorts first
+    world.post(client_link, {"csrf_token": "stale", "decision": "approve"}, now=NOW + 900)  # records nothing
+    trail = audit_trail("cmp-1", store=world.store)
+    assert [(r.role, r.action) for r in trail] == [("client", "declined"), ("account_team", "approved")]
+    assert [r.at for r in trail] == sorted(r.at for r in trail)
 
 
-def test_escalation_goes_to_the_escalation_contact(world):
-    _, mailer, _ = world
-    ask(world, kind="escalation", attempt=2)
-    assert [e.to for e in mailer.sent] == [("vp@acme.example",)]
-    assert mailer.sent[0].subject.startswith("Escalation")
+def test_task_token_never_in_email_or_page():
+    world = Approvals()
+    links = world.ask()
+    pages = [
+        world.open(links[ACCOUNT_TEAM[0]]),
+        world.answer(links[ACCOUNT_TEAM[0]]),
+        world.open(links[ACCOUNT_TEAM[1]]),
+    ]
+    texts = [e.text + (e.html or "") + e.subject + repr(e.tags) for e in world.mailer.sent]
+    texts += [p.html + repr(p.headers) for p in pages]
+    assert all(TOKEN not in text and TOKEN[:20] not in text for text in texts)
 
 
-def test_pages_escape_hostile_text(world):
-    store, mailer, _ = world
-    link = ask(world, work=client_work(name="<script>alert(1)</script>"))[0]
-    html = show(link, store=store, now=NOW).html
-    assert "<script>" not in html and "&lt;script&gt;" in html
-    assert "<script>" not in (mailer.sent[-1].html or "")
+def test_client_sees_fewer_than_11():
+    world = Approvals()
+    links = world.ask(approval_request(role="client", affected=9, reachable=3))
+    assert set(links) == set(CLIENT_CONTACTS)
+    email = world.mailer.sent[0]
+    page = world.open(links[CLIENT_CONTACTS[0]])
+    for text in (email.text, email.html or "", page.html):
+        assert "fewer than 11" in text
+        assert ">9<" not in text and ">3<" not in text and ": 9\n" not in text
 
 
-def test_bad_decision_value_is_refused(world):
-    store = world[0]
-    link = ask(world)[0]
-    page = decide(link, {"decision": "maybe", "csrf_token": csrf(show(link, store=store, now=NOW))}, store=store,
-                  callbacks=Callbacks(), now=NOW)
-    assert page.status == 400 and store.get_decision("camp#C1#account_team") is None
+def test_account_team_sees_exact_counts():
+    world = Approvals()
+    links = world.ask(approval_request(affected=9, reachable=3))
+    page = world.open(links[ACCOUNT_TEAM[0]])
+    assert "<dd>9</dd>" in page.html and "<dd>3</dd>" in page.html and "fewer than" not in page.html
+    assert "Members affected:  9\n" in world.mailer.sent[0].text
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"), [(0, "0"), (1, "fewer than 11"), (10, "fewer than 11"), (11, "11"), (12345, "12,345")]
+)
+def test_client_facing_count(count, shown):
+    assert client_facing_count(count) == shown
+
+
+def test_pages_escape_hostile_text():
+    world = Approvals()
+    hostile = '<script>alert("x")</script> & Co'
+    links = world.ask(approval_request(client_name=hostile))
+    page = world.open(links[ACCOUNT_TEAM[0]])
+    assert "<script>" not in page.html and "&lt;script&gt;" in page.html
+    assert "<script>" not in (world.mailer.sent[0].html or "")
+    answered = world.answer(links[ACCOUNT_TEAM[0]], comment='"><img src=x onerror=alert(1)>')
+    assert "<img" not in answered.html
+
+
+def test_every_page_sends_the_security_headers():
+    world = Approvals()
+    link_id = world.ask()[ACCOUNT_TEAM[0]]
+    for page in (world.open(link_id), world.open("nope" * 10), world.post(link_id, {})):
+        assert {k: page.headers[k] for k in SECURITY_HEADERS} == SECURITY_HEADERS

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from coach.adapters.memory import MemoryObjectStore
 from coach.audience.duckdb_engine import DuckDbClaimsEngine
 from coach.audience.service import build_audience
 from coach.intake import plan_campaign
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from tests.unit.test_intake import event
 from tests.workflow.tiny_lake import client, member, write_lake
 
@@ -25,7 +25,7 @@ DRUGS = [  # ndc, ingredient (varied case), class
     ("11523716001", "loratadine", None), ("00093734801", "LoraTadine", None), ("00000000011", "loratadine", "hiv"),
     ("00093505601", "omeprazole", None), ("00000000022", "omeprazole", "behavioral_health"),
 ]
-OFFSETS = [-400, -365, -364, -200, -1, 0, 1, 30]  # days from announced_on: both edges of the 365-day window
+OFFSETS = [-800, -730, -729, -400, -365, -364, -200, -1, 0, 1, 30]  # both edges of the 365- and 730-day windows
 
 members_strategy = st.lists(st.fixed_dictionaries({
     "client": st.sampled_from(["C1", "C2", "C3"]),
@@ -44,8 +44,8 @@ event_strategy = st.sampled_from([
 ])
 
 
-def oracle(people, detail, allowed):
-    first = ANNOUNCED - timedelta(days=364)
+def oracle(people, detail, allowed, lookback_days):
+    first = ANNOUNCED - timedelta(days=lookback_days - 1)
     ndcs = set(detail["drug"].get("ndcs", []))
     ingredient = (detail["drug"].get("ingredient") or "").lower()
     counts: dict[str, list[int]] = {}
@@ -103,7 +103,8 @@ def test_audience_matches_the_brute_force_oracle(people, changes):
         lake = build_lake(Path(tmp) / "lake", people)
         store = MemoryObjectStore()
         summary = build_audience(campaign, engine=DuckDbClaimsEngine(lake), store=store, data_bucket="d", batch_size=3)
-    expected, expected_ids = oracle(people, raw["detail"], set(campaign.playbook["allowed_sensitive_classes"]))
+    expected, expected_ids = oracle(people, raw["detail"], set(campaign.playbook["allowed_sensitive_classes"]),
+                                    campaign.playbook["lookback_days"])
     clients = json.loads(store.get("d", summary.clients_key))
     assert {c["client_id"]: (c["affected"], c["reachable"]) for c in clients} == expected
     got_ids = set()

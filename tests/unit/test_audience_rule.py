@@ -6,13 +6,13 @@ import json
 from datetime import date, timedelta
 
 import pytest
-
 from coach.adapters.memory import MemoryObjectStore
 from coach.audience.duckdb_engine import DuckDbClaimsEngine
 from coach.audience.engine import LakeError
 from coach.audience.privacy import client_facing_count
 from coach.audience.service import build_audience
 from coach.intake import plan_campaign
+
 from tests.unit.test_intake import CLARITIN, event
 from tests.workflow.tiny_lake import CLARITIN_NDC, OTHER_NDC, client, member, write_lake
 

@@ -5,7 +5,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-
 from coach.adapters.memory import MemoryObjectStore
 from coach.intake import InvalidEvent, campaign_id_for, parse_event, plan_campaign, start_campaign
 

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from coach.models import EVENT_TYPES
 from coach.playbooks import PlaybookError, all_playbooks, parse_playbook
 

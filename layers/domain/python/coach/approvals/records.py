@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 LinkState = Literal["pending", "approved", "declined", "superseded"]
+Audience = Literal["internal", "client"]  # whose counts the recipient may see
+Delivery = Literal["pending", "delivered", "closed"]  # has the workflow been told?
+Choice = Literal["approved", "declined"]
+AuditAction = Literal["approved", "declined", "task_closed"]
 
 
 def new_link_id() -> str:
-    """256 random bits, URL-safe."""
+    """256 random bits, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
 
 
@@ -23,6 +32,11 @@ def link_hash(link_id: str) -> str:
 def group_of(campaign_id: str, client_id: str, role: str) -> str:
     """Every link asking the same people the same question shares one decision."""
     return f"{campaign_id}#{client_id}#{role}"
+
+
+def iso(epoch: float) -> str:
+    """UTC ISO-8601 with microseconds: sorts as text in time order."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class LinkRecord(BaseModel):
@@ -36,42 +50,64 @@ class LinkRecord(BaseModel):
     client_name: str
     role: Literal["account_team", "client"]
     recipient: str
+    audience: Audience
     kind: Literal["ask", "reminder", "escalation"]
+    escalation_contact: bool = False  # asked because nobody on the team answered
     attempt: int
     event_type: str
     drug_name: str
-    effective_date: str
+    effective_date: str  # ISO date
     summary: str
+    recall_class: str | None = None
     affected: int
     reachable: int
     created_at: int
-    expires_at: int
+    deadline: int  # when the workflow stops waiting
+    expires_at: int  # deadline + grace
     state: LinkState = "pending"
     csrf_token: str
 
 
 class DecisionRecord(BaseModel):
+    """The one decision of a group (conditional write: the first wins)."""
+
     model_config = ConfigDict(extra="ignore")
 
     group: str
-    decision: Literal["approved", "declined"]
-    decided_by: str
+    campaign_id: str
+    client_id: str
     role: str
-    decided_at: int
+    decision: Choice
+    decided_by: str
+    decided_at: float
     link_hash: str
-    delivered: bool = True
+    task_token: str
+    attempt: int
+    delivery: Delivery = "pending"
+
+    @property
+    def decided_at_iso(self) -> str:
+        return iso(self.decided_at)
 
 
 class AuditRecord(BaseModel):
+    """Append-only: written before the workflow hears of a decision, never overwritten."""
+
     model_config = ConfigDict(extra="ignore")
 
     campaign_id: str
     client_id: str
-    at: str  # ISO-8601 UTC with microseconds: sorts in time order
-    action: Literal["approved", "declined", "task_closed"]
+    at: str  # ISO-8601 UTC with microseconds
+    action: AuditAction
     who: str
     role: str
+    attempt: int = 0
     comment: str = ""
     source_ip: str = ""
     user_agent: str = ""
     link_hash: str
+    step: int = 0  # orders records written in the same instant for the same link
+
+    @property
+    def sort_key(self) -> str:
+        return f"{self.at}#{self.link_hash[:16]}#{self.step}"

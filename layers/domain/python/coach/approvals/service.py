@@ -1,273 +1,369 @@
-"""Ask, show, decide. Errors with meaning are raised by the checks and turned into pages in ONE place (`page_for`)."""
+"""Ask, show, decide (DESIGN.md §4). The checks raise `ApprovalProblem`s; `pages.page_for` turns them into pages.
+
+- GET (`show`) never changes anything.
+- POST (`decide`) needs the link's CSRF token; the first decision of a group wins (conditional write); the audit
+  record is written before the workflow hears; a closed task gives a clear page and an audit record.
+"""
 
 from __future__ import annotations
 
 import hmac
 import json
-import secrets
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cache
+from collections.abc import Mapping
 
-from botocore.exceptions import ClientError
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
+from coach.approvals.errors import (
+    AlreadyDecided,
+    ApprovalProblem,
+    CsrfMismatch,
+    DeliveryFailed,
+    InvalidForm,
+    LinkExpired,
+    LinkNotFound,
+    LinkSuperseded,
+    TaskNoLongerWaiting,
+)
+from coach.approvals.pages import (
+    MAX_COMMENT,
+    Page,
+    confirmation_page,
+    event_label,
+    page_for,
+    recorded_page,
+    request_email_bodies,
+)
 from coach.approvals.records import (
+    Audience,
+    AuditAction,
     AuditRecord,
+    Choice,
     DecisionRecord,
     LinkRecord,
     group_of,
+    iso,
     link_hash,
+    new_csrf_token,
     new_link_id,
 )
 from coach.approvals.store import ApprovalStore
-from coach.audience.privacy import client_facing_count
 from coach.models import DECLINED_ERROR, ApprovalRequest
 from coach.ports import Email, Mailer, ObjectStore, WorkflowCallbacks
 
-GRACE_SECONDS = 300
-MAX_COMMENT = 1000
-EVENT_LABELS = {
-    "otc_switch": "moves over the counter", "patent_expiry": "loses its patent (lower-cost generic)",
-    "generic_launch": "first generic launches", "new_drug": "new drug on the market", "recall": "recall",
-    "formulary_change": "formulary change",
-}
-ROLE_LABELS = {"account_team": "the account team", "client": "the benefits contact"}
-CLOSED_CODES = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-}
-
-
-class ApprovalError(Exception):
-    status = 400
-    title = "This request cannot be completed"
-    message = "Something about this request is not right."
-
-
-class LinkNotFound(ApprovalError):
-    status, title = 404, "Link not recognised"
-    message = "This approval link is not valid. Please use the most recent email you received."
-
-
-class LinkExpired(ApprovalError):
-    status, title = 410, "This link has expired"
-    message = "The time to decide has passed. The campaign team has been told that nobody answered in time."
-
-
-class LinkSuperseded(ApprovalError):
-    status, title = 410, "This link was replaced"
-    message = "A newer email with a fresh link was sent for this decision. Please use the link in the newest email."
-
-
-class CsrfMismatch(ApprovalError):
-    status, title = 403, "Please decide from the page"
-    message = "This decision did not come from the confirmation page. Open the link from your email and use its buttons."
-
-
-class BadDecision(ApprovalError):
-    status, title = 400, "Choose Approve or Decline"
-    message = "Please choose Approve or Decline on the confirmation page."
-
-
-class TaskNoLongerWaiting(ApprovalError):
-    status, title = 410, "This request is no longer waiting"
-    message = "The campaign stopped waiting for this decision (it timed out or was closed). Nothing was sent because of this click."
-
-
-@dataclass
-class Page:
-    status: int
-    html: str
-    headers: dict[str, str] = field(default_factory=lambda: dict(SECURITY_HEADERS))
-
-
-@cache
-def _env(autoescape: bool) -> Environment:
-    return Environment(loader=PackageLoader("coach.approvals", "templates"), undefined=StrictUndefined,
-                       autoescape=select_autoescape(["html", "j2"]) if autoescape else False)
-
-
-def _when(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%A %d %B %Y, %H:%M UTC")
-
-
-def _counts(link: LinkRecord) -> tuple[str, str]:
-    if link.role == "account_team":  # internal: exact counts
-        return f"{link.affected:,}", f"{link.reachable:,}"
-    return client_facing_count(link.affected), client_facing_count(link.reachable)
-
-
-def _render(**context: object) -> str:
-    context.setdefault("accent", "#0a3069")
-    for name in ("form", "link", "role_label", "event_label", "affected", "reachable", "deadline", "csrf_token",
-                 "message", "detail"):
-        context.setdefault(name, None)
-    return _env(True).get_template("page.html.j2").render(**context)
-
-
-def page_for(error: ApprovalError, detail: str | None = None) -> Page:
-    accent = "#a40e26" if error.status >= 400 else "#1a7f37"
-    return Page(error.status, _render(title=error.title, message=error.message, detail=detail, accent=accent))
-
-
-def _decided_page(decision: DecisionRecord, status: int = 200, fresh: bool = False) -> Page:
-    verb = "approved" if decision.decision == "approved" else "declined"
-    title = f"Thank you: you {verb} this request" if fresh else f"Already {verb}"
-    message = (f"Your decision was recorded at {_when(decision.decided_at)}." if fresh else
-               f"This request was {verb} by {decision.decided_by} at {_when(decision.decided_at)}. Nothing more is needed.")
-    return Page(status, _render(title=title, message=message, accent="#1a7f37"))
+GRACE_SECONDS = 300  # a click a few minutes late still gets the "no longer waiting" answer from the workflow
+REDELIVER_AFTER_SECONDS = 30  # a decision stuck undelivered this long is passed on again by the next POST
+CLOSED_TASK_CODES = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+LINK_ID_LENGTHS = range(20, 101)
 
 
 # --- asking ----------------------------------------------------------------------------------------------------
-def recipients_for(request: ApprovalRequest, contacts: dict) -> list[str]:
-    role_list = contacts.get("account_team_emails" if request.role == "account_team" else "client_contact_emails") or []
-    if request.kind == "escalation" and contacts.get("escalation_email"):
-        return [contacts["escalation_email"]]
-    return sorted({str(r).strip() for r in role_list if str(r).strip()})
+def _emails(values: object) -> list[str]:
+    items = values if isinstance(values, list) else [values] if values else []
+    return sorted({str(v).strip().lower() for v in items if str(v).strip()})
 
 
-def request_approval(request: ApprovalRequest, *, store: ApprovalStore, mailer: Mailer, objects: ObjectStore,
-                     data_bucket: str, sender: str, base_url: str, now: int) -> list[str]:
-    """Create one link per recipient and email it. Earlier pending links of the same question are superseded."""
+def recipients(request: ApprovalRequest, contacts: Mapping[str, object]) -> list[tuple[str, Audience, bool]]:
+    """(email, audience, is_escalation_contact) for everyone asked by this request."""
+    if request.role == "account_team":
+        asked: list[tuple[str, Audience, bool]] = [
+            (e, "internal", False) for e in _emails(contacts.get("account_team_emails"))
+        ]
+    else:
+        asked = [(e, "client", False) for e in _emails(contacts.get("client_contact_emails"))]
+    if request.kind == "escalation":
+        known = {e for e, _, _ in asked}
+        # The escalation contact works for the client, so sees client-facing counts whatever the role.
+        asked += [(e, "client", True) for e in _emails(contacts.get("escalation_email")) if e not in known]
+    return asked
+
+
+def _intro(request: ApprovalRequest, escalation_contact: bool) -> str:
+    who = "account team" if request.role == "account_team" else "benefits team"
+    name = request.client.client_name
+    if escalation_contact:
+        return (
+            f"Nobody on the {who} for {name} has answered our request. You are the escalation contact: "
+            "please review and decide. If nobody decides by the deadline, no letter is sent."
+        )
+    if request.kind == "ask":
+        return (
+            f"A drug market event affects members of {name}. Please review the details and decide whether "
+            "they should receive a letter."
+        )
+    return (
+        f"We have not yet had an answer from the {who} for {name}. The link in our earlier email no longer "
+        "works; please use the one below."
+    )
+
+
+def request_approval(
+    request: ApprovalRequest,
+    *,
+    store: ApprovalStore,
+    mailer: Mailer,
+    objects: ObjectStore,
+    data_bucket: str,
+    sender: str,
+    base_url: str,
+    now: float,
+) -> list[str]:
+    """Create one link per recipient and email it; returns the recipients. A reminder or escalation supersedes
+    the group's earlier pending links."""
     contacts = json.loads(objects.get(data_bucket, request.client.contacts_key))
     group = group_of(request.campaign_id, request.client.client_id, request.role)
     if request.kind != "ask":
         for old in store.group_links(group):
             if old.state == "pending" and old.attempt < request.attempt:
-                store.set_link_state(old.link_hash, "superseded")
-    sent = []
-    deadline = now + request.deadline_seconds
-    for recipient in recipients_for(request, contacts):
+                store.supersede(old.link_hash)
+    # A decision that reached only an older, closed wait must not block this new one.
+    store.reopen(group, request.task_token)
+    deadline = int(now) + request.deadline_seconds
+    event = request.event
+    sent: list[str] = []
+    for recipient, audience, escalation_contact in recipients(request, contacts):
         link_id = new_link_id()
         link = LinkRecord(
-            link_hash=link_hash(link_id), group=group, task_token=request.task_token,
-            campaign_id=request.campaign_id, client_id=request.client.client_id,
-            client_name=request.client.client_name, role=request.role, recipient=recipient, kind=request.kind,
-            attempt=request.attempt, event_type=request.event.event_type, drug_name=request.event.drug.name,
-            effective_date=request.event.effective_date.strftime("%B %-d, %Y"), summary=request.event.summary,
-            affected=request.client.affected, reachable=request.client.reachable, created_at=now,
-            expires_at=deadline + GRACE_SECONDS, csrf_token=secrets.token_urlsafe(32))
+            link_hash=link_hash(link_id),
+            group=group,
+            task_token=request.task_token,
+            campaign_id=request.campaign_id,
+            client_id=request.client.client_id,
+            client_name=request.client.client_name,
+            role=request.role,
+            recipient=recipient,
+            audience=audience,
+            kind=request.kind,
+            escalation_contact=escalation_contact,
+            attempt=request.attempt,
+            event_type=event.event_type,
+            drug_name=event.drug.name,
+            effective_date=event.effective_date.isoformat(),
+            summary=event.summary,
+            recall_class=event.recall_class,
+            affected=request.client.affected,
+            reachable=request.client.reachable,
+            created_at=int(now),
+            deadline=deadline,
+            expires_at=deadline + GRACE_SECONDS,
+            csrf_token=new_csrf_token(),
+        )
         store.put_link(link)
-        mailer.send(_request_email(request, link, f"{base_url}/a/{link_id}", deadline, sender))
+        mailer.send(
+            _request_email(
+                request,
+                link,
+                f"{base_url.rstrip('/')}/a/{link_id}",
+                sender,
+                _intro(request, escalation_contact),
+            )
+        )
         sent.append(recipient)
     return sent
 
 
-def _request_email(request: ApprovalRequest, link: LinkRecord, url: str, deadline: int, sender: str) -> Email:
-    affected, reachable = _counts(link)
-    event_label = EVENT_LABELS.get(link.event_type, link.event_type)
-    prefix = {"ask": "Decision needed", "reminder": "Reminder: decision needed",
-              "escalation": "Escalation: decision needed"}[request.kind]
-    who = "account team" if request.role == "account_team" else "benefits team"
-    intro = {
-        "ask": f"A market event affects members of {link.client_name}. Please decide whether they receive a letter.",
-        "reminder": f"We have not yet heard from the {who} of {link.client_name}. The earlier link no longer works; "
-                    "please use this one.",
-        "escalation": f"Nobody on the {who} of {link.client_name} has answered. You are the escalation contact: "
-                      "please decide, or nothing will be sent.",
-    }[request.kind]
-    context = {"greeting": "Hello,", "intro": intro, "drug_name": link.drug_name, "event_label": event_label,
-               "effective_date": link.effective_date, "client_name": link.client_name, "client_id": link.client_id,
-               "affected": affected, "reachable": reachable, "deadline": _when(deadline), "summary": link.summary,
-               "link": url, "recipient": link.recipient}
+def _request_email(request: ApprovalRequest, link: LinkRecord, url: str, sender: str, intro: str) -> Email:
+    prefix = (
+        "Escalation: decision needed"
+        if link.escalation_contact
+        else "Decision needed"
+        if link.kind == "ask"
+        else "Reminder: decision needed"
+    )
+    text, html = request_email_bodies(link, url, intro)
     return Email(
-        to=(link.recipient,), sender=sender,
-        subject=f"{prefix}: {link.drug_name} {event_label} — {link.client_name}",
-        text=_env(False).get_template("request.txt.j2").render(**context),
-        html=_env(True).get_template("request.html.j2").render(**context),
-        idempotency_key=f"approval/{request.campaign_id}/{link.client_id}/{request.role}/{request.attempt}/{link.recipient}",
-        tags={"kind": "approval", "campaign": request.campaign_id, "client": link.client_id, "role": request.role,
-              "attempt": str(request.attempt), "request": request.kind},
+        to=(link.recipient,),
+        sender=sender,
+        subject=f"{prefix}: {link.drug_name} {event_label(link.event_type, link.recall_class)} "
+        f"for {link.client_name} members",
+        text=text,
+        html=html,
+        idempotency_key=f"approval/{request.campaign_id}/{link.client_id}/{request.role}/{request.attempt}/"
+        f"{link.recipient}",
+        tags={
+            "kind": "approval",
+            "campaign": request.campaign_id,
+            "client": link.client_id,
+            "role": request.role,
+            "attempt": str(request.attempt),
+            "request": request.kind,
+        },
     )
 
 
 # --- the page --------------------------------------------------------------------------------------------------
-def _live_link(store: ApprovalStore, link_id: str, now: int) -> tuple[LinkRecord, DecisionRecord | None]:
-    if not (20 <= len(link_id) <= 100):
+def _find_link(store: ApprovalStore, link_id: str) -> LinkRecord:
+    if len(link_id) not in LINK_ID_LENGTHS:
         raise LinkNotFound()
     link = store.get_link(link_hash(link_id))
     if link is None:
         raise LinkNotFound()
-    decision = store.get_decision(link.group)
+    return link
+
+
+def _refuse_settled(decision: DecisionRecord | None, now: float) -> None:
+    """A group that has decided shows that decision (a double click, a teammate's later click)."""
     if decision is None:
-        if link.state == "superseded":
-            raise LinkSuperseded()
-        if now > link.expires_at:
-            raise LinkExpired()
-    return link, decision
+        return
+    if decision.delivery == "closed":
+        raise TaskNoLongerWaiting(decision)
+    if decision.delivery == "delivered" or now - decision.decided_at < REDELIVER_AFTER_SECONDS:
+        raise AlreadyDecided(decision)
 
 
-def show(link_id: str, *, store: ApprovalStore, now: int) -> Page:
-    """GET: the confirmation page. It never decides anything."""
+def _refuse_dead(link: LinkRecord, now: float) -> None:
+    if link.state == "superseded":
+        raise LinkSuperseded()
+    if now > link.expires_at:
+        raise LinkExpired()
+
+
+def show(link_id: str, *, store: ApprovalStore, now: float) -> Page:
+    """GET (and HEAD): the confirmation page. It never changes anything."""
     try:
-        link, decision = _live_link(store, link_id, now)
-    except ApprovalError as error:
-        return page_for(error)
-    if decision is not None:
-        return _closed_or_decided(decision)
-    affected, reachable = _counts(link)
-    html = _render(form=True, title="Please confirm your decision", link=link, role_label=ROLE_LABELS[link.role],
-                   event_label=EVENT_LABELS.get(link.event_type, link.event_type), affected=affected,
-                   reachable=reachable, deadline=_when(link.expires_at - GRACE_SECONDS), csrf_token=link.csrf_token)
-    return Page(200, html)
+        link = _find_link(store, link_id)
+        decision = store.get_decision(link.group)
+        if decision is not None:
+            _refuse_settled(decision, float("inf"))  # any recorded decision is shown, delivered or not
+        _refuse_dead(link, now)
+    except ApprovalProblem as problem:
+        return page_for(problem)
+    return confirmation_page(link)
 
 
-def _closed_or_decided(decision: DecisionRecord) -> Page:
-    if not decision.delivered:
-        return page_for(TaskNoLongerWaiting())
-    return _decided_page(decision)
+def _read_form(form: Mapping[str, str]) -> tuple[Choice, str]:
+    choice = form.get("decision", "")
+    if choice not in ("approve", "decline"):
+        raise InvalidForm("Use the Approve or Decline button on the page.")
+    comment = form.get("comment", "").replace("\r\n", "\n").strip()
+    if len(comment) > MAX_COMMENT:
+        raise InvalidForm(f"The comment is longer than {MAX_COMMENT} characters.")
+    return ("approved" if choice == "approve" else "declined"), comment
 
 
-def decide(link_id: str, form: dict[str, str], *, store: ApprovalStore, callbacks: WorkflowCallbacks, now: int,
-           source_ip: str = "", user_agent: str = "") -> Page:
-    """POST: check everything, record the first decision, audit it, then tell the workflow."""
+def decide(
+    link_id: str,
+    form: Mapping[str, str],
+    *,
+    store: ApprovalStore,
+    callbacks: WorkflowCallbacks,
+    now: float,
+    source_ip: str = "",
+    user_agent: str = "",
+) -> Page:
+    """POST: check everything, record the group's first decision, audit it, then tell the workflow."""
     try:
-        link, existing = _live_link(store, link_id, now)
-        if existing is not None:
-            return _closed_or_decided(existing)
-        if not hmac.compare_digest(str(form.get("csrf_token", "")), link.csrf_token):
+        link = _find_link(store, link_id)
+        existing = store.get_decision(link.group)
+        _refuse_settled(existing, now)
+        if existing is None:
+            _refuse_dead(link, now)
+        if not hmac.compare_digest(form.get("csrf_token", "").encode(), link.csrf_token.encode()):
             raise CsrfMismatch()
-        choice = form.get("decision")
-        if choice not in ("approve", "decline"):
-            raise BadDecision()
-    except ApprovalError as error:
-        return page_for(error)
-    decision = DecisionRecord(group=link.group, decision="approved" if choice == "approve" else "declined",
-                              decided_by=link.recipient, role=link.role, decided_at=now, link_hash=link.link_hash)
-    if not store.claim_decision(decision):  # someone else on the team was first
-        winner = store.get_decision(link.group)
-        return _closed_or_decided(winner) if winner else page_for(LinkNotFound())
-    comment = str(form.get("comment", ""))[:MAX_COMMENT]
-    store.append_audit(AuditRecord(
-        campaign_id=link.campaign_id, client_id=link.client_id, at=_iso_now(), action=decision.decision,
-        who=link.recipient, role=link.role, comment=comment, source_ip=source_ip[:64], user_agent=user_agent[:256],
-        link_hash=link.link_hash))
+        choice, comment = _read_form(form)
+        if existing is None:
+            decision = DecisionRecord(
+                group=link.group,
+                campaign_id=link.campaign_id,
+                client_id=link.client_id,
+                role=link.role,
+                decision=choice,
+                decided_by=link.recipient,
+                decided_at=now,
+                link_hash=link.link_hash,
+                task_token=link.task_token,
+                attempt=link.attempt,
+            )
+            if not store.claim_decision(decision):  # a teammate (or a double click) was first
+                _refuse_settled(store.get_decision(link.group), float("inf"))
+                raise LinkSuperseded()  # the winner was withdrawn by a newer request meanwhile
+        else:  # recorded earlier but the workflow never heard: pass on the recorded decision, not this one
+            decision = existing
+        _audit(
+            store,
+            decision,
+            decision.decision,
+            at=decision.decided_at,
+            step=0,
+            comment=comment if existing is None else "",
+            source_ip=source_ip,
+            user_agent=user_agent,
+        )
+        _deliver(store, callbacks, decision, now=now, source_ip=source_ip, user_agent=user_agent)
+    except ApprovalProblem as problem:
+        return page_for(problem)
+    store.set_link_state(decision.link_hash, decision.decision)
+    return recorded_page(decision)
+
+
+def _audit(
+    store: ApprovalStore,
+    decision: DecisionRecord,
+    action: AuditAction,
+    *,
+    at: float,
+    step: int,
+    comment: str,
+    source_ip: str,
+    user_agent: str,
+) -> None:
+    """Write-once: a retried delivery finds the decision's record already there and writes nothing new."""
+    store.append_audit(
+        AuditRecord(
+            campaign_id=decision.campaign_id,
+            client_id=decision.client_id,
+            at=iso(at),
+            action=action,
+            who=decision.decided_by,
+            role=decision.role,
+            attempt=decision.attempt,
+            comment=comment,
+            source_ip=source_ip[:64],
+            user_agent=user_agent[:512],
+            link_hash=decision.link_hash,
+            step=step,
+        )
+    )
+
+
+def _error_code(exc: Exception) -> str | None:
+    """The AWS error code of a botocore ClientError (duck-typed: the domain does not import botocore)."""
+    response = getattr(exc, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+def _deliver(
+    store: ApprovalStore,
+    callbacks: WorkflowCallbacks,
+    decision: DecisionRecord,
+    *,
+    now: float,
+    source_ip: str,
+    user_agent: str,
+) -> None:
     try:
         if decision.decision == "approved":
-            callbacks.succeed(link.task_token, {"decision": "approved", "role": link.role, "decided_at": now})
+            callbacks.succeed(
+                decision.task_token,
+                {"decision": "approved", "role": decision.role, "decided_at": iso(decision.decided_at)},
+            )
         else:
-            callbacks.fail(link.task_token, DECLINED_ERROR, f"{link.role} declined")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in CLOSED_CODES:
-            raise
-        store.mark_undelivered(link.group)
-        store.append_audit(AuditRecord(
-            campaign_id=link.campaign_id, client_id=link.client_id, at=_iso_now(), action="task_closed",
-            who=link.recipient, role=link.role, source_ip=source_ip[:64], user_agent=user_agent[:256],
-            link_hash=link.link_hash))
-        return page_for(TaskNoLongerWaiting())
-    store.set_link_state(link.link_hash, decision.decision)
-    return _decided_page(decision, fresh=True)
-
-
-def _iso_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            callbacks.fail(decision.task_token, DECLINED_ERROR, f"{decision.role} declined")
+    except Exception as exc:
+        if _error_code(exc) not in CLOSED_TASK_CODES:
+            raise DeliveryFailed(decision) from exc
+        store.set_delivery(decision, "closed")
+        _audit(
+            store,
+            decision,
+            "task_closed",
+            at=max(now, decision.decided_at),
+            step=1,
+            comment="",
+            source_ip=source_ip,
+            user_agent=user_agent,
+        )
+        raise TaskNoLongerWaiting(decision) from exc
+    store.set_delivery(decision, "delivered")
 
 
 def audit_trail(campaign_id: str, *, store: ApprovalStore) -> list[AuditRecord]:
+    """Every decision (and every too-late one) of a campaign, in time order."""
     return store.audit(campaign_id)

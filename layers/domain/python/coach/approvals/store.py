@@ -1,19 +1,29 @@
-"""The approval store port, with a DynamoDB adapter (APPROVALS_TABLE: pk, sk) and an in-memory one for tests.
+"""The approval store port, its DynamoDB adapter (APPROVALS_TABLE: `pk`, `sk`) and an in-memory fake for tests.
 
-Items: `link#<hash>`/`link` (the link), `group#<group>`/`link#<hash>` (index of a group's links),
-`decision#<group>`/`decision` (the first decision, by conditional write), `audit#<campaign>`/`<time>#<hash>`
-(append-only: a record is never overwritten)."""
+Items (one attribute per field, readable in the console):
+- `link#<sha256 of link id>` / `link`: the link (task token, recipient, group, counts, expiry, state, csrf token)
+- `group#<campaign>#<client>#<role>` / `link#<hash>`: index of a group's links (for superseding)
+- `decision#<campaign>#<client>#<role>` / `decision`: the group's first decision (conditional write)
+- `audit#<campaign>` / `<iso time>#<hash prefix>#<step>`: append-only audit (conditional write, never updated)
+"""
 
 from __future__ import annotations
 
-import json
 import threading
-from typing import Protocol
-
-from botocore.exceptions import ClientError
+from typing import Any, Protocol
 
 from coach.adapters.aws import client
-from coach.approvals.records import AuditRecord, DecisionRecord, LinkRecord
+from coach.approvals.records import AuditRecord, DecisionRecord, Delivery, LinkRecord, LinkState
+
+RETENTION_SECONDS = 400 * 86_400  # links and decisions are purged (DynamoDB TTL) well after the campaign
+
+
+def _link_key(link_hash: str) -> tuple[str, str]:
+    return f"link#{link_hash}", "link"
+
+
+def _decision_key(group: str) -> tuple[str, str]:
+    return f"decision#{group}", "decision"
 
 
 class ApprovalStore(Protocol):
@@ -21,9 +31,13 @@ class ApprovalStore(Protocol):
 
     def get_link(self, link_hash: str) -> LinkRecord | None: ...
 
-    def set_link_state(self, link_hash: str, state: str) -> None: ...
-
     def group_links(self, group: str) -> list[LinkRecord]: ...
+
+    def supersede(self, link_hash: str) -> bool:
+        """pending → superseded; False when the link was no longer pending."""
+        ...
+
+    def set_link_state(self, link_hash: str, state: LinkState) -> None: ...
 
     def claim_decision(self, decision: DecisionRecord) -> bool:
         """Record the group's decision unless one exists; True when this call recorded it."""
@@ -31,94 +45,188 @@ class ApprovalStore(Protocol):
 
     def get_decision(self, group: str) -> DecisionRecord | None: ...
 
-    def mark_undelivered(self, group: str) -> None: ...
+    def set_delivery(self, decision: DecisionRecord, delivery: Delivery) -> bool:
+        """pending → delivered | closed for exactly this decision; False if it changed meanwhile."""
+        ...
 
-    def append_audit(self, record: AuditRecord) -> None: ...
+    def reopen(self, group: str, task_token: str) -> bool:
+        """Forget a decision that never reached the waiting task `task_token` (it was for an older wait)."""
+        ...
+
+    def append_audit(self, record: AuditRecord) -> bool:
+        """Write once; False (and nothing written) when that exact record already exists."""
+        ...
 
     def audit(self, campaign_id: str) -> list[AuditRecord]: ...
 
 
-class MemoryApprovalStore:
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], str] = {}
-        self._lock = threading.Lock()
+def _reopenable(decision: DecisionRecord | None, task_token: str) -> bool:
+    return decision is not None and decision.delivery != "delivered" and decision.task_token != task_token
 
-    def _put(self, pk: str, sk: str, body: str, if_absent: bool = False) -> bool:
-        with self._lock:
-            if if_absent and (pk, sk) in self.items:
-                return False
-            self.items[(pk, sk)] = body
-            return True
+
+class MemoryApprovalStore:
+    """Same semantics as DynamoDB's conditional writes, behind one lock."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self._lock = threading.RLock()
 
     def put_link(self, link: LinkRecord) -> None:
-        self._put(f"link#{link.link_hash}", "link", link.model_dump_json())
-        self._put(f"group#{link.group}", f"link#{link.link_hash}", "")
+        with self._lock:
+            self.items[_link_key(link.link_hash)] = link.model_dump()
+            self.items[(f"group#{link.group}", f"link#{link.link_hash}")] = {}
 
     def get_link(self, link_hash: str) -> LinkRecord | None:
-        body = self.items.get((f"link#{link_hash}", "link"))
-        return LinkRecord.model_validate_json(body) if body else None
-
-    def set_link_state(self, link_hash: str, state: str) -> None:
-        link = self.get_link(link_hash)
-        if link:
-            self._put(f"link#{link_hash}", "link", link.model_copy(update={"state": state}).model_dump_json())
+        item = self.items.get(_link_key(link_hash))
+        return LinkRecord.model_validate(item) if item else None
 
     def group_links(self, group: str) -> list[LinkRecord]:
-        hashes = [sk[5:] for (pk, sk) in list(self.items) if pk == f"group#{group}"]
+        hashes = [sk.removeprefix("link#") for (pk, sk) in list(self.items) if pk == f"group#{group}"]
         return [link for h in hashes if (link := self.get_link(h))]
 
+    def supersede(self, link_hash: str) -> bool:
+        with self._lock:
+            item = self.items.get(_link_key(link_hash))
+            if not item or item["state"] != "pending":
+                return False
+            item["state"] = "superseded"
+            return True
+
+    def set_link_state(self, link_hash: str, state: LinkState) -> None:
+        with self._lock:
+            if item := self.items.get(_link_key(link_hash)):
+                item["state"] = state
+
     def claim_decision(self, decision: DecisionRecord) -> bool:
-        return self._put(f"decision#{decision.group}", "decision", decision.model_dump_json(), if_absent=True)
+        with self._lock:
+            if _decision_key(decision.group) in self.items:
+                return False
+            self.items[_decision_key(decision.group)] = decision.model_dump()
+            return True
 
     def get_decision(self, group: str) -> DecisionRecord | None:
-        body = self.items.get((f"decision#{group}", "decision"))
-        return DecisionRecord.model_validate_json(body) if body else None
+        item = self.items.get(_decision_key(group))
+        return DecisionRecord.model_validate(item) if item else None
 
-    def mark_undelivered(self, group: str) -> None:
-        decision = self.get_decision(group)
-        if decision:
-            self._put(f"decision#{group}", "decision", decision.model_copy(update={"delivered": False}).model_dump_json())
+    def set_delivery(self, decision: DecisionRecord, delivery: Delivery) -> bool:
+        with self._lock:
+            item = self.items.get(_decision_key(decision.group))
+            if not item or item["link_hash"] != decision.link_hash or item["delivery"] != "pending":
+                return False
+            item["delivery"] = delivery
+            return True
 
-    def append_audit(self, record: AuditRecord) -> None:
-        if not self._put(f"audit#{record.campaign_id}", f"{record.at}#{record.link_hash[:16]}",
-                         record.model_dump_json(), if_absent=True):
-            raise RuntimeError("audit record already exists")
+    def reopen(self, group: str, task_token: str) -> bool:
+        with self._lock:
+            if not _reopenable(self.get_decision(group), task_token):
+                return False
+            del self.items[_decision_key(group)]
+            return True
+
+    def append_audit(self, record: AuditRecord) -> bool:
+        with self._lock:
+            key = (f"audit#{record.campaign_id}", record.sort_key)
+            if key in self.items:
+                return False
+            self.items[key] = record.model_dump()
+            return True
 
     def audit(self, campaign_id: str) -> list[AuditRecord]:
-        rows = sorted((sk, body) for (pk, sk), body in self.items.items() if pk == f"audit#{campaign_id}")
-        return [AuditRecord.model_validate_json(body) for _, body in rows]
+        rows = sorted(
+            (sk, item) for (pk, sk), item in list(self.items.items()) if pk == f"audit#{campaign_id}"
+        )
+        return [AuditRecord.model_validate(item) for _, item in rows]
+
+
+def _to_attr(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": repr(value)}
+    return {"S": str(value)}
+
+
+def _from_attr(attr: dict[str, Any]) -> Any:
+    if "S" in attr:
+        return attr["S"]
+    if "N" in attr:
+        text = attr["N"]
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    if "BOOL" in attr:
+        return attr["BOOL"]
+    return None
+
+
+def _item(pk: str, sk: str, fields: dict[str, Any], ttl: int | None = None) -> dict[str, Any]:
+    item = {"pk": {"S": pk}, "sk": {"S": sk}, **{name: _to_attr(value) for name, value in fields.items()}}
+    if ttl is not None:
+        item["ttl"] = {"N": str(ttl)}
+    return item
+
+
+def _fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _from_attr(attr) for name, attr in item.items() if name not in ("pk", "sk", "ttl")}
+
+
+def _condition_failed(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
 class DynamoApprovalStore:
     def __init__(self, table: str) -> None:
         self.table = table
 
-    def _db(self):  # type: ignore[no-untyped-def]
+    @staticmethod
+    def _db() -> Any:
         return client("dynamodb")
 
-    def _put(self, pk: str, sk: str, body: str, if_absent: bool = False, ttl: int | None = None) -> bool:
-        item = {"pk": {"S": pk}, "sk": {"S": sk}, "body": {"S": body}}
-        if ttl:
-            item["ttl"] = {"N": str(ttl)}
-        kwargs: dict = {"TableName": self.table, "Item": item}
-        if if_absent:
-            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
+    def _key(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+    def _put_new(self, item: dict[str, Any]) -> bool:
         try:
-            self._db().put_item(**kwargs)
+            self._db().put_item(
+                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
             return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        except Exception as exc:
+            if _condition_failed(exc):
                 return False
             raise
 
-    def _get(self, pk: str, sk: str) -> str | None:
-        item = self._db().get_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
-                                   ConsistentRead=True).get("Item")
-        return item["body"]["S"] if item else None
+    def _update_if(
+        self, key: tuple[str, str], set_field: str, value: str, condition: str, values: dict[str, Any]
+    ) -> bool:
+        try:
+            self._db().update_item(
+                TableName=self.table,
+                Key=self._key(*key),
+                UpdateExpression="SET #f = :v",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#f": set_field},
+                ExpressionAttributeValues={":v": {"S": value}, **values},
+            )
+            return True
+        except Exception as exc:
+            if _condition_failed(exc):
+                return False
+            raise
 
-    def _query(self, pk: str) -> list[dict]:
-        items, kwargs = [], {"TableName": self.table, "KeyConditionExpression": "pk = :pk",
-                             "ExpressionAttributeValues": {":pk": {"S": pk}}, "ConsistentRead": True}
+    def _get(self, key: tuple[str, str]) -> dict[str, Any] | None:
+        item = self._db().get_item(TableName=self.table, Key=self._key(*key), ConsistentRead=True).get("Item")
+        return _fields(item) if item else None
+
+    def _query(self, pk: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ConsistentRead": True,
+        }
         while True:
             page = self._db().query(**kwargs)
             items += page.get("Items", [])
@@ -127,41 +235,68 @@ class DynamoApprovalStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def put_link(self, link: LinkRecord) -> None:
-        ttl = link.expires_at + 400 * 86_400
-        self._put(f"link#{link.link_hash}", "link", link.model_dump_json(), ttl=ttl)
-        self._put(f"group#{link.group}", f"link#{link.link_hash}", "{}", ttl=ttl)
+        ttl = link.expires_at + RETENTION_SECONDS
+        self._db().put_item(
+            TableName=self.table, Item=_item(*_link_key(link.link_hash), link.model_dump(), ttl)
+        )
+        self._db().put_item(
+            TableName=self.table, Item=_item(f"group#{link.group}", f"link#{link.link_hash}", {}, ttl)
+        )
 
     def get_link(self, link_hash: str) -> LinkRecord | None:
-        body = self._get(f"link#{link_hash}", "link")
-        return LinkRecord.model_validate_json(body) if body else None
-
-    def set_link_state(self, link_hash: str, state: str) -> None:
-        link = self.get_link(link_hash)
-        if link:
-            self._put(f"link#{link_hash}", "link", link.model_copy(update={"state": state}).model_dump_json(),
-                      ttl=link.expires_at + 400 * 86_400)
+        fields = self._get(_link_key(link_hash))
+        return LinkRecord.model_validate(fields) if fields else None
 
     def group_links(self, group: str) -> list[LinkRecord]:
-        hashes = [item["sk"]["S"][5:] for item in self._query(f"group#{group}")]
+        hashes = [item["sk"]["S"].removeprefix("link#") for item in self._query(f"group#{group}")]
         return [link for h in hashes if (link := self.get_link(h))]
 
+    def supersede(self, link_hash: str) -> bool:
+        return self._update_if(
+            _link_key(link_hash), "state", "superseded", "#f = :pending", {":pending": {"S": "pending"}}
+        )
+
+    def set_link_state(self, link_hash: str, state: LinkState) -> None:
+        self._update_if(_link_key(link_hash), "state", state, "attribute_exists(pk)", {})
+
     def claim_decision(self, decision: DecisionRecord) -> bool:
-        return self._put(f"decision#{decision.group}", "decision", decision.model_dump_json(), if_absent=True)
+        ttl = int(decision.decided_at) + RETENTION_SECONDS
+        return self._put_new(_item(*_decision_key(decision.group), decision.model_dump(), ttl))
 
     def get_decision(self, group: str) -> DecisionRecord | None:
-        body = self._get(f"decision#{group}", "decision")
-        return DecisionRecord.model_validate_json(body) if body else None
+        fields = self._get(_decision_key(group))
+        return DecisionRecord.model_validate(fields) if fields else None
 
-    def mark_undelivered(self, group: str) -> None:
+    def set_delivery(self, decision: DecisionRecord, delivery: Delivery) -> bool:
+        return self._update_if(
+            _decision_key(decision.group),
+            "delivery",
+            delivery,
+            "#f = :pending AND link_hash = :h",
+            {":pending": {"S": "pending"}, ":h": {"S": decision.link_hash}},
+        )
+
+    def reopen(self, group: str, task_token: str) -> bool:
         decision = self.get_decision(group)
-        if decision:
-            self._put(f"decision#{group}", "decision", decision.model_copy(update={"delivered": False}).model_dump_json())
+        if not _reopenable(decision, task_token):
+            return False
+        assert decision is not None
+        try:  # only if it is still that same undelivered decision
+            self._db().delete_item(
+                TableName=self.table,
+                Key=self._key(*_decision_key(group)),
+                ConditionExpression="link_hash = :h AND delivery <> :delivered",
+                ExpressionAttributeValues={":h": {"S": decision.link_hash}, ":delivered": {"S": "delivered"}},
+            )
+            return True
+        except Exception as exc:
+            if _condition_failed(exc):
+                return False
+            raise
 
-    def append_audit(self, record: AuditRecord) -> None:
-        if not self._put(f"audit#{record.campaign_id}", f"{record.at}#{record.link_hash[:16]}",
-                         record.model_dump_json(), if_absent=True):
-            raise RuntimeError("audit record already exists")
+    def append_audit(self, record: AuditRecord) -> bool:
+        return self._put_new(_item(f"audit#{record.campaign_id}", record.sort_key, record.model_dump()))
 
     def audit(self, campaign_id: str) -> list[AuditRecord]:
         items = sorted(self._query(f"audit#{campaign_id}"), key=lambda item: item["sk"]["S"])
-        return [AuditRecord.model_validate(json.loads(item["body"]["S"])) for item in items]
+        return [AuditRecord.model_validate(_fields(item)) for item in items]

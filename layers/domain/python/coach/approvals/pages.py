@@ -1,0 +1,251 @@
+"""What people see: the confirmation page, the result pages and the request email. Every template is autoescaped
+(the email's plain-text part is not HTML). `page_for` is the ONE place a refusal becomes a page and a status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cache, singledispatch
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from coach.approvals.errors import (
+    AlreadyDecided,
+    ApprovalProblem,
+    CsrfMismatch,
+    DeliveryFailed,
+    InvalidForm,
+    LinkExpired,
+    LinkNotFound,
+    LinkSuperseded,
+    TaskNoLongerWaiting,
+)
+from coach.approvals.records import DecisionRecord, LinkRecord
+from coach.audience.privacy import client_facing_count, exact_count
+
+MAX_COMMENT = 1000
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'",
+}
+EVENT_LABELS = {
+    "otc_switch": "moves to over-the-counter sale",
+    "patent_expiry": "patent expiry (a lower-cost generic is coming)",
+    "generic_launch": "first generic launches",
+    "new_drug": "new drug on the market",
+    "recall": "recall",
+    "formulary_change": "formulary change",
+}
+ROLE_LABELS = {"account_team": "the account team", "client": "the benefits contact"}
+OK, WARN, STOP = "#116329", "#7d4e00", "#a40e26"
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int
+    html: str
+    headers: dict[str, str] = field(default_factory=lambda: dict(SECURITY_HEADERS))
+
+
+@cache
+def _env() -> Environment:
+    # Every *.html.j2 is autoescaped; only the plain-text email part (*.txt.j2) is not HTML.
+    return Environment(
+        loader=PackageLoader("coach.approvals", "templates"),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        keep_trailing_newline=True,
+    )
+
+
+def when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%A %-d %B %Y, %H:%M UTC")
+
+
+def event_label(event_type: str, recall_class: str | None = None) -> str:
+    label = EVENT_LABELS.get(event_type, event_type.replace("_", " "))
+    return f"{label} (class {recall_class})" if recall_class else label
+
+
+def request_facts(link: LinkRecord) -> dict[str, object]:
+    """What a page or an email says about a request; counts as this recipient may see them."""
+    counted = exact_count if link.audience == "internal" else client_facing_count
+    return {
+        "role": link.role,
+        "role_label": "the escalation contact" if link.escalation_contact else ROLE_LABELS[link.role],
+        "kind": link.kind,
+        "escalation_contact": link.escalation_contact,
+        "client_name": link.client_name,
+        "client_id": link.client_id,
+        "drug_name": link.drug_name,
+        "event_label": event_label(link.event_type, link.recall_class),
+        "effective_date": f"{date.fromisoformat(link.effective_date):%B %-d, %Y}",
+        "summary": link.summary,
+        "affected": counted(link.affected),
+        "reachable": counted(link.reachable),
+        "deadline": when(link.deadline),
+    }
+
+
+def confirmation_page(link: LinkRecord) -> Page:
+    html = (
+        _env()
+        .get_template("confirm.html.j2")
+        .render(
+            title="Please review and decide",
+            accent=OK,
+            facts=request_facts(link),
+            csrf_token=link.csrf_token,
+            max_comment=MAX_COMMENT,
+        )
+    )
+    return Page(200, html)
+
+
+def result_page(status: int, title: str, *lines: str, accent: str = OK) -> Page:
+    html = _env().get_template("result.html.j2").render(title=title, lines=lines, accent=accent)
+    return Page(status, html)
+
+
+def _verb(decision: DecisionRecord) -> str:
+    return "approved" if decision.decision == "approved" else "declined"
+
+
+def recorded_page(decision: DecisionRecord) -> Page:
+    """The decision this click just made."""
+    verb = _verb(decision)
+    follow = (
+        "The letters will go ahead as planned."
+        if verb == "approved"
+        else "No letter will be sent for this request."
+    )
+    return result_page(
+        200,
+        f"Thank you: you {verb} this request",
+        f"Your decision was recorded at {when(decision.decided_at)}.",
+        follow,
+    )
+
+
+@singledispatch
+def page_for(problem: ApprovalProblem) -> Page:
+    """The one mapping from a refusal to the page (and HTTP status) a person sees."""
+    return result_page(400, "This request cannot be completed", "Nothing was recorded.", accent=STOP)
+
+
+@page_for.register
+def _(problem: AlreadyDecided) -> Page:
+    d = problem.decision
+    return result_page(
+        200,
+        f"Already {_verb(d)}",
+        f"This request was {_verb(d)} by {d.decided_by} at {when(d.decided_at)}.",
+        "Only the first answer counts, so nothing more is needed.",
+    )
+
+
+@page_for.register
+def _(problem: TaskNoLongerWaiting) -> Page:
+    lines = [
+        "The campaign stopped waiting for this decision: the request timed out or was closed.",
+        "Your click did not change anything. If a newer email arrives, please use its link.",
+    ]
+    if problem.decision is not None:
+        d = problem.decision
+        lines.insert(
+            1,
+            f"The answer given ({_verb(d)} by {d.decided_by} at {when(d.decided_at)}) "
+            "arrived too late and is kept for the audit only.",
+        )
+    return result_page(410, "This request is no longer waiting", *lines, accent=STOP)
+
+
+@page_for.register
+def _(problem: DeliveryFailed) -> Page:
+    return result_page(
+        503,
+        "Your decision is recorded, but not yet passed on",
+        f"This request was {_verb(problem.decision)}; the decision is saved.",
+        "We could not reach the campaign just now. Please press the button again in a minute.",
+        accent=WARN,
+    )
+
+
+@page_for.register
+def _(problem: LinkSuperseded) -> Page:
+    return result_page(
+        410,
+        "This link was replaced by a newer email",
+        "A reminder with a fresh link was sent for this decision.",
+        "Please open the link in the newest email you received.",
+        accent=WARN,
+    )
+
+
+@page_for.register
+def _(problem: LinkExpired) -> Page:
+    return result_page(
+        410,
+        "This link has expired",
+        "The time to decide has passed. The campaign has moved on without this answer.",
+        accent=STOP,
+    )
+
+
+@page_for.register
+def _(problem: CsrfMismatch) -> Page:
+    return result_page(
+        403,
+        "Please decide from the confirmation page",
+        "This answer did not come from the page we showed you, so it was not recorded.",
+        "Open the link from your email again and use its Approve or Decline button.",
+        accent=STOP,
+    )
+
+
+@page_for.register
+def _(problem: InvalidForm) -> Page:
+    return result_page(
+        400,
+        "Please choose Approve or Decline",
+        problem.reason,
+        "Nothing was recorded. Go back, check the form and try again.",
+        accent=STOP,
+    )
+
+
+@page_for.register
+def _(problem: LinkNotFound) -> Page:
+    return result_page(
+        404,
+        "Link not recognised",
+        "This approval link is not valid. Please use the link in the most recent email.",
+        accent=STOP,
+    )
+
+
+def not_found_page() -> Page:
+    return page_for(LinkNotFound())
+
+
+def error_page() -> Page:
+    return result_page(
+        500,
+        "Something went wrong",
+        "Your answer may not have been recorded. Please try again in a minute.",
+        accent=STOP,
+    )
+
+
+def request_email_bodies(link: LinkRecord, url: str, intro: str) -> tuple[str, str]:
+    """(text, html) of a request email; the url is the only link in it."""
+    context = {"facts": request_facts(link), "intro": intro, "url": url, "recipient": link.recipient}
+    return (
+        _env().get_template("request.txt.j2").render(**context),
+        _env().get_template("request.html.j2").render(**context),
+    )

@@ -1,0 +1,160 @@
+"""DynamoApprovalStore against moto: the conditional writes that make approvals single-use really hold."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from coach.adapters.aws import reset_clients
+from coach.approvals.records import AuditRecord, DecisionRecord, iso, link_hash
+from coach.approvals.service import audit_trail
+from coach.approvals.store import DynamoApprovalStore
+from moto import mock_aws
+
+from tests.unit.approval_fakes import (
+    ACCOUNT_TEAM,
+    NOW,
+    TOKEN,
+    Approvals,
+    AuditFirstCallbacks,
+    ClosedCallbacks,
+    approval_request,
+)
+
+TABLE = "approvals"
+GROUP = "cmp-1#C1#account_team"
+
+
+@pytest.fixture
+def store(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        reset_clients()
+        boto3.client("dynamodb").create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+        )
+        yield DynamoApprovalStore(TABLE)
+        reset_clients()
+
+
+def scan() -> list[dict]:
+    return boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+
+
+def decision(link: str = "h1", token: str = TOKEN, at: float = NOW) -> DecisionRecord:
+    return DecisionRecord(
+        group=GROUP,
+        campaign_id="cmp-1",
+        client_id="C1",
+        role="account_team",
+        decision="approved",
+        decided_by=ACCOUNT_TEAM[0],
+        decided_at=at,
+        link_hash=link,
+        task_token=token,
+        attempt=0,
+    )
+
+
+def test_link_item_holds_the_hash_and_readable_fields_never_the_link_id(store):
+    world = Approvals(store=store)
+    link_id = world.ask()[ACCOUNT_TEAM[0]]
+    item = boto3.client("dynamodb").get_item(
+        TableName=TABLE, Key={"pk": {"S": f"link#{link_hash(link_id)}"}, "sk": {"S": "link"}}
+    )["Item"]
+    assert item["group"]["S"] == GROUP and item["state"]["S"] == "pending"
+    assert item["recipient"]["S"] == ACCOUNT_TEAM[0] and item["affected"]["N"] == "1234"
+    assert int(item["expires_at"]["N"]) == int(NOW) + 3600 + 300 and "ttl" in item
+    assert link_id not in repr(scan())
+
+
+def test_first_decision_wins_by_conditional_write(store):
+    assert store.claim_decision(decision("h1"))
+    assert not store.claim_decision(decision("h2"))
+    stored = store.get_decision(GROUP)
+    assert stored is not None and stored.link_hash == "h1" and stored.delivery == "pending"
+
+
+def test_delivery_changes_only_from_pending_for_the_same_decision(store):
+    store.claim_decision(decision("h1"))
+    assert not store.set_delivery(decision("other"), "delivered")
+    assert store.set_delivery(decision("h1"), "delivered")
+    assert not store.set_delivery(decision("h1"), "closed")
+    stored = store.get_decision(GROUP)
+    assert stored is not None and stored.delivery == "delivered"
+
+
+def test_reopen_forgets_only_an_undelivered_decision_of_an_older_wait(store):
+    store.claim_decision(decision("h1", token="old"))
+    assert not store.reopen(GROUP, "old")  # same wait: keep it
+    store.set_delivery(decision("h1", token="old"), "closed")
+    assert store.reopen(GROUP, "new")
+    assert store.get_decision(GROUP) is None
+    store.claim_decision(decision("h2", token="new"))
+    store.set_delivery(decision("h2", token="new"), "delivered")
+    assert not store.reopen(GROUP, "newer")
+
+
+def test_supersede_only_pending_links(store):
+    world = Approvals(store=store)
+    links = world.ask()
+    first = link_hash(links[ACCOUNT_TEAM[0]])
+    assert store.supersede(first) and not store.supersede(first)
+    assert {link.link_hash for link in store.group_links(GROUP)} == {link_hash(v) for v in links.values()}
+
+
+def test_audit_is_append_only_and_in_time_order(store):
+    def record(at: float, action: str = "approved") -> AuditRecord:
+        return AuditRecord(
+            campaign_id="cmp-1",
+            client_id="C1",
+            at=iso(at),
+            action=action,  # type: ignore[arg-type]
+            who=ACCOUNT_TEAM[0],
+            role="account_team",
+            link_hash="ab" * 32,
+        )
+
+    assert store.append_audit(record(NOW + 5))
+    assert store.append_audit(record(NOW + 1, "declined"))
+    assert not store.append_audit(record(NOW + 5, "declined"))  # never overwritten
+    assert [(r.at, r.action) for r in store.audit("cmp-1")] == [
+        (iso(NOW + 1), "declined"),
+        (iso(NOW + 5), "approved"),
+    ]
+
+
+def test_whole_flow_on_dynamodb(store):
+    world = Approvals(store=store)
+    world.callbacks = AuditFirstCallbacks(store)
+    links = world.ask()
+    ann, bob = ACCOUNT_TEAM
+    assert world.open(links[ann]).status == 200
+    assert world.answer(links[ann]).status == 200
+    assert "Already approved" in world.open(links[bob], now=NOW + 130).html
+    assert "Already approved" in world.answer(links[ann], csrf="resubmitted", now=NOW + 131).html
+    assert len(world.callbacks.calls) == 1
+    assert [r.action for r in audit_trail("cmp-1", store=store)] == ["approved"]
+    link = store.get_link(link_hash(links[ann]))
+    assert link is not None and link.state == "approved"
+
+
+def test_closed_task_then_reminder_on_dynamodb(store):
+    world = Approvals(store=store, callbacks=ClosedCallbacks())
+    old = world.ask()[ACCOUNT_TEAM[0]]
+    assert world.answer(old).status == 410
+    world.callbacks = AuditFirstCallbacks(store)
+    fresh = world.ask(approval_request(kind="reminder", attempt=1, token=TOKEN + "-2"), now=NOW + 3600)
+    assert world.open(old, now=NOW + 3601).status == 410
+    assert world.answer(fresh[ACCOUNT_TEAM[1]], "decline", now=NOW + 3700).status == 200
+    assert [r.action for r in audit_trail("cmp-1", store=store)] == ["approved", "task_closed", "declined"]

@@ -1,0 +1,48 @@
+"""make screenshots: the approval page (desktop and phone) from a real local campaign, for the README."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from coach_local.browser import browser  # noqa: E402
+from coach_local.lakegen import generate_lake  # noqa: E402
+from coach_local.runner import load_event, run_campaign  # noqa: E402
+
+OUT = ROOT / "docs" / "img"
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        lake = Path(tmp) / "lake"
+        generate_lake(lake, members=3000, clients=6, seed=5)
+        links: list = []
+        thread = threading.Thread(target=run_campaign, kwargs={
+            "event": load_event(ROOT / "coach_local/events/claritin_otc.json"), "lake_dir": lake,
+            "out_dir": Path(tmp) / "out", "interactive": True, "on_link": links.append, "time_scale": 1 / 8640,
+            "timeout": 120}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not links and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not links:
+            raise SystemExit("no approval email arrived")
+        with browser() as context:
+            for name, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
+                page = context.new_page()
+                page.set_viewport_size(viewport)
+                page.goto(links[0].link)
+                page.screenshot(path=str(OUT / f"approval-{name}.png"), full_page=True)
+                page.close()
+        print(f"screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
