@@ -9,11 +9,11 @@ one month partition at a time, so memory stays flat as the lake grows.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-import shutil
 
 import numpy as np
 import pyarrow as pa
@@ -223,7 +223,9 @@ def generate_lake(out_dir: Path, *, members: int = 20_000, clients: int = 40, se
             days = (min(next_month, as_of + timedelta(days=1)) - month).days
             fill = np.datetime64(month) + rng.integers(0, max(days, 1), rows).astype("timedelta64[D]")
             claim_ids = np.char.add(f"CL{month:%Y%m}-", np.arange(rows).astype("U9"))
-            npi = lambda: np.char.add("1", rng.integers(100_000_000, 999_999_999, rows).astype("U9"))  # noqa: E731
+            def npi(count: int = rows) -> np.ndarray:
+                return np.char.add("1", rng.integers(100_000_000, 999_999_999, count).astype("U9"))
+
             table = pa.table({
                 "claim_id": pa.array(claim_ids, pa.string()),
                 "member_id": pa.array(all_ids[t_member[active]], pa.string()),

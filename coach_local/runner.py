@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from coach.intake import InvalidEvent, campaign_id_for, parse_event
+
 from coach_local.approver import ApprovalEmail, Decisions, OutboxWatcher, auto_approver
 from coach_local.runtime import LocalRuntime
 

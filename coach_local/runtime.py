@@ -14,9 +14,16 @@ from typing import Any
 
 import boto3
 
-from coach_local.approval_server import ApprovalServer
 from coach_local import moto_fixes
-from coach_local.dispatch import FUNCTION_NAMES, FUNCTION_PREFIX, FunctionRegistry, function_arn, install, uninstall
+from coach_local.approval_server import ApprovalServer
+from coach_local.dispatch import (
+    FUNCTION_NAMES,
+    FUNCTION_PREFIX,
+    FunctionRegistry,
+    function_arn,
+    install,
+    uninstall,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = ROOT / "step_definitions" / "campaign.asl.json"

@@ -1,7 +1,6 @@
 """Find the affected members with one parameterised query; members go to S3, counts come back."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from coach.audience.service import build_audience
 from coach.models import CampaignInput
 from coach.observability import logger, metrics, tracer

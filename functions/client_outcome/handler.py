@@ -1,7 +1,6 @@
 """Close one client's branch: merge its letter manifest and record the outcome (counts only)."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from coach.campaign import OutcomeRequest, record_outcome
 from coach.letters.service import merge_client_manifest
 from coach.observability import logger, metrics, tracer

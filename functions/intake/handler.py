@@ -4,7 +4,6 @@ import os
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from coach.adapters.aws import StateMachineStarter
 from coach.intake import start_campaign
 from coach.observability import logger, metrics, tracer

@@ -1,7 +1,6 @@
 """One Distributed Map item: render a batch of letters (PDF + manifest part) and send the email-channel ones."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from coach.letters.service import generate_letter_batch
 from coach.models import LetterBatchRequest
 from coach.observability import logger, metrics, tracer

@@ -1,7 +1,6 @@
 """Write report.json: per-client decisions and counts, and the campaign totals."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from coach import keys
 from coach.campaign import build_report
 from coach.models import MarketEvent

@@ -1,7 +1,6 @@
 """The state machine definition: valid ASL, every human wait bounded, every substitution known."""
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import email
 import email.policy
-import json
 from datetime import date
 from pathlib import Path
 

@@ -16,7 +16,6 @@ from coach.models import CampaignInput, MarketEventEnvelope
 from coach.playbooks import load_playbook
 from coach.ports import ObjectStore
 
-
 # The EventBridge rule's pattern: CDK deploys it, the local runtime matches events against it.
 EVENT_PATTERN: dict = {"source": ["coach.market-feed"], "detail-type": ["Drug Market Event"]}
 
