@@ -76,7 +76,7 @@ def build_report(campaign_id: str, event: MarketEvent, *, store: ObjectStore, da
         clients = [ClientWork.model_validate(c) for c in json.loads(store.get(data_bucket, keys.clients_key(campaign_id)))]
     except NotFound:
         clients = []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for client in sorted(clients, key=lambda c: c.client_id):
         outcome = ClientOutcome.model_validate_json(store.get(data_bucket, keys.outcome_key(campaign_id, client.client_id)))
         rows.append({
@@ -92,7 +92,7 @@ def build_report(campaign_id: str, event: MarketEvent, *, store: ObjectStore, da
             "emailed": outcome.emails,
             "outcome": outcome.outcome,
         })
-    totals = {name: sum(row[name] for row in rows) for name in ("affected", "reachable", "letters", "mailed", "emailed")}
+    totals = {name: sum(int(row[name]) for row in rows) for name in ("affected", "reachable", "letters", "mailed", "emailed")}
     report = {
         "campaign_id": campaign_id,
         "event_id": event.event_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from typing import Any
 from itertools import groupby
 
 from coach import keys
@@ -45,7 +46,7 @@ def _write_client(campaign: CampaignInput, client: ClientDirectoryEntry, rows: l
             if row["reachable"]:
                 yield row
 
-    descriptors = []
+    descriptors: list[dict[str, Any]] = []
     for index, batch in enumerate(_batches(reachable_rows(), batch_size)):
         batch_key = f"{prefix}/batch-{index:05d}.jsonl"
         store.put(bucket, batch_key, _jsonl(batch), "application/x-ndjson")
@@ -61,7 +62,7 @@ def _write_client(campaign: CampaignInput, client: ClientDirectoryEntry, rows: l
     election = client.elections.get(campaign.event.event_type, "ask")
     return ClientWork(
         client_id=client.client_id, client_name=client.name, affected=counter["affected"],
-        reachable=sum(d["members"] for d in descriptors), election=election,  # type: ignore[arg-type]
+        reachable=sum(int(d["members"]) for d in descriptors), election=election,  # type: ignore[arg-type]
         batches_key=batches_key, batch_count=len(descriptors), contacts_key=contacts_key,
     )
 
