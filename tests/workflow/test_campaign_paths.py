@@ -98,14 +98,16 @@ def test_client_silence_times_out_to_no_response(campaign):
 def test_account_team_silence_gets_reminder_then_escalation_then_no_response(campaign):
     c6 = rows(campaign)["C6"]
     assert (c6["account_team_decision"], c6["letters"]) == ("no_response", 0)
-    kinds = []
+    sent = []
     for path in (campaign.out_dir / "outbox").glob("*.eml"):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         if message.get("X-Coach-Client") == "C6" and message.get("X-Coach-Kind") == "approval":
-            kinds.append(message.get("X-Coach-Request"))
-    assert kinds.count("ask") == 2  # both people on the account team
-    assert kinds.count("reminder") == 2
-    assert kinds.count("escalation") == 1
+            sent.append((message.get("X-Coach-Request"), message.get("To")))
+    assert sorted(to for kind, to in sent if kind == "ask") == ["lead-c6@pbm.example", "team-c6@pbm.example"]
+    assert len([1 for kind, _ in sent if kind == "reminder"]) == 2
+    # the escalation asks the client's escalation contact, and re-asks the team so their links still work
+    escalation = sorted(to for kind, to in sent if kind == "escalation")
+    assert escalation == ["lead-c6@pbm.example", "team-c6@pbm.example", "vp@c6.example"]
 
 
 def test_manifest_lists_exactly_the_reachable_members_of_approved_clients(campaign):

@@ -1,0 +1,117 @@
+"""One letters batch: every reachable member gets exactly one piece, on paper or (with consent) by email, and the
+manifest says which. Keys are deterministic: a retry or redrive overwrites, and emails are idempotent by member."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+from datetime import date
+
+from coach.letters.render import address_lines, render_letters
+from coach.letters.templates import LANGUAGES, TemplateRegistry, default_registry, letter_context
+from coach.letters.text import parse_markup
+from coach.models import LetterBatchRequest, LetterBatchResult, MemberRecord
+from coach.ports import Email, Mailer, ObjectStore
+
+MANIFEST_COLUMNS = ("piece_id", "member_id", "client_id", "channel", "batch_file", "first_page", "page_count",
+                    "language", "template_id", "template_version", "template_sha256", "name", "address_line1",
+                    "address_line2", "city", "state", "postal_code")
+EMAIL_SUBJECT = {"en": "An update about your prescription benefits",
+                 "es": "Información sobre sus beneficios de medicamentos recetados"}
+
+
+def batch_stem(campaign_id: str, client_id: str, batch_index: int) -> str:
+    return f"campaigns/{campaign_id}/{client_id}/batch-{batch_index:05d}"
+
+
+def piece_id(campaign_id: str, client_id: str, member_id: str) -> str:
+    return hashlib.sha256(f"{campaign_id}|{client_id}|{member_id}".encode()).hexdigest()[:20]
+
+
+def _email_html(text: str) -> str:
+    parts = []
+    for block in parse_markup(text):
+        escaped = html.escape(block.text)
+        parts.append({"heading": f"<h2>{escaped}</h2>", "bullet": f"<ul><li>{escaped}</li></ul>"}.get(
+            block.kind, f"<p>{escaped}</p>"))
+    return ('<!doctype html><html><body style="font-family: Arial, sans-serif; line-height: 1.5; max-width: 40em">'
+            + "".join(parts) + "</body></html>")
+
+
+def _email_text(text: str) -> str:
+    return "\n\n".join(("- " if b.kind == "bullet" else "") + b.text for b in parse_markup(text)) + "\n"
+
+
+def generate_letter_batch(request: LetterBatchRequest, *, store: ObjectStore, mailer: Mailer, data_bucket: str,
+                          letters_bucket: str, sender: str, registry: TemplateRegistry | None = None,
+                          today: date | None = None) -> LetterBatchResult:
+    registry = registry or default_registry()
+    members = [MemberRecord.model_validate_json(line) for line in store.get(data_bucket, request.batch_key).splitlines()
+               if line.strip()]
+    stem = batch_stem(request.campaign_id, request.client_id, request.batch_index)
+    pdf_key, manifest_key = f"{stem}.pdf", f"{stem}.manifest.csv"
+    rows: list[dict[str, object]] = []
+    paper: list[tuple[MemberRecord, str, str]] = []
+    pins = {}
+    for member in members:
+        lang = member.language if member.language in LANGUAGES else "en"
+        pinned = pins.get(lang) or pins.setdefault(lang, registry.pinned(request.template_id, lang))
+        text = registry.render(pinned, letter_context(member, request.event, lang))
+        row: dict[str, object] = {
+            "piece_id": piece_id(request.campaign_id, request.client_id, member.member_id),
+            "member_id": member.member_id, "client_id": request.client_id, "channel": member.channel,
+            "batch_file": "", "first_page": "", "page_count": "", "language": lang,
+            "template_id": request.template_id, "template_version": pinned.version, "template_sha256": pinned.sha256,
+            "name": f"{member.first_name} {member.last_name}", "address_line1": member.address_line1,
+            "address_line2": member.address_line2 or "", "city": member.city, "state": member.state,
+            "postal_code": member.postal_code,
+        }
+        if member.channel == "email":
+            assert member.email is not None
+            mailer.send(Email(to=(member.email,), sender=sender, subject=EMAIL_SUBJECT[lang], text=_email_text(text),
+                              html=_email_html(text),
+                              idempotency_key=f"letter/{request.campaign_id}/{request.client_id}/{member.member_id}",
+                              tags={"kind": "letter", "campaign": request.campaign_id, "client": request.client_id}))
+        else:
+            paper.append((member, text, lang))
+        rows.append(row)
+    if paper:
+        pdf, pages = render_letters(paper, today=today)
+        by_member = {m.member_id: p for (m, _, _), p in zip(paper, pages, strict=True)}
+        for row in rows:
+            if row["member_id"] in by_member:
+                first, count = by_member[str(row["member_id"])]
+                row.update(batch_file=pdf_key.rsplit("/", 1)[1], first_page=first, page_count=count)
+        store.put(letters_bucket, pdf_key, pdf, "application/pdf")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    store.put(letters_bucket, manifest_key, buffer.getvalue().encode("utf-8"), "text/csv")
+    return LetterBatchResult(client_id=request.client_id, batch_index=request.batch_index, letters=len(paper),
+                             emails=len(rows) - len(paper), pdf_key=pdf_key if paper else None,
+                             manifest_key=manifest_key)
+
+
+def merge_client_manifest(store: ObjectStore, letters_bucket: str, campaign_id: str, client_id: str) -> tuple[int, int]:
+    """Concatenate the batch manifests, in batch order, into the client's manifest.csv; (paper, email) counts."""
+    prefix = f"campaigns/{campaign_id}/{client_id}/"
+    parts = sorted(k for k in store.list_keys(letters_bucket, prefix) if k.endswith(".manifest.csv"))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    mailed = emailed = 0
+    for key in parts:
+        for row in csv.DictReader(io.StringIO(store.get(letters_bucket, key).decode("utf-8"))):
+            writer.writerow(row)
+            if row["channel"] == "email":
+                emailed += 1
+            else:
+                mailed += 1
+    store.put(letters_bucket, f"{prefix}manifest.csv", buffer.getvalue().encode("utf-8"), "text/csv")
+    return mailed, emailed
+
+
+__all__ = ["MANIFEST_COLUMNS", "address_lines", "generate_letter_batch", "merge_client_manifest"]
