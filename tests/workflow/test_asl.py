@@ -63,3 +63,10 @@ def test_state_payloads_pass_no_member_fields(definition):
     text = json.dumps(definition)
     for field in ("first_name", "last_name", "address_line1", "postal_code", "email\""):
         assert field not in text
+
+
+def test_asl_validator_rejects_a_broken_definition():
+    validator = ROOT / "node_modules" / ".bin" / "asl-validator"
+    broken = json.dumps({"StartAt": "Missing", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}})
+    result = subprocess.run([str(validator), "--json-definition", broken], capture_output=True, text=True)
+    assert result.returncode != 0
