@@ -56,8 +56,8 @@ def run(tmp_path_factory):
     subprocess.run([*COACH, "generate-lake", "--out", str(lake), "--members", "3000", "--clients", "12",
                     "--seed", "11"], check=True, cwd=ROOT, capture_output=True)
     clients = ds.dataset(lake / "clients", format="parquet").to_table().to_pylist()
-    ids = sorted(c["client_id"] for c in clients)
-    decisions = {ids[0]: {"account_team": "decline"}, ids[1]: {"client": "decline"}}
+    asked = sorted(c["client_id"] for c in clients if dict(c["elections"] or []).get("otc_switch", "ask") == "ask")
+    decisions = {asked[0]: {"account_team": "decline"}, asked[1]: {"client": "decline"}}
     (base / "decisions.json").write_text(json.dumps(decisions))
     completed = subprocess.run([*COACH, "run", "--event", str(EVENT), "--lake", str(lake), "--out", str(out),
                                 "--decisions", str(base / "decisions.json")], cwd=ROOT, capture_output=True,
@@ -85,9 +85,13 @@ def test_manifest_is_exactly_the_reachable_members_of_approved_clients(run):
     report = json.loads((run["out"] / "report.json").read_text())
     event = json.loads(EVENT.read_text())
     _, reachable = independent_audience(run["lake"], event, 365, set())
-    sent_to = {r["client_id"] for r in report["clients"] if r["outcome"] == "letters_sent"}
+    rows = {r["client_id"]: r for r in report["clients"]}
+    sent_to = {c for c, r in rows.items() if r["outcome"] == "letters_sent"}
     declined = set(run["decisions"])
     assert sent_to and not (sent_to & declined)
+    assert {rows[c]["outcome"] for c in declined} == {"declined_by_account_team", "declined_by_client"}
+    never = {c for c, r in rows.items() if r["election"] == "never"}
+    assert all(rows[c]["letters"] == 0 and rows[c]["account_team_decision"] == "not_asked" for c in never)
     expected = {m for c in sent_to for m in reachable[c]}
     listed = []
     for manifest in (run["out"] / "letters").glob("*/manifest.csv"):
