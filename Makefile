@@ -8,7 +8,7 @@ VENV := .venv
 UV := .tools/bin/uv
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install demo test test-fast lint format typecheck synth deploy clean bench-audience
+.PHONY: system-packages screenshots help install demo test test-fast lint format typecheck synth deploy clean bench-audience
 
 help:
 	@echo "make demo    run the Claritin campaign end to end on the local runtime (no AWS account)"
@@ -27,7 +27,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.synced node_modules/.installed
+# Browser tests drive Debian's Chromium (never a downloaded browser); pdftotext checks letters independently.
+system-packages:
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; }
+
+install: $(VENV)/.synced node_modules/.installed system-packages
 
 demo: $(VENV)/.synced
 	$(VENV)/bin/coach demo
@@ -55,6 +60,9 @@ synth: install build/layers/deps/python
 
 deploy: install build/layers/deps/python
 	npx cdk deploy
+
+screenshots: install
+	$(VENV)/bin/python tools/screenshots.py
 
 bench-audience: $(VENV)/.synced
 	$(VENV)/bin/python bench/bench_audience.py
