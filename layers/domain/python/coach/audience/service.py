@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
 from itertools import groupby
+from typing import Any
 
 from coach import keys
 from coach.audience.engine import AudienceParams, ClaimsEngine, ClientDirectoryEntry, LakeError

@@ -52,7 +52,8 @@ class TemplateRegistry:
     def __init__(self, root: Path = TEMPLATES_DIR) -> None:
         self.root = Path(root)
         self._entries: dict[str, dict[str, str]] = json.loads((self.root / REGISTRY).read_text(encoding="utf-8"))
-        self._env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+        # Plain text for the PDF renderer (not HTML): the email HTML part is escaped where it is built.
+        self._env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)  # noqa: S701
         self._compiled: dict[str, Any] = {}
 
     def pinned(self, template_id: str, lang: str) -> PinnedTemplate:

@@ -1,0 +1,34 @@
+"""Build the Lambda dependency layer without Docker: manylinux wheels for Python 3.11 on x86_64, via pip."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = ROOT / "build" / "layers" / "deps" / "python"
+REQUIREMENTS = ROOT / "layers" / "requirements-lambda.txt"
+LIMIT_BYTES = 250 * 1024 * 1024  # Lambda's unzipped limit for function + layers
+
+
+def main() -> None:
+    shutil.rmtree(TARGET, ignore_errors=True)
+    TARGET.mkdir(parents=True)
+    # The project venv is managed by uv (no pip in it); the bootstrap venv in .tools has pip.
+    pip_python = ROOT / ".tools" / "bin" / "python"
+    python = str(pip_python) if pip_python.exists() else sys.executable
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "--platform", "manylinux2014_x86_64", "--only-binary=:all:", "--implementation", "cp",
+                    "--python-version", "3.11", "--target", str(TARGET), "-r", str(REQUIREMENTS)], check=True)
+    for cache in TARGET.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+    size = sum(p.stat().st_size for p in TARGET.rglob("*") if p.is_file())
+    print(f"dependency layer: {TARGET} ({size / 1024 / 1024:.1f} MiB unzipped)")
+    if size > LIMIT_BYTES:
+        sys.exit(f"the layer is {size} bytes, over Lambda's 250 MiB unzipped limit")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""CDK: one thin stack composing one construct per concern."""

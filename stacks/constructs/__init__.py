@@ -1,0 +1,1 @@
+"""One construct per concern; each grants exactly what its functions need."""

@@ -1,0 +1,22 @@
+"""SES: the sender identity and a configuration set with reputation metrics."""
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ses as ses
+from constructs import Construct
+
+
+class Notifications(Construct):
+    def __init__(self, scope: Construct, id: str, *, sender_email: str) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        self.configuration_set = ses.ConfigurationSet(self, "ConfigurationSet", reputation_metrics=True,
+                                                      tls_policy=ses.ConfigurationSetTlsPolicy.REQUIRE)
+        self.identity = ses.EmailIdentity(self, "Sender", identity=ses.Identity.email(sender_email),
+                                          configuration_set=self.configuration_set)
+        self.send_statement = iam.PolicyStatement(
+            actions=["ses:SendRawEmail", "ses:SendEmail"],
+            resources=[stack.format_arn(service="ses", resource="identity", resource_name=sender_email),
+                       stack.format_arn(service="ses", resource="identity", resource_name=sender_email.split("@")[1]),
+                       stack.format_arn(service="ses", resource="configuration-set",
+                                        resource_name=self.configuration_set.configuration_set_name)])
