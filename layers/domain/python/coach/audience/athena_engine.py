@@ -1,0 +1,128 @@
+"""The claims engine on AWS: the same AUDIENCE_SQL run by Athena with ExecutionParameters, its result UNLOADed
+to S3 (JSON, gzip, partitioned by client) and read back from S3 — never paged through GetQueryResults."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from coach.adapters.aws import client
+from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDirectoryEntry
+from coach.audience.sql import AUDIENCE_SQL
+
+THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
+MEMBER_COLUMNS = ("member_id", "first_name", "last_name", "address_line1", "address_line2", "city", "state",
+                  "postal_code", "language", "email", "email_consent", "preferred_channel", "confidential_address",
+                  "drug_name", "last_fill_date", "reachable")
+CLIENTS_SQL = ("SELECT client_id, name, account_team_emails, client_contact_emails, elections, escalation_email "
+               "FROM clients")
+
+
+def sql_literal(value: str) -> str:
+    """ExecutionParameters are SQL literals: a string is quoted, its quotes doubled (no injection through values)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class AthenaClaimsEngine:
+    def __init__(self, *, workgroup: str, database: str, output_s3_uri: str, poll_seconds: float = 1.0,
+                 timeout_seconds: float = 840.0, athena: Any = None, s3: Any = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if not output_s3_uri.startswith("s3://"):
+            raise ValueError("ATHENA_OUTPUT must be an s3:// URI")
+        self.workgroup, self.database = workgroup, database
+        self.output = output_s3_uri.rstrip("/")
+        self.poll_seconds, self.timeout_seconds = poll_seconds, timeout_seconds
+        self._athena, self._s3, self._sleep = athena, s3, sleep
+
+    @property
+    def athena(self) -> Any:
+        return self._athena or client("athena")
+
+    @property
+    def s3(self) -> Any:
+        return self._s3 or client("s3")
+
+    def _call(self, operation: str, **kwargs: Any) -> dict:
+        """Athena call with exponential backoff and jitter on throttling."""
+        for attempt in range(8):
+            try:
+                return dict(getattr(self.athena, operation)(**kwargs))
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in THROTTLED or attempt == 7:
+                    raise
+                self._sleep(min(20.0, 0.5 * 2**attempt) * (0.5 + random.random() / 2))
+        raise AssertionError("unreachable")
+
+    def _unload(self, select_sql: str, parameters: list[str], prefix: str, partition: str | None) -> str:
+        partitioned = f", partitioned_by = ARRAY['{partition}']" if partition else ""
+        query = f"UNLOAD ({select_sql}) TO '{prefix}' WITH (format = 'JSON', compression = 'GZIP'{partitioned})"
+        kwargs: dict[str, Any] = {"QueryString": query, "WorkGroup": self.workgroup,
+                                  "QueryExecutionContext": {"Database": self.database}}
+        if parameters:
+            kwargs["ExecutionParameters"] = [sql_literal(p) for p in parameters]
+        execution_id = self._call("start_query_execution", **kwargs)["QueryExecutionId"]
+        deadline = time.monotonic() + self.timeout_seconds
+        while True:
+            status = self._call("get_query_execution", QueryExecutionId=execution_id)["QueryExecution"]["Status"]
+            state = status["State"]
+            if state == "SUCCEEDED":
+                return execution_id
+            if state in ("FAILED", "CANCELLED"):
+                reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get("ErrorMessage", "")
+                raise AudienceQueryFailed(f"Athena query {execution_id} {state.lower()}: {reason}"[:900])
+            if time.monotonic() > deadline:
+                self._call("stop_query_execution", QueryExecutionId=execution_id)
+                raise AudienceQueryFailed(f"Athena query {execution_id} did not finish in {self.timeout_seconds:.0f} s")
+            self._sleep(self.poll_seconds)
+
+    def _objects(self, prefix: str) -> list[str]:
+        bucket, key_prefix = prefix[5:].split("/", 1)
+        keys: list[str] = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_prefix):
+            keys += [item["Key"] for item in page.get("Contents", []) if item["Size"] > 0]
+        return sorted(keys)
+
+    def _rows(self, bucket: str, key: str) -> Iterator[dict]:
+        body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        text = gzip.decompress(body).decode("utf-8") if key.endswith(".gz") or body[:2] == b"\x1f\x8b" else body.decode()
+        for line in text.splitlines():
+            if line.strip():
+                yield json.loads(line)
+
+    def audience_rows(self, params: AudienceParams) -> Iterator[dict]:
+        prefix = f"{self.output}/{params.campaign_id}/{uuid.uuid4().hex}/"
+        inner = AUDIENCE_SQL.strip().rsplit("ORDER BY", 1)[0]
+        select = f"SELECT {', '.join(MEMBER_COLUMNS)}, client_id FROM ({inner})"
+        self._unload(select, params.bindings(), prefix, partition="client_id")
+        bucket = prefix[5:].split("/", 1)[0]
+        by_client: dict[str, list[str]] = {}
+        for key in self._objects(prefix):
+            part = next((p for p in key.split("/") if p.startswith("client_id=")), None)
+            if part:
+                by_client.setdefault(part.split("=", 1)[1], []).append(key)
+        for client_id in sorted(by_client):  # contiguous per client, as the service needs
+            for key in by_client[client_id]:
+                for row in self._rows(bucket, key):
+                    row["client_id"] = client_id
+                    yield row
+
+    def clients(self) -> dict[str, ClientDirectoryEntry]:
+        prefix = f"{self.output}/_clients/{uuid.uuid4().hex}/"
+        self._unload(CLIENTS_SQL, [], prefix, partition=None)
+        bucket = prefix[5:].split("/", 1)[0]
+        directory = {}
+        for key in self._objects(prefix):
+            for row in self._rows(bucket, key):
+                directory[row["client_id"]] = ClientDirectoryEntry(
+                    client_id=row["client_id"], name=row.get("name") or row["client_id"],
+                    account_team_emails=tuple(row.get("account_team_emails") or ()),
+                    client_contact_emails=tuple(row.get("client_contact_emails") or ()),
+                    elections=dict(row.get("elections") or {}), escalation_email=row.get("escalation_email"))
+        return directory
