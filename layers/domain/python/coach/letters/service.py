@@ -10,7 +10,7 @@ import io
 from datetime import date
 
 from coach.letters.render import address_lines, render_letters
-from coach.letters.templates import LANGUAGES, TemplateRegistry, default_registry, letter_context
+from coach.letters.templates import LANGUAGES, PinnedTemplate, TemplateRegistry, default_registry, letter_context
 from coach.letters.text import parse_markup
 from coach.models import LetterBatchRequest, LetterBatchResult, MemberRecord
 from coach.ports import Email, Mailer, ObjectStore
@@ -54,7 +54,7 @@ def generate_letter_batch(request: LetterBatchRequest, *, store: ObjectStore, ma
     pdf_key, manifest_key = f"{stem}.pdf", f"{stem}.manifest.csv"
     rows: list[dict[str, object]] = []
     paper: list[tuple[MemberRecord, str, str]] = []
-    pins = {}
+    pins: dict[str, PinnedTemplate] = {}
     for member in members:
         lang = member.language if member.language in LANGUAGES else "en"
         pinned = pins.get(lang) or pins.setdefault(lang, registry.pinned(request.template_id, lang))
