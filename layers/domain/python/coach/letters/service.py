@@ -10,7 +10,13 @@ import io
 from datetime import date
 
 from coach.letters.render import address_lines, render_letters
-from coach.letters.templates import LANGUAGES, PinnedTemplate, TemplateRegistry, default_registry, letter_context
+from coach.letters.templates import (
+    LANGUAGES,
+    PinnedTemplate,
+    TemplateRegistry,
+    default_registry,
+    letter_context,
+)
 from coach.letters.text import parse_markup
 from coach.models import LetterBatchRequest, LetterBatchResult, MemberRecord
 from coach.ports import Email, Mailer, ObjectStore
