@@ -104,11 +104,23 @@ class OutboxWatcher:
             self._stop.wait(self.poll)
 
 
-def auto_approver(decisions: Decisions) -> Callable[[ApprovalEmail], None]:
+def auto_approver(decisions: Decisions, errors: list[str], workers: int = 8) -> Callable[[ApprovalEmail], None]:
+    """Answers like a team of people would: several at once, each GET-then-POST; problems go to `errors`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="approver")
+
+    def decide(found: ApprovalEmail, choice: str) -> None:
+        try:
+            status = answer(found.link, choice)
+            if status != 200:
+                errors.append(f"{found.client_id} {found.role} attempt {found.attempt}: the page answered {status}")
+        except Exception as exc:
+            errors.append(f"{found.client_id} {found.role} attempt {found.attempt}: {type(exc).__name__}: {exc}")
+
     def on_email(found: ApprovalEmail) -> None:
         choice = decisions.get(found.client_id, {}).get(found.role, "approve")
-        if choice == "none":
-            return
-        answer(found.link, choice)
+        if choice != "none":
+            pool.submit(decide, found, choice)
 
     return on_email

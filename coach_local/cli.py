@@ -47,6 +47,8 @@ def _summary(result: RunResult) -> None:
                   f"Report: {result.out_dir / 'report.json'}", highlight=False)
     for problem in result.watcher_errors or []:
         err.print(f"[yellow]approver:[/] {problem}", highlight=False)
+    for name, error_type, message in result.function_errors or []:
+        err.print(f"[yellow]function {name}:[/] {error_type}: {message}", highlight=False)
 
 
 def _finish(result: RunResult) -> None:
@@ -83,7 +85,7 @@ def demo(
         marker.write_text(json.dumps(wanted))
         console.print(f"Lake: {lake_dir} ({stats})", highlight=False)
     if interactive:
-        console.print("Approval links will appear below; open them in a browser. Waits are 1 minute per day.")
+        console.print("Approval links will appear below; open them in a browser. A playbook day lasts 1 minute here.")
     with console.status("Running the campaign (state machine on the local runtime)…"):
         result = run_campaign(load_event(DEMO_EVENT), lake_dir, out, interactive=interactive,
                               on_link=_print_link, port=port)

@@ -53,6 +53,8 @@ class FunctionRegistry:
         # Fault injection for tests: name → callable run before the handler (raise to simulate a fault).
         self.faults: dict[str, Callable[[dict], None]] = {}
         self.invocations: list[tuple[str, float]] = []
+        # Function errors of this run (type and message; handlers never put member data in messages).
+        self.errors: list[tuple[str, str, str]] = []
 
     def handler(self, name: str) -> Callable[[dict, Any], Any]:
         with self._lock:
@@ -70,6 +72,9 @@ class FunctionRegistry:
             context = FakeLambdaContext(function_name=FUNCTION_PREFIX + name,
                                         invoked_function_arn=function_arn(name), aws_request_id=str(uuid.uuid4()))
             return self.handler(name)(event, context)
+        except Exception as exc:
+            self.errors.append((name, type(exc).__name__, str(exc)[:500]))
+            raise
         finally:
             self.invocations.append((name, time.perf_counter() - started))
 

@@ -4,11 +4,16 @@ runtime corrects it here, so a local run fails exactly where the deployed one wo
 moto 5.2.5: a Distributed Map counts failed items but never fails the map run (`ToleratedFailurePercentage`
 "has no effect"). On AWS, more failures than tolerated (default 0) fail the Map state with
 `States.ExceedToleratedFailureThreshold`; the letters stage relies on that (DESIGN.md §5).
+
+moto 5.2.5: a ResultWriter names its manifest after the newest map run of the execution, not its own, so
+concurrent Distributed Maps (one Letters map per client) write the same S3 key at once and moto's S3 fails
+with "I/O operation on closed file". The writes are serialised here (on AWS every map run has its own folder).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 from moto.stepfunctions.parser.api import HistoryEventType
@@ -23,9 +28,19 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
     DistributedIterationComponent,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (
+    ResourceEvalS3,
+)
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 _original_map_run = DistributedIterationComponent._map_run
+_original_put_object = ResourceEvalS3._handle_put_object
+_result_writer_lock = threading.Lock()
+
+
+def _serialised_put_object(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+    with _result_writer_lock:
+        _original_put_object(env, resource_runtime_part, state_credentials)
 THRESHOLD_ERROR = StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name()
 
 
@@ -61,7 +76,9 @@ def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_
 
 def install() -> None:
     DistributedIterationComponent._map_run = _map_run_with_tolerance  # type: ignore[method-assign]
+    ResourceEvalS3._handle_put_object = staticmethod(_serialised_put_object)  # type: ignore[method-assign,assignment]
 
 
 def uninstall() -> None:
     DistributedIterationComponent._map_run = _original_map_run  # type: ignore[method-assign]
+    ResourceEvalS3._handle_put_object = staticmethod(_original_put_object)  # type: ignore[method-assign,assignment]

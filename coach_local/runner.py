@@ -30,6 +30,7 @@ class RunResult:
     seconds: float
     error: str | None = None
     watcher_errors: list[str] | None = None
+    function_errors: list[tuple[str, str, str]] | None = None
 
 
 def load_event(path: Path) -> dict:
@@ -102,17 +103,21 @@ def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decis
     prepare_out(out_dir)
     started = time.perf_counter()
     campaign_id = campaign_id_for(event["detail"]["event_id"])
-    scale = time_scale if time_scale is not None else (1.0 / 60 if interactive else 1.0 / 86_400)
+    # Local waits: a day is a minute when a person clicks, ten seconds when the demo approver answers.
+    scale = time_scale if time_scale is not None else (1.0 / 1440 if interactive else 1.0 / 8640)
     # every wait, reminder and escalation of the slowest branch must fit: a day is a minute when interactive
     timeout = timeout if timeout is not None else (4 * 3600.0 if interactive else 900.0)
     with LocalRuntime(out_dir, lake_dir, time_scale=scale, port=port, batch_size=batch_size) as runtime:
         if interactive:
+
             def on_email(found: ApprovalEmail) -> None:
                 if on_link:
                     on_link(found)
-        else:
-            on_email = auto_approver(decisions or {})
+        approver_errors: list[str] = []
+        if not interactive:
+            on_email = auto_approver(decisions or {}, approver_errors)
         watcher = OutboxWatcher(out_dir / "outbox", on_email)
+        watcher.errors = approver_errors
         watcher.start()
         try:
             intake = runtime.put_event(event)
@@ -121,6 +126,7 @@ def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decis
             run = runtime.wait(campaign_id, timeout=timeout)
         finally:
             watcher.stop()
+        function_errors = list(runtime.registry.errors)
         report = runtime.export(campaign_id)
         (out_dir / "audit.json").write_text(json.dumps(export_audit(campaign_id), indent=2) + "\n", encoding="utf-8")
         (out_dir / "logs" / "execution-history.json").write_text(
@@ -129,4 +135,5 @@ def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decis
         report["status"] = "succeeded" if run.status == "SUCCEEDED" else "failed"
         (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return RunResult(status=run.status, campaign_id=campaign_id, report=report, out_dir=out_dir,
-                     seconds=time.perf_counter() - started, error=run.error, watcher_errors=watcher.errors)
+                     seconds=time.perf_counter() - started, error=run.error, watcher_errors=watcher.errors,
+                     function_errors=function_errors)
