@@ -17,8 +17,9 @@ app = typer.Typer(help="The automated pharmacist: market-event campaigns, run lo
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 templates_app = typer.Typer(help="Letter templates: check and preview.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
-console = Console()
-err = Console(stderr=True)
+# Colours only on a terminal; without one (CI, pipes) a wide plain table rather than 80 cramped columns.
+console = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEMO_EVENT = Path(__file__).parent / "events" / "claritin_otc.json"
@@ -63,6 +64,23 @@ def _print_link(found: object) -> None:
                   f"{getattr(found, 'link', '')}", highlight=False)
 
 
+def _generate_with_progress(out: Path, **options: int) -> object:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from coach_local.lakegen import generate_lake
+
+    with Progress(TextColumn("Generating the synthetic lake: {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        tasks: dict[str, object] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)  # type: ignore[arg-type]
+
+        return generate_lake(out, progress=report, **options)
+
+
 @app.command()
 def demo(
     members: Annotated[int, typer.Option(help="Members in the generated lake.")] = 20_000,
@@ -74,14 +92,11 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the generated lake.")] = 7,
 ) -> None:
     """Generate a synthetic lake (if needed) and run the Claritin over-the-counter campaign end to end."""
-    from coach_local.lakegen import generate_lake
-
     lake_dir = lake or out / "lake"
     marker = lake_dir / ".generated.json"
     wanted = {"members": members, "clients": clients, "seed": seed}
     if not marker.exists() or json.loads(marker.read_text()) != wanted:
-        with console.status(f"Generating a synthetic claims lake: {members:,} members, {clients} clients…"):
-            stats = generate_lake(lake_dir, members=members, clients=clients, seed=seed)
+        stats = _generate_with_progress(lake_dir, members=members, clients=clients, seed=seed)
         marker.write_text(json.dumps(wanted))
         console.print(f"Lake: {lake_dir} ({stats})", highlight=False)
     if interactive:
@@ -122,9 +137,7 @@ def generate_lake_command(
     seed: Annotated[int, typer.Option()] = 7,
 ) -> None:
     """Write a synthetic claims lake in the shape of the data contract."""
-    from coach_local.lakegen import generate_lake
-
-    stats = generate_lake(out, members=members, clients=clients, seed=seed)
+    stats = _generate_with_progress(out, members=members, clients=clients, seed=seed)
     console.print(f"Lake written to {out}: {stats}", highlight=False)
 
 

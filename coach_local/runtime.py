@@ -165,8 +165,19 @@ class LocalRuntime:
         for handler in logging.getLogger(LOGGER_NAME).handlers:
             if isinstance(handler, logging.StreamHandler):
                 self._saved_streams.append((handler, handler.setStream(self._log_file)))
+        # moto's interpreter narrates its internals (and warns that tolerated failures have no effect, which
+        # moto_fixes makes untrue): keep that in OUT/logs/moto.log, off the user's terminal.
+        self._moto_log = logging.FileHandler(self.out_dir / "logs" / "moto.log", encoding="utf-8")
+        self._moto_log.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        moto_logger = logging.getLogger("moto.stepfunctions")
+        moto_logger.addHandler(self._moto_log)
+        moto_logger.propagate = False
 
     def _release_logs(self) -> None:
+        moto_logger = logging.getLogger("moto.stepfunctions")
+        moto_logger.removeHandler(self._moto_log)
+        moto_logger.propagate = True
+        self._moto_log.close()
         for handler, stream in self._saved_streams:
             handler.setStream(stream)
         self._saved_streams.clear()
