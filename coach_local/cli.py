@@ -26,7 +26,7 @@ DEMO_EVENT = Path(__file__).parent / "events" / "claritin_otc.json"
 
 
 def _fail_input(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -197,7 +197,7 @@ def main() -> None:
     try:
         app()
     except BadInput as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_BAD_INPUT)
 
 

@@ -109,3 +109,19 @@ def test_bad_event_stops_with_a_clear_error_and_exit_code_2(tmp_path, run):
                                 "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True)
     assert completed.returncode == 2
     assert "event_type" in completed.stderr
+
+
+def test_lake_with_a_missing_column_stops_with_one_line_naming_column_and_file(tmp_path, run):
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    lake = tmp_path / "lake"
+    shutil.copytree(run["lake"], lake)
+    members = next((lake / "members").glob("*.parquet"))
+    pq.write_table(pq.read_table(members).drop(["opted_out"]), members)
+    completed = subprocess.run([*COACH, "run", "--event", str(EVENT), "--lake", str(lake), "--out",
+                                str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True)
+    assert completed.returncode == 2
+    message = completed.stderr.strip()
+    assert len(message.splitlines()) == 1 and "opted_out" in message and members.name in message

@@ -46,14 +46,38 @@ FILLS += [("M203", CLARITIN_NDC, FILL, "reversed"), ("M100", OTHER_NDC, FILL, "p
 DECISIONS = {"C4": {"account_team": "decline"}, "C5": {"client": "none"}, "C6": {"account_team": "none"}}
 
 
+TASK_TOKENS: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
+    import coach.approvals.service as approvals
+
+    original = approvals.request_approval
+
+    def recording(request, **kwargs):  # the token each approval task waits on, to look for leaks later
+        TASK_TOKENS.append(request.task_token)
+        return original(request, **kwargs)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(approvals, "request_approval", recording)
     base = tmp_path_factory.mktemp("paths")
     lake = write_lake(base / "lake", CLIENTS, MEMBERS, FILLS)
-    # a playbook day lasts one second here, so the silent paths (reminder, escalation) finish quickly
-    result = run_campaign(load_event(EVENT), lake, base / "out", decisions=DECISIONS, timeout=300,
-                          time_scale=1 / 86_400)
+    try:
+        # a playbook day lasts one second here, so the silent paths (reminder, escalation) finish quickly
+        result = run_campaign(load_event(EVENT), lake, base / "out", decisions=DECISIONS, timeout=300,
+                              time_scale=1 / 86_400)
+    finally:
+        patch.undo()
     return result
+
+
+def test_no_task_token_in_any_email_page_log_or_report(campaign):
+    assert len(TASK_TOKENS) >= 10
+    texts = [p.read_text(errors="ignore") for p in campaign.out_dir.rglob("*") if p.is_file()
+             and p.suffix in (".eml", ".log", ".json")]
+    for token in TASK_TOKENS:
+        assert not [t for t in texts if token in t]
 
 
 def rows(result):

@@ -1,0 +1,177 @@
+"""Letters: approved templates only, required elements checked, every member exactly one piece on the right channel,
+print-ready pages whose text an independent reader (pypdf) can extract."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from coach.adapters.memory import MemoryMailer, MemoryObjectStore
+from coach.letters.render import render_letters
+from coach.letters.service import generate_letter_batch, merge_client_manifest
+from coach.letters.templates import (
+    TEMPLATES_DIR,
+    TemplateNotApproved,
+    TemplateRegistry,
+    approve_template,
+    check_templates,
+    preview_template,
+)
+from coach.models import LetterBatchRequest, MarketEvent, MemberRecord
+from pypdf import PdfReader
+
+EVENT = MarketEvent.model_validate({
+    "event_id": "e1", "event_type": "otc_switch", "drug": {"name": "Claritin", "ingredient": "loratadine"},
+    "effective_date": "2003-01-01", "announced_on": "2002-11-27", "summary": "OTC.", "alternatives": ["cetirizine"]})
+
+
+def member(member_id, first, last, **overrides):
+    values = {"member_id": member_id, "client_id": "C1", "first_name": first, "last_name": last,
+              "address_line1": "12 Elm St", "city": "Springfield", "state": "IL", "postal_code": "62701",
+              "drug_name": "Claritin 10 mg", "last_fill_date": date(2002, 10, 1)}
+    values.update(overrides)
+    return MemberRecord.model_validate(values)
+
+
+MEMBERS = [
+    member("M1", "Ada", "O'Brien"),
+    member("M2", "José", "Núñez", language="es"),
+    member("M3", "Grace", "Hopper", email="grace@mail.example", email_consent=True, preferred_channel="email"),
+    member("M4", "Alan", "Turing", email="alan@mail.example", email_consent=False, preferred_channel="email"),
+    member("M5", "Nguyễn", "Văn An", language="vi"),
+    member("M6", "Hidden", "Person", confidential_address=True),
+]
+
+
+def run_batch(store=None, mailer=None):
+    store, mailer = store or MemoryObjectStore(), mailer or MemoryMailer()
+    store.put("data", "b/batch-00000.jsonl", "\n".join(m.model_dump_json() for m in MEMBERS).encode())
+    request = LetterBatchRequest(campaign_id="camp", client_id="C1", batch_key="b/batch-00000.jsonl", batch_index=0,
+                                 event=EVENT, template_id="otc_switch")
+    result = generate_letter_batch(request, store=store, mailer=mailer, data_bucket="data", letters_bucket="letters",
+                                   sender="pharmacist@pbm.example", today=date(2002, 12, 1))
+    return store, mailer, result
+
+
+def pages_text(pdf_bytes):
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf_bytes)).pages]
+
+
+def test_every_approved_template_renders_with_every_required_element():
+    assert check_templates() == []
+
+
+def test_every_member_gets_exactly_one_piece_on_the_right_channel():
+    store, mailer, result = run_batch()
+    assert (result.letters, result.emails) == (5, 1)
+    rows = list(csv.DictReader(io.StringIO(store.get("letters", result.manifest_key).decode())))
+    assert sorted(r["member_id"] for r in rows) == ["M1", "M2", "M3", "M4", "M5", "M6"]
+    channels = {r["member_id"]: r["channel"] for r in rows}
+    assert channels["M3"] == "email" and channels["M4"] == "mail"  # no consent, no email
+    assert [e.to for e in mailer.sent] == [("grace@mail.example",)]
+    assert all(r["template_sha256"] and r["template_version"] for r in rows)
+
+
+def test_pdf_pages_carry_name_drug_and_effective_date_per_language():
+    store, _, result = run_batch()
+    rows = {r["member_id"]: r for r in csv.DictReader(io.StringIO(store.get("letters", result.manifest_key).decode()))}
+    pages = pages_text(store.get("letters", result.pdf_key))
+    ada = pages[int(rows["M1"]["first_page"]) - 1]
+    assert "Ada O'Brien" in ada and "Claritin" in ada and "January 1, 2003" in ada
+    jose = pages[int(rows["M2"]["first_page"]) - 1]
+    assert "José Núñez" in jose and "1 de enero de 2003" in jose and rows["M2"]["language"] == "es"
+    assert rows["M5"]["language"] == "en"  # no Vietnamese template yet: English with the language tagline
+    assert "Nguyen" in pages[int(rows["M5"]["first_page"]) - 1]  # folded to Latin-1, not a crash
+    assert "Grace" not in "".join(pages)
+
+
+def test_nothing_visible_through_the_window_names_the_drug():
+    from coach.letters.render import ADDRESS_TOP, address_lines
+
+    confidential = MEMBERS[5]
+    assert "Claritin" not in " ".join(address_lines(confidential))
+    pdf, _ = render_letters([(confidential, "# Claritin\nBody about Claritin.", "en")], today=date(2002, 12, 1))
+    reader = PdfReader(io.BytesIO(pdf))
+    top_part: list[str] = []
+    height = float(reader.pages[0].mediabox.height)
+    fold = height - (ADDRESS_TOP + 30) / 25.4 * 72  # everything above the bottom of the address window
+
+    def visit(text, cm, tm, font, size):
+        if tm[5] >= fold and text.strip():
+            top_part.append(text)
+
+    reader.pages[0].extract_text(visitor_text=visit)
+    assert "Hidden Person" in " ".join(top_part)
+    assert "Claritin" not in " ".join(top_part)
+
+
+def test_email_subject_names_no_drug_or_condition():
+    _, mailer, _ = run_batch()
+    assert "Claritin" not in mailer.sent[0].subject and "loratadine" not in mailer.sent[0].subject.lower()
+    assert "Claritin" in mailer.sent[0].text and "<h2>" in (mailer.sent[0].html or "")
+
+
+def test_a_rerun_overwrites_the_same_keys_and_sends_no_second_email():
+    store, mailer = MemoryObjectStore(), MemoryMailer()
+    _, _, first = run_batch(store, mailer)
+    keys_before = set(store.objects)
+    _, _, second = run_batch(store, mailer)
+    assert set(store.objects) == keys_before and first == second
+    assert len(mailer.sent) == 1
+
+
+def test_client_manifest_merges_batches_in_order():
+    store, _, _ = run_batch()
+    store.put("letters", "campaigns/camp/C1/batch-00001.manifest.csv",
+              store.get("letters", "campaigns/camp/C1/batch-00000.manifest.csv"))
+    mailed, emailed = merge_client_manifest(store, "letters", "camp", "C1")
+    assert (mailed, emailed) == (10, 2)
+    merged = store.get("letters", "campaigns/camp/C1/manifest.csv").decode().splitlines()
+    assert merged[0].startswith("piece_id,member_id") and len(merged) == 13
+
+
+@pytest.fixture
+def template_copy(tmp_path):
+    root = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, root)
+    return root
+
+
+def test_an_edited_unapproved_template_refuses_to_render(template_copy):
+    path = template_copy / "otc_switch" / "en.j2"
+    path.write_text(path.read_text() + "\nAn unreviewed sentence.\n")
+    with pytest.raises(TemplateNotApproved, match="otc_switch/en.j2: content differs from approved version"):
+        TemplateRegistry(template_copy).pinned("otc_switch", "en")
+
+
+def test_missing_variable_fails_the_check_naming_the_template(template_copy):
+    path = template_copy / "recall" / "es.j2"
+    path.write_text(path.read_text().replace("{{ drug_name }}", "{{ drug_nombre }}", 1))
+    approve_template("recall", "es", "Test", date(2026, 1, 1), "9.9.9", root=template_copy)
+    problems = check_templates(template_copy)
+    assert any(p.startswith("recall/es.j2") and "drug_nombre" in p for p in problems)
+
+
+def test_missing_required_element_fails_the_check_naming_it(template_copy):
+    path = template_copy / "otc_switch" / "en.j2"
+    path.write_text(path.read_text().replace("{{ tagline }}", ""))
+    approve_template("otc_switch", "en", "Test", date(2026, 1, 1), "9.9.9", root=template_copy)
+    assert check_templates(template_copy) == ["otc_switch/en.j2: missing required element: language-assistance tagline"]
+
+
+def test_preview_writes_a_readable_pdf(tmp_path):
+    preview_template("patent_expiry", "es", tmp_path / "p.pdf")
+    text = pages_text((tmp_path / "p.pdf").read_bytes())[0]
+    assert "Samplezol" in text and "1 de enero de 2003" in text
+
+
+def test_templates_exist_for_every_event_type_in_english_and_spanish():
+    from coach.models import EVENT_TYPES
+
+    for event_type in EVENT_TYPES:
+        for lang in ("en", "es"):
+            assert (Path(TEMPLATES_DIR) / event_type / f"{lang}.j2").exists()
