@@ -175,3 +175,11 @@ def test_templates_exist_for_every_event_type_in_english_and_spanish():
     for event_type in EVENT_TYPES:
         for lang in ("en", "es"):
             assert (Path(TEMPLATES_DIR) / event_type / f"{lang}.j2").exists()
+
+
+def test_a_long_letter_continues_on_a_second_page_and_the_next_starts_fresh():
+    long_text = "# Heading\n" + "\n\n".join(["A long paragraph that keeps going. " * 30] * 6)
+    pdf, pages = render_letters([(MEMBERS[0], long_text, "en"), (MEMBERS[1], "Short.", "es")], today=date(2002, 12, 1))
+    assert pages[0][0] == 1 and pages[0][1] >= 2
+    assert pages[1] == (pages[0][1] + 1, 1)
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == pages[0][1] + 1

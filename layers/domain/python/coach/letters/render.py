@@ -44,43 +44,100 @@ class _LetterPdf(FPDF):
         self.set_compression(True)
 
 
-def _write_blocks(pdf: _LetterPdf, blocks: list[Block]) -> None:
-    width = pdf.w - LEFT - RIGHT_MARGIN
+class _Writer:
+    """Left-aligned text with our own line breaking: word widths come from the core font's metrics and are
+    cached across the whole batch (most words repeat from letter to letter). fpdf2's multi_cell measures
+    character by character and was 95% of the time."""
+
+    BODY, HEADING = ("Helvetica", "", 11.0), ("Helvetica", "B", 12.0)
+
+    def __init__(self, pdf: _LetterPdf) -> None:
+        self.pdf = pdf
+        self.width = pdf.w - LEFT - RIGHT_MARGIN
+        self.bottom = pdf.h - 0.9 * INCH
+        self._widths: dict[tuple[str, str, float], float] = {}
+        self._font: tuple[str, str, float] | None = None
+
+    def font(self, spec: tuple[str, str, float]) -> None:
+        if spec != self._font:
+            self.pdf.set_font(*spec)
+            self._font = spec
+
+    def _width(self, word: str) -> float:
+        assert self._font is not None
+        key = (self._font[1], word, self._font[2])
+        width = self._widths.get(key)
+        if width is None:
+            width = self._widths[key] = self.pdf.get_string_width(word)
+        return width
+
+    def lines(self, text: str, width: float) -> list[str]:
+        out: list[str] = []
+        space = self._width(" ")
+        for paragraph_line in text.split("\n"):
+            line: list[str] = []
+            used = 0.0
+            for word in paragraph_line.split():
+                w = self._width(word)
+                if line and used + space + w > width:
+                    out.append(" ".join(line))
+                    line, used = [word], w
+                else:
+                    used += (space if line else 0.0) + w
+                    line.append(word)
+            out.append(" ".join(line))
+        return out
+
+    def write(self, y: float, text: str, spec: tuple[str, str, float], leading: float, indent: float = 0.0) -> float:
+        self.font(spec)
+        for line in self.lines(text, self.width - indent):
+            if y + leading > self.bottom:
+                self.pdf.add_page()
+                self._font = None
+                self.font(spec)
+                y = 0.75 * INCH
+            y += leading
+            self.pdf.text(LEFT + indent, y - 1.3, line)
+        return y
+
+
+def _write_blocks(pdf: _LetterPdf, writer: _Writer, blocks: list[Block], y: float) -> None:
     for block in blocks:
+        text = latin1(block.text)
         if block.kind == "heading":
-            pdf.ln(1.5)
-            pdf.set_font("Helvetica", "B", 12)
-            pdf.multi_cell(width, 6, latin1(block.text), new_x="LMARGIN", new_y="NEXT")
-            pdf.set_font("Helvetica", "", 11)
+            y = writer.write(y + 1.5, text, _Writer.HEADING, 6.0)
         elif block.kind == "bullet":
-            pdf.set_x(LEFT + 4)
-            pdf.multi_cell(width - 4, 5.4, "- " + latin1(block.text), new_x="LMARGIN", new_y="NEXT")
+            writer.font(_Writer.BODY)
+            pdf.text(LEFT + 3, y + 5.4 - 1.3, "-")
+            y = writer.write(y, text, _Writer.BODY, 5.4, indent=7)
         else:
-            pdf.multi_cell(width, 5.4, latin1(block.text), new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(2.5)
+            y = writer.write(y, text, _Writer.BODY, 5.4) + 2.5
 
 
 def render_letters(letters: list[tuple[MemberRecord, str, str]], today: date | None = None) -> tuple[bytes, list[tuple[int, int]]]:
     """One PDF for a batch: (member, rendered markup, language) each starting on a new page.
     Returns the PDF and, per letter, (first page, page count)."""
     pdf = _LetterPdf()
+    pdf.set_auto_page_break(auto=False)  # _Writer breaks pages itself
+    writer = _Writer(pdf)
     pages: list[tuple[int, int]] = []
     printed_on = today or date.today()
     for member, text, lang in letters:
         pdf.add_page()
         first = pdf.page_no()
-        pdf.set_font("Helvetica", "B", 9)
-        pdf.set_xy(LEFT, RETURN_TOP)
-        for line in RETURN_ADDRESS:
-            pdf.cell(ADDRESS_WIDTH, 4.2, line, new_x="LMARGIN", new_y="NEXT")
-            pdf.set_font("Helvetica", "", 9)
-        pdf.set_font("Helvetica", "", 11)
-        pdf.set_xy(LEFT, ADDRESS_TOP)
+        writer.font(("Helvetica", "B", 9.0))
+        y = RETURN_TOP
+        for index, line in enumerate(RETURN_ADDRESS):
+            if index == 1:
+                writer.font(("Helvetica", "", 9.0))
+            y += 4.2
+            pdf.text(LEFT, y - 1.0, line)
+        writer.font(_Writer.BODY)
+        y = ADDRESS_TOP
         for line in address_lines(member):
-            pdf.cell(ADDRESS_WIDTH, 5.4, line, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_xy(LEFT, BODY_TOP - 8)
-        pdf.cell(0, 5.4, format_date(printed_on, lang), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_y(BODY_TOP)
-        _write_blocks(pdf, parse_markup(text))
+            y += 5.4
+            pdf.text(LEFT, y - 1.3, line)
+        pdf.text(LEFT, BODY_TOP - 3, format_date(printed_on, lang))
+        _write_blocks(pdf, writer, parse_markup(text), BODY_TOP + 2)
         pages.append((first, pdf.page_no() - first + 1))
     return bytes(pdf.output()), pages
