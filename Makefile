@@ -8,7 +8,7 @@ VENV := .venv
 UV := .tools/bin/uv
 PYTEST_WORKERS ?= 2
 
-.PHONY: system-packages screenshots help install demo test test-fast lint format typecheck synth deploy clean bench-audience
+.PHONY: system-packages screenshots help install demo test test-fast lint format typecheck synth deploy clean bench-audience bench-letters
 
 help:
 	@echo "make demo    run the Claritin campaign end to end on the local runtime (no AWS account)"
@@ -63,6 +63,10 @@ deploy: install build/layers/deps/python
 
 screenshots: install
 	$(VENV)/bin/python tools/screenshots.py
+
+bench-letters: $(VENV)/.synced system-packages
+	$(UV) sync --frozen --group bench --quiet
+	taskset -c 0 $(VENV)/bin/python bench/bench_letters.py
 
 bench-audience: $(VENV)/.synced
 	$(VENV)/bin/python bench/bench_audience.py
