@@ -98,7 +98,8 @@ def check_lake(lake_dir: Path) -> None:
 
 def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decisions | None = None,
                  interactive: bool = False, on_link: Any = None, time_scale: float | None = None,
-                 port: int = 0, timeout: float | None = None, batch_size: int = 500) -> RunResult:
+                 port: int = 0, timeout: float | None = None, batch_size: int = 500,
+                 faults: dict[str, Any] | None = None) -> RunResult:
     check_lake(lake_dir)
     prepare_out(out_dir)
     started = time.perf_counter()
@@ -108,6 +109,7 @@ def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decis
     # every wait, reminder and escalation of the slowest branch must fit: a day is a minute when interactive
     timeout = timeout if timeout is not None else (4 * 3600.0 if interactive else 900.0)
     with LocalRuntime(out_dir, lake_dir, time_scale=scale, port=port, batch_size=batch_size) as runtime:
+        runtime.registry.faults.update(faults or {})  # tests inject failures into named functions
         if interactive:
 
             def on_email(found: ApprovalEmail) -> None:

@@ -40,6 +40,7 @@ class AutomatedPharmacistStack(Stack):
             "APPROVALS_TABLE": table.table_name, "SENDER_EMAIL": sender_email, "CLAIMS_ENGINE": "athena",
             "ATHENA_WORKGROUP": "automated-pharmacist", "ATHENA_DATABASE": claims.database,
             "ATHENA_OUTPUT": claims.results_location + "unload/", "BATCH_SIZE": "2000",
+            "LETTERS_MAX_CONCURRENCY": "50",
             "SES_CONFIGURATION_SET": notifications.configuration_set.configuration_set_name,
             "OPERATOR_EMAIL": operator_email or "", "APPROVAL_BASE_URL": approval_base_url or "",
         }

@@ -22,6 +22,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         data_bucket=settings().data_bucket,
         time_scale=float(os.environ.get("COACH_TIME_SCALE", "1")),
         now=datetime.now(UTC),
+        letters_max_concurrency=int(os.environ.get("LETTERS_MAX_CONCURRENCY", "50")),
     )
     logger.info("intake", extra={"status": result["status"], "campaign_id": result.get("campaign_id"),
                                  "reasons": result.get("reasons")})

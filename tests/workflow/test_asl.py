@@ -51,6 +51,7 @@ def test_letters_map_reads_batches_from_s3_and_tolerates_no_failure(definition):
     assert letters["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
     assert letters["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
     assert "ResultWriter" in letters and letters.get("ToleratedFailurePercentage", 0) == 0
+    assert letters["MaxConcurrencyPath"] == "$.letters_max_concurrency"  # from configuration, not hard-coded
 
 
 def test_no_unknown_substitution_left(definition):

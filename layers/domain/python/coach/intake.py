@@ -65,7 +65,7 @@ class StartRequest:
     campaign: CampaignInput
 
 
-def plan_campaign(raw_event: object, time_scale: float = 1.0) -> StartRequest:
+def plan_campaign(raw_event: object, time_scale: float = 1.0, letters_max_concurrency: int = 50) -> StartRequest:
     """Validate the EventBridge event and build the state machine input (no PHI: the event is public news)."""
     envelope = parse_event(raw_event)
     event = envelope.detail
@@ -77,6 +77,7 @@ def plan_campaign(raw_event: object, time_scale: float = 1.0) -> StartRequest:
         playbook=playbook.model_dump(mode="json"),
         mandatory=playbook.is_mandatory(event),
         waits=playbook.waits(time_scale),
+        letters_max_concurrency=letters_max_concurrency,
     )
     return StartRequest(execution_name=campaign_id, campaign=campaign)
 
@@ -91,10 +92,10 @@ def quarantine(raw_event: object, reasons: list[str], *, store: ObjectStore, dat
 
 
 def start_campaign(raw_event: object, *, starter: ExecutionStarter, store: ObjectStore, data_bucket: str,
-                   time_scale: float, now: datetime) -> dict:
+                   time_scale: float, now: datetime, letters_max_concurrency: int = 50) -> dict:
     """Validate, then start the execution named after the event; a repeat of the same event starts nothing."""
     try:
-        request = plan_campaign(raw_event, time_scale=time_scale)
+        request = plan_campaign(raw_event, time_scale=time_scale, letters_max_concurrency=letters_max_concurrency)
     except InvalidEvent as exc:
         key = quarantine(raw_event, exc.reasons, store=store, data_bucket=data_bucket, now=now)
         return {"status": "rejected", "reasons": exc.reasons, "quarantine_key": key}

@@ -105,6 +105,8 @@ class CampaignInput(BaseModel):
     playbook: dict  # the resolved Playbook as JSON (coach.playbooks.Playbook)
     mandatory: bool
     waits: Waits
+    # Letter batches rendered at once per client (the Letters map's MaxConcurrencyPath).
+    letters_max_concurrency: int = Field(default=50, ge=1, le=1000)
 
 
 class ClientWork(BaseModel):
