@@ -19,9 +19,28 @@ def main() -> None:
     # The project venv is managed by uv (no pip in it); the bootstrap venv in .tools has pip.
     pip_python = ROOT / ".tools" / "bin" / "python"
     python = str(pip_python) if pip_python.exists() else sys.executable
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "--platform", "manylinux2014_x86_64", "--only-binary=:all:", "--implementation", "cp",
-                    "--python-version", "3.11", "--target", str(TARGET), "-r", str(REQUIREMENTS)], check=True)
+    subprocess.run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--platform",
+            "manylinux2014_x86_64",
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+            "--python-version",
+            "3.11",
+            "--target",
+            str(TARGET),
+            "-r",
+            str(REQUIREMENTS),
+        ],
+        check=True,
+    )
     for cache in TARGET.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
     size = sum(p.stat().st_size for p in TARGET.rglob("*") if p.is_file())

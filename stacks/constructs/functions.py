@@ -1,5 +1,5 @@
-"""The Lambda functions: one folder each under functions/, the domain layer and the dependency layer, encrypted
-log groups, X-Ray, reserved concurrency. Grants are added by the constructs that use each function."""
+"""The Lambda functions: one folder each under the functions root, the domain layer and the dependency layer,
+encrypted log groups, X-Ray, reserved concurrency. Grants are added by the stack, per function."""
 
 from pathlib import Path
 
@@ -12,43 +12,88 @@ from constructs import Construct
 from stacks.constructs.nag import acknowledge
 
 ROOT = Path(__file__).resolve().parents[2]
+DOMAIN_LAYER = ROOT / "layers" / "domain"  # contains python/coach
 # name: (memory MB, timeout s, reserved concurrency)
 SIZES = {
-    "intake": (256, 30, 10), "audience": (2048, 900, 5), "approval_request": (512, 60, 20),
-    "approval_api": (512, 15, 20), "notify": (256, 60, 10), "letters": (2048, 900, 50),
-    "client_outcome": (1024, 300, 20), "summary": (512, 300, 5),
+    "intake": (256, 30, 10),
+    "audience": (2048, 900, 5),
+    "approval_request": (512, 60, 20),
+    "approval_api": (512, 15, 20),
+    "notify": (256, 60, 10),
+    "letters": (2048, 900, 50),
+    "client_outcome": (1024, 300, 20),
+    "summary": (512, 300, 5),
+}
+POWERTOOLS = {
+    "POWERTOOLS_SERVICE_NAME": "automated-pharmacist",
+    "POWERTOOLS_METRICS_NAMESPACE": "AutomatedPharmacist",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
 }
 
 
 class Functions(Construct):
-    def __init__(self, scope: Construct, id: str, *, key: kms.IKey, environment: dict[str, str],
-                 functions_root: Path, deps_layer_dir: Path, log_retention: logs.RetentionDays) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        key: kms.IKey,
+        environment: dict[str, str],
+        functions_root: Path,
+        deps_layer_dir: Path,
+        log_retention: logs.RetentionDays,
+    ) -> None:
         super().__init__(scope, id)
         domain = lambda_.LayerVersion(
-            self, "DomainLayer", code=lambda_.Code.from_asset(str(ROOT / "layers" / "domain"),
-                                                              exclude=["**/__pycache__", "**/*.pyc"]),
-            compatible_runtimes=[lambda_.Runtime.PYTHON_3_11], description="coach domain package")
+            self,
+            "DomainLayer",
+            code=lambda_.Code.from_asset(str(DOMAIN_LAYER), exclude=["**/__pycache__", "**/*.pyc"]),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_11],
+            description="coach domain package",
+        )
         deps = lambda_.LayerVersion(
-            self, "DependencyLayer", code=lambda_.Code.from_asset(str(deps_layer_dir)),
-            compatible_runtimes=[lambda_.Runtime.PYTHON_3_11], description="pinned runtime dependencies")
+            self,
+            "DependencyLayer",
+            code=lambda_.Code.from_asset(str(deps_layer_dir)),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_11],
+            description="pinned runtime dependencies (layers/requirements-lambda.txt)",
+        )
         self.by_name: dict[str, lambda_.Function] = {}
         for name, (memory, timeout, concurrency) in SIZES.items():
-            log_group = logs.LogGroup(self, f"{name}-logs", retention=log_retention, encryption_key=key,
-                                      removal_policy=RemovalPolicy.RETAIN)
+            log_group = logs.LogGroup(
+                self,
+                f"{name}-logs",
+                retention=log_retention,
+                encryption_key=key,
+                removal_policy=RemovalPolicy.RETAIN,
+            )
             function = lambda_.Function(
-                self, name, runtime=lambda_.Runtime.PYTHON_3_11, handler="handler.handler",
+                self,
+                name,
+                runtime=lambda_.Runtime.PYTHON_3_11,
+                handler="handler.handler",
                 code=lambda_.Code.from_asset(str(functions_root / name), exclude=["**/__pycache__"]),
-                layers=[domain, deps], memory_size=memory, timeout=Duration.seconds(timeout),
-                reserved_concurrent_executions=concurrency, tracing=lambda_.Tracing.ACTIVE, log_group=log_group,
-                architecture=lambda_.Architecture.X86_64, environment_encryption=key,
-                environment={**environment, "POWERTOOLS_SERVICE_NAME": "automated-pharmacist",
-                             "POWERTOOLS_METRICS_NAMESPACE": "AutomatedPharmacist", "POWERTOOLS_LOG_LEVEL": "INFO"})
-            acknowledge(function, {
-                "AwsSolutions-L1": "Pinned to Python 3.11, the version the project and its lock file are built and tested on.",
-                "HIPAA.Security-LambdaDLQ": "Invoked synchronously by Step Functions (retried and caught in the ASL) or "
-                                            "by API Gateway; the EventBridge target of intake has its own DLQ.",
-                "HIPAA.Security-LambdaInsideVPC": "Talks only to regional AWS APIs over TLS with IAM auth; no VPC resources.",
-            })
+                layers=[domain, deps],
+                memory_size=memory,
+                timeout=Duration.seconds(timeout),
+                reserved_concurrent_executions=concurrency,
+                tracing=lambda_.Tracing.ACTIVE,
+                log_group=log_group,
+                architecture=lambda_.Architecture.X86_64,  # the dependency layer holds manylinux x86_64 wheels
+                environment_encryption=key,
+                environment={**environment, **POWERTOOLS},
+            )
+            acknowledge(
+                function,
+                {
+                    "AwsSolutions-L1": "Pinned to Python 3.11, the version the project and its lock file are "
+                    "built and tested on.",
+                    "HIPAA.Security-LambdaDLQ": "Invoked synchronously by Step Functions (retried and caught in the "
+                    "ASL) or by API Gateway; the EventBridge target of intake has its own DLQ.",
+                    "HIPAA.Security-LambdaInsideVPC": "Talks only to regional AWS APIs over TLS with IAM auth; "
+                    "no VPC resources.",
+                },
+            )
             self.by_name[name] = function
 
     def __getitem__(self, name: str) -> lambda_.Function:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -20,50 +20,111 @@ IN_WORKFLOW = ("audience", "approval_request", "notify", "letters", "client_outc
 
 
 def substitution_name(function: str) -> str:
+    """approval_request → ApprovalRequestFunctionArn (the ${...} names in the ASL file)."""
     return "".join(part.capitalize() for part in function.split("_")) + "FunctionArn"
 
 
 class Workflow(Construct):
-    def __init__(self, scope: Construct, id: str, *, functions: Functions, data_bucket: s3.IBucket, key: kms.IKey,
-                 log_retention: logs.RetentionDays) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        functions: Functions,
+        data_bucket: s3.IBucket,
+        key: kms.IKey,
+        log_retention: logs.RetentionDays,
+    ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
-        self.arn = stack.format_arn(service="states", resource="stateMachine", resource_name=NAME,
-                                    arn_format=_colon())
-        executions = stack.format_arn(service="states", resource="execution", resource_name=f"{NAME}*",
-                                      arn_format=_colon())
-        map_runs = stack.format_arn(service="states", resource="mapRun", resource_name=f"{NAME}/*",
-                                    arn_format=_colon())
-        log_group = logs.LogGroup(self, "Logs", retention=log_retention, encryption_key=key,
-                                  removal_policy=RemovalPolicy.RETAIN)
+        self.key = key
+        # The ARN from the fixed name, not a Ref: the functions' environment and policies name the state machine,
+        # and the state machine names the functions; a Ref both ways would be a cycle.
+        self.arn = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=NAME,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        # Executions (NAME:id) and Distributed Map child executions (NAME/label:id) of this state machine.
+        executions = [
+            stack.format_arn(
+                service="states",
+                resource="execution",
+                resource_name=f"{NAME}{sep}*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for sep in (":", "/")
+        ]
+        map_runs = stack.format_arn(
+            service="states",
+            resource="mapRun",
+            resource_name=f"{NAME}/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        log_group = logs.LogGroup(
+            self, "Logs", retention=log_retention, encryption_key=key, removal_policy=RemovalPolicy.RETAIN
+        )
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
-        subs = {substitution_name(name): functions[name].function_arn for name in IN_WORKFLOW}
-        subs["DataBucket"] = data_bucket.bucket_name
+        substitutions = {substitution_name(name): functions[name].function_arn for name in IN_WORKFLOW}
+        substitutions["DataBucket"] = data_bucket.bucket_name
         self.state_machine = sfn.StateMachine(
-            self, "StateMachine", state_machine_name=NAME, role=role,
-            definition_body=sfn.DefinitionBody.from_file(str(ASL)), definition_substitutions=subs,
-            state_machine_type=sfn.StateMachineType.STANDARD, tracing_enabled=True,
+            self,
+            "StateMachine",
+            state_machine_name=NAME,
+            role=role,
+            definition_body=sfn.DefinitionBody.from_file(str(ASL)),
+            definition_substitutions=substitutions,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            tracing_enabled=True,
             encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(key),
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ERROR, include_execution_data=False))
+            logs=sfn.LogOptions(
+                destination=log_group, level=sfn.LogLevel.ERROR, include_execution_data=False
+            ),
+        )
         for name in IN_WORKFLOW:
             functions[name].grant_invoke(role)
-        data_bucket.grant_read_write(role, "campaigns/*")
-        data_bucket.grant_read_write(role, "map-results/*")
-        role.add_to_policy(iam.PolicyStatement(  # Distributed Map runs child executions of this state machine
-            actions=["states:StartExecution"], resources=[self.arn]))
-        role.add_to_policy(iam.PolicyStatement(
-            actions=["states:DescribeExecution", "states:StopExecution"], resources=[executions]))
-        role.add_to_policy(iam.PolicyStatement(
-            actions=["states:DescribeMapRun", "states:UpdateMapRun", "states:ListMapRuns"], resources=[map_runs, self.arn]))
-        acknowledge(self.state_machine, {
-            "AwsSolutions-SF1": "Logging is ERROR only and without execution data by design (DESIGN.md §2): "
-                                "workflow history is visible to console users and must carry no PHI.",
-        })
-        acknowledge(role, {"AwsSolutions-IAM5": "Wildcards: Lambda version qualifiers, execution and map-run names of "
-                                                "this state machine, object keys under campaigns/ and map-results/."})
+        data_bucket.grant_read_write(role, "campaigns/*")  # ItemReader: clients.json, batches.json
+        data_bucket.grant_read_write(role, "map-results/*")  # ResultWriter
+        # Distributed Map runs its child workflows as executions of this same state machine.
+        role.add_to_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.arn]))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"], resources=executions
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeMapRun", "states:UpdateMapRun", "states:ListMapRuns"],
+                resources=[map_runs, self.arn],
+            )
+        )
+        acknowledge(
+            self.state_machine,
+            {
+                "AwsSolutions-SF1": "Logging is ERROR only and without execution data by design (DESIGN.md §2): "
+                "workflow history is visible to console users and must carry no PHI.",
+            },
+        )
 
+    def _key_use(self, actions: list[str]) -> iam.PolicyStatement:
+        """Execution input and task output are encrypted under the key, in this state machine's context only."""
+        return iam.PolicyStatement(
+            actions=actions,
+            resources=[self.key.key_arn],
+            conditions={"StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": self.arn}},
+        )
 
-def _colon():  # type: ignore[no-untyped-def]
-    from aws_cdk import ArnFormat
+    def grant_start_execution(self, grantee: iam.IGrantable) -> None:
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.arn])
+        )
+        grantee.grant_principal.add_to_principal_policy(self._key_use(["kms:GenerateDataKey", "kms:Decrypt"]))
 
-    return ArnFormat.COLON_RESOURCE_NAME
+    def grant_task_response(self, grantee: iam.IGrantable) -> None:
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure"], resources=[self.arn]
+            )
+        )
+        grantee.grant_principal.add_to_principal_policy(self._key_use(["kms:GenerateDataKey", "kms:Decrypt"]))

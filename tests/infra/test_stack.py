@@ -3,179 +3,341 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
-
-import pytest
-
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+import re
 
 import aws_cdk as cdk
-from aws_cdk.assertions import Match, Template
+import pytest
+from aws_cdk.assertions import Match
 
 from app import build
+from tests.infra.synth import ROOT, synthesized
 
-ROOT = Path(__file__).resolve().parents[2]
+EVERY_FUNCTION = {
+    "intake",
+    "audience",
+    "approval_request",
+    "approval_api",
+    "notify",
+    "letters",
+    "client_outcome",
+    "summary",
+}
+ENVIRONMENT = {
+    "DATA_BUCKET",
+    "LETTERS_BUCKET",
+    "APPROVALS_TABLE",
+    "SENDER_EMAIL",
+    "APPROVAL_BASE_URL",
+    "CLAIMS_ENGINE",
+    "LAKE_URI",
+    "BATCH_SIZE",
+    "ATHENA_WORKGROUP",
+    "ATHENA_DATABASE",
+    "ATHENA_OUTPUT",
+    "OPERATOR_EMAIL",
+    "SES_CONFIGURATION_SET",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+}
 
 
 @pytest.fixture(scope="module")
-def synthesized(tmp_path_factory):
-    base = tmp_path_factory.mktemp("cdk")
-    (base / "deps" / "python").mkdir(parents=True)
-    app = cdk.App(outdir=str(base / "out"), context={"deps_layer_dir": str(base / "deps"),
-                                                     "sender_email": "pharmacist@pbm.example",
-                                                     "alarm_email": "ops@pbm.example"})
-    stack = build(app)
-    app.synth()
-    report = json.loads((base / "out" / "validation-report.json").read_text())
-    return Template.from_stack(stack), report, base / "out" / f"{stack.stack_name}.template.json"
+def synth():
+    return synthesized()
 
 
-def resources(template, kind):
-    return template.find_resources(kind)
+def functions(synth) -> dict[str, dict]:
+    """Our eight functions by folder name (CDK adds helper functions of its own, with other handlers)."""
+    by_logical_id = {f"Functions{name.replace('_', '')}": name for name in EVERY_FUNCTION}
+    found = {}
+    for logical, function in synth.of_type("AWS::Lambda::Function").items():
+        if function["Properties"].get("Handler") == "handler.handler":
+            found[by_logical_id[logical[:-8]]] = function[
+                "Properties"
+            ]  # logical id = path + 8-character hash
+    return found
 
 
-def test_cdk_nag_packs_pass_with_every_finding_acknowledged_with_a_reason(synthesized):
-    _, report, _ = synthesized
-    packs = {p["pluginName"]: p for p in report["pluginReports"]}
+def statements(synth):
+    for name, policy in synth.of_type("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            yield name, statement
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_cdk_nag_packs_pass_with_every_finding_acknowledged_with_a_reason(synth):
+    packs = {p["pluginName"]: p for p in synth.report["pluginReports"]}
     assert {"AwsSolutions", "HIPAA.Security"} <= set(packs)
     for name in ("AwsSolutions", "HIPAA.Security"):
-        assert packs[name]["conclusion"] == "success" and packs[name]["violations"] == []
+        assert packs[name]["conclusion"] == "success", packs[name]["violations"]
+        assert packs[name]["violations"] == []
         assert all(v["reason"].strip() for v in packs[name]["suppressedViolations"])
 
 
-def test_every_acknowledgement_is_listed_in_the_security_doc(synthesized):
-    _, report, _ = synthesized
+def test_every_acknowledgement_is_listed_in_the_security_doc(synth):
     doc = (ROOT / "docs" / "security.md").read_text()
-    for pack in report["pluginReports"]:
+    for pack in synth.report["pluginReports"]:
         for finding in pack.get("suppressedViolations", []):
             rule = finding["ruleName"].split("[")[0]
-            assert rule in doc, f"{rule} is acknowledged but not explained in docs/security.md"
+            assert f"| {rule} |" in doc, f"{rule} is acknowledged but not explained in docs/security.md"
 
 
-def test_buckets_are_kms_encrypted_tls_only_and_private(synthesized):
-    template, _, _ = synthesized
-    buckets = resources(template, "AWS::S3::Bucket")
-    assert len(buckets) >= 4
+def test_buckets_are_kms_encrypted_tls_only_and_private(synth):
+    buckets = synth.of_type("AWS::S3::Bucket")
+    assert len(buckets) == 5  # data, letters, athena results, the lake, access logs
     for name, bucket in buckets.items():
         props = bucket["Properties"]
         assert props["PublicAccessBlockConfiguration"] == {
-            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
         assert props["VersioningConfiguration"]["Status"] == "Enabled"
-        algorithm = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
-        if "AccessLogs" not in name:
-            assert algorithm["SSEAlgorithm"] == "aws:kms", name
-    policies = resources(template, "AWS::S3::BucketPolicy")
-    denies = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]
-              if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"]
-    assert len(denies) == len(buckets)
+        assert props["LifecycleConfiguration"]["Rules"]
+        default = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+            "ServerSideEncryptionByDefault"
+        ]
+        if "AccessLogs" in name:  # S3 delivers server access logs only to SSE-S3 buckets
+            assert default["SSEAlgorithm"] == "AES256"
+        else:
+            assert default["SSEAlgorithm"] == "aws:kms" and "KMSMasterKeyID" in default, name
+            assert "LoggingConfiguration" in props, name
+    tls_only = {
+        p["Properties"]["Bucket"]["Ref"]
+        for p in synth.of_type("AWS::S3::BucketPolicy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny"
+        and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+    }
+    assert tls_only == set(buckets)
 
 
-def test_key_rotates(synthesized):
-    template, _, _ = synthesized
-    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+def test_key_rotates_and_lets_only_named_services_use_it(synth):
+    synth.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    [key] = synth.of_type("AWS::KMS::Key").values()
+    services = {}
+    for statement in key["Properties"]["KeyPolicy"]["Statement"]:
+        service = statement["Principal"].get("Service")
+        if service:
+            services[json.dumps(service)] = statement.get("Condition")
+    # EventBridge (the DLQ) and CloudWatch (alarms to the topic) are each held to this rule or this account.
+    events = next(c for s, c in services.items() if "events.amazonaws.com" in s)
+    assert "automated-pharmacist-market-events" in json.dumps(events)
+    assert next(c for s, c in services.items() if "cloudwatch.amazonaws.com" in s)["StringEquals"]
 
 
-def test_approvals_table_has_pitr_and_customer_managed_key(synthesized):
-    template, _, _ = synthesized
-    template.has_resource_properties("AWS::DynamoDB::Table", {
-        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-        "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": Match.any_value()},
-        "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True}})
+def test_approvals_table_has_pitr_customer_managed_key_and_ttl(synth):
+    synth.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": Match.any_value()},
+            "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+        },
+    )
 
 
-def test_state_machine_logs_errors_without_execution_data_and_traces(synthesized):
-    template, _, _ = synthesized
-    template.has_resource_properties("AWS::StepFunctions::StateMachine", {
-        "StateMachineType": "STANDARD",
-        "LoggingConfiguration": {"Level": "ERROR", "IncludeExecutionData": False, "Destinations": Match.any_value()},
-        "TracingConfiguration": {"Enabled": True},
-        "EncryptionConfiguration": Match.object_like({"Type": "CUSTOMER_MANAGED_KMS_KEY"})})
+def test_state_machine_logs_errors_without_execution_data_and_traces(synth):
+    synth.template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "StateMachineType": "STANDARD",
+            "LoggingConfiguration": {
+                "Level": "ERROR",
+                "IncludeExecutionData": False,
+                "Destinations": Match.any_value(),
+            },
+            "TracingConfiguration": {"Enabled": True},
+            "EncryptionConfiguration": Match.object_like({"Type": "CUSTOMER_MANAGED_KMS_KEY"}),
+        },
+    )
 
 
-def test_state_machine_is_the_asl_file_with_every_substitution_filled(synthesized):
-    template, _, _ = synthesized
-    import re
-
-    [machine] = resources(template, "AWS::StepFunctions::StateMachine").values()
+def test_state_machine_is_the_asl_file_with_every_substitution_filled(synth):
+    [machine] = synth.of_type("AWS::StepFunctions::StateMachine").values()
     props = machine["Properties"]
     assert "DefinitionS3Location" in props  # the very file in step_definitions/, shipped as an asset
-    used = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", (ROOT / "step_definitions" / "campaign.asl.json").read_text()))
+    used = set(
+        re.findall(r"\$\{([A-Za-z0-9_]+)\}", (ROOT / "step_definitions" / "campaign.asl.json").read_text())
+    )
     assert set(props["DefinitionSubstitutions"]) == used
 
 
-def test_no_iam_statement_allows_every_action(synthesized):
-    template, _, _ = synthesized
-    for name, policy in resources(template, "AWS::IAM::Policy").items():
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            assert "*" not in actions, name
-            assert not any(a.endswith(":*") for a in actions), (name, actions)
+def test_no_iam_statement_allows_every_action_of_anything(synth):
+    for name, statement in statements(synth):
+        actions = as_list(statement["Action"])
+        assert "*" not in actions, name
+        assert not any(a.endswith(":*") for a in actions), (name, actions)
 
 
-def test_functions_run_python_311_with_tracing_limits_and_encrypted_logs(synthesized):
-    template, _, _ = synthesized
-    functions = {n: f for n, f in resources(template, "AWS::Lambda::Function").items()
-                 if f["Properties"].get("Handler") == "handler.handler"}
-    assert len(functions) == 8
-    for name, function in functions.items():
-        props = function["Properties"]
-        assert props["Runtime"] == "python3.11" and props["TracingConfig"] == {"Mode": "Active"}
-        assert props["Timeout"] <= 900 and props["ReservedConcurrentExecutions"] >= 1
-        assert props["Environment"]["Variables"]["CLAIMS_ENGINE"] == "athena"
-    for group in resources(template, "AWS::Logs::LogGroup").values():
+def test_only_the_approval_function_can_answer_a_waiting_task(synth):
+    answering = {name for name, s in statements(synth) if "states:SendTaskSuccess" in as_list(s["Action"])}
+    assert len(answering) == 1 and "approvalapi" in next(iter(answering)).lower()
+    starting = {name for name, s in statements(synth) if "states:StartExecution" in as_list(s["Action"])}
+    assert {n.split("ServiceRole")[0].replace("Functions", "") for n in starting if "Functions" in n} == {
+        "intake"
+    }
+
+
+def test_functions_run_python_311_with_tracing_limits_and_encrypted_logs(synth):
+    found = functions(synth)
+    assert set(found) == EVERY_FUNCTION
+    for name, props in found.items():
+        assert props["Runtime"] == "python3.11" and props["TracingConfig"] == {"Mode": "Active"}, name
+        assert props["Timeout"] <= 900 and props["ReservedConcurrentExecutions"] >= 1, name
+        assert "KmsKeyArn" in props, name
+    assert (found["letters"]["MemorySize"], found["letters"]["Timeout"]) == (2048, 900)
+    assert found["audience"]["Timeout"] == 900
+    for group in synth.of_type("AWS::Logs::LogGroup").values():
         assert "KmsKeyId" in group["Properties"] and "RetentionInDays" in group["Properties"]
 
 
-def test_market_events_rule_targets_intake_with_retries_and_a_dead_letter_queue(synthesized):
-    template, _, _ = synthesized
-    template.has_resource_properties("AWS::Events::Rule", {
-        "EventPattern": {"source": ["coach.market-feed"], "detail-type": ["Drug Market Event"]},
-        "Targets": [Match.object_like({"DeadLetterConfig": Match.any_value(),
-                                       "RetryPolicy": Match.object_like({"MaximumRetryAttempts": 8})})]})
-    template.has_resource_properties("AWS::SQS::Queue", {"KmsMasterKeyId": Match.any_value()})
+def test_every_function_gets_the_whole_environment_with_a_real_approval_url(synth):
+    for name, props in functions(synth).items():
+        variables = props["Environment"]["Variables"]
+        assert set(variables) >= ENVIRONMENT, (name, ENVIRONMENT - set(variables))
+        assert variables["CLAIMS_ENGINE"] == "athena"
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "automated-pharmacist"
+        # settings() refuses an empty APPROVAL_BASE_URL, so every function needs the API's address
+        assert "execute-api" in json.dumps(variables["APPROVAL_BASE_URL"]), name
+    assert "STATE_MACHINE_ARN" in functions(synth)["intake"]["Environment"]["Variables"]
 
 
-def test_approval_endpoint_is_throttled_logged_without_paths_and_behind_waf(synthesized):
-    template, _, _ = synthesized
-    [stage] = resources(template, "AWS::ApiGateway::Stage").values()
+def test_market_events_rule_targets_intake_with_retries_and_a_dead_letter_queue(synth):
+    from coach.intake import EVENT_PATTERN
+
+    synth.template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": EVENT_PATTERN,
+            "Targets": [
+                Match.object_like(
+                    {
+                        "DeadLetterConfig": Match.any_value(),
+                        "RetryPolicy": Match.object_like({"MaximumRetryAttempts": 8}),
+                    }
+                )
+            ],
+        },
+    )
+    synth.template.has_resource_properties("AWS::SQS::Queue", {"KmsMasterKeyId": Match.any_value()})
+
+
+def test_approval_endpoint_is_throttled_logged_without_paths_and_behind_waf(synth):
+    [stage] = synth.of_type("AWS::ApiGateway::Stage").values()
     props = stage["Properties"]
     settings = props["MethodSettings"][0]
     assert settings["ThrottlingRateLimit"] == 20 and settings["DataTraceEnabled"] is False
     log_format = props["AccessLogSetting"]["Format"]
     assert "$context.path" not in log_format and "querystring" not in log_format.lower()
-    template.has_resource_properties("AWS::WAFv2::WebACL", {"Rules": Match.array_with([Match.object_like({
-        "Statement": {"RateBasedStatement": Match.object_like({"AggregateKeyType": "IP"})}})])})
-    assert len(resources(template, "AWS::WAFv2::WebACLAssociation")) == 1
-    methods = {m["Properties"]["HttpMethod"] for m in resources(template, "AWS::ApiGateway::Method").values()}
+    synth.template.has_resource_properties(
+        "AWS::WAFv2::WebACL",
+        {
+            "Rules": Match.array_with(
+                [
+                    Match.object_like(
+                        {"Statement": {"RateBasedStatement": Match.object_like({"AggregateKeyType": "IP"})}}
+                    )
+                ]
+            )
+        },
+    )
+    assert len(synth.of_type("AWS::WAFv2::WebACLAssociation")) == 1
+    synth.template.has_resource_properties(
+        "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}}
+    )
+    methods = {m["Properties"]["HttpMethod"] for m in synth.of_type("AWS::ApiGateway::Method").values()}
     assert methods == {"GET", "HEAD", "POST"}
 
 
-def test_claims_table_uses_partition_projection(synthesized):
-    template, _, _ = synthesized
-    template.has_resource_properties("AWS::Glue::Table", {"TableInput": Match.object_like({
-        "Name": "claims",
-        "PartitionKeys": [{"Name": "fill_month", "Type": "string"}],
-        "Parameters": Match.object_like({"projection.enabled": "true", "projection.fill_month.type": "date",
-                                         "projection.fill_month.format": "yyyy-MM"})})})
-    template.has_resource_properties("AWS::Athena::WorkGroup", {"WorkGroupConfiguration": Match.object_like({
-        "EnforceWorkGroupConfiguration": True,
-        "ResultConfiguration": Match.object_like({"EncryptionConfiguration": Match.object_like({
-            "EncryptionOption": "SSE_KMS"})})})})
+def test_claims_table_uses_partition_projection_and_athena_is_capped(synth):
+    synth.template.has_resource_properties(
+        "AWS::Glue::Table",
+        {
+            "TableInput": Match.object_like(
+                {
+                    "Name": "claims",
+                    "PartitionKeys": [{"Name": "fill_month", "Type": "string"}],
+                    "Parameters": Match.object_like(
+                        {
+                            "projection.enabled": "true",
+                            "projection.fill_month.type": "date",
+                            "projection.fill_month.format": "yyyy-MM",
+                        }
+                    ),
+                }
+            )
+        },
+    )
+    names = {t["Properties"]["TableInput"]["Name"] for t in synth.of_type("AWS::Glue::Table").values()}
+    assert names == {"claims", "members", "drugs", "clients"}
+    synth.template.has_resource_properties(
+        "AWS::Athena::WorkGroup",
+        {
+            "WorkGroupConfiguration": Match.object_like(
+                {
+                    "EnforceWorkGroupConfiguration": True,
+                    "BytesScannedCutoffPerQuery": Match.any_value(),
+                    "ResultConfiguration": Match.object_like(
+                        {"EncryptionConfiguration": Match.object_like({"EncryptionOption": "SSE_KMS"})}
+                    ),
+                }
+            )
+        },
+    )
 
 
-def test_alarms_notify_an_encrypted_topic(synthesized):
-    template, _, _ = synthesized
-    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
-    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@pbm.example"})
-    assert len(resources(template, "AWS::CloudWatch::Alarm")) >= 3
-    assert len(resources(template, "AWS::CloudWatch::Dashboard")) == 1
+def test_alarms_notify_an_encrypted_topic(synth):
+    synth.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    synth.template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@pbm.example"}
+    )
+    alarms = synth.of_type("AWS::CloudWatch::Alarm").values()
+    assert {a["Properties"]["MetricName"] for a in alarms} >= {
+        "ExecutionsFailed",
+        "ApproximateNumberOfMessagesVisible",
+    }
+    assert all(a["Properties"]["AlarmActions"] for a in alarms)
+    assert len(synth.of_type("AWS::CloudWatch::Dashboard")) == 1
 
 
-def test_cfn_lint_finds_no_errors(synthesized):
-    from cfnlint.api import lint_file
+def test_app_without_a_built_dependency_layer_says_to_run_make_synth(tmp_path):
+    app = cdk.App(outdir=str(tmp_path / "out"), context={"deps_layer_dir": str(tmp_path / "missing")})
+    with pytest.raises(SystemExit) as exit_:
+        build(app)
+    assert "make synth" in str(exit_.value.code)
 
-    _, _, path = synthesized
-    matches = lint_file(path)
-    errors = [str(m) for m in matches if m.rule.id.startswith("E")]
-    assert errors == []
+
+def test_an_existing_lake_is_read_only_under_its_prefix_and_still_passes_the_checks():
+    from tests.infra.synth import EXTERNAL_LAKE
+
+    synth = synthesized(external_lake=True)
+    for pack in synth.report["pluginReports"]:
+        assert pack["conclusion"] == "success" and pack["violations"] == [], pack["pluginName"]
+    assert len(synth.of_type("AWS::S3::Bucket")) == 4  # no lake bucket of its own
+    lake_statements = [s for _, s in statements(synth) if "pbm-claims-lake" in json.dumps(s["Resource"])]
+    assert lake_statements and all(
+        not any(a.startswith(("s3:Put", "s3:Delete")) for a in as_list(s["Action"])) for s in lake_statements
+    )
+    assert all(
+        "extracts/v1" in json.dumps(r)
+        for s in lake_statements
+        for r in as_list(s["Resource"])
+        if "*" in json.dumps(r)
+    )
+    key_statements = [
+        s for _, s in statements(synth) if EXTERNAL_LAKE["lake_key_arn"] in json.dumps(s["Resource"])
+    ]
+    assert [as_list(s["Action"]) for s in key_statements] == [["kms:Decrypt"]]
+    for name, props in functions(synth).items():
+        variables = props["Environment"]["Variables"]
+        assert variables["APPROVAL_BASE_URL"] == "https://approvals.pbm.example", name
+        assert variables["LAKE_URI"] == "s3://pbm-claims-lake/extracts/v1/", name

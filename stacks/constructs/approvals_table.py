@@ -1,0 +1,35 @@
+"""The approvals table: links (hashed ids), decisions, the append-only audit trail and the email ledger."""
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from stacks.constructs.nag import acknowledge
+
+
+class ApprovalsTable(Construct):
+    def __init__(self, scope: Construct, id: str, *, key: kms.IKey) -> None:
+        super().__init__(scope, id)
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            time_to_live_attribute="ttl",
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+        )
+        acknowledge(
+            self.table,
+            {
+                "HIPAA.Security-DynamoDBInBackupPlan": "Point-in-time recovery (35 days) is on; "
+                "an AWS Backup plan is an account-level choice."
+            },
+        )
