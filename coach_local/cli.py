@@ -17,6 +17,8 @@ app = typer.Typer(help="The automated pharmacist: market-event campaigns, run lo
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 templates_app = typer.Typer(help="Letter templates: check and preview.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
+event_app = typer.Typer(help="Market events for a deployed stack.", no_args_is_help=True)
+app.add_typer(event_app, name="event")
 # Colours only on a terminal; without one (CI, pipes) a wide plain table rather than 80 cramped columns.
 console = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
@@ -165,6 +167,39 @@ def audit(
                       str(row.get("action", row.get("decision", ""))), str(row.get("who", "")),
                       str(row.get("source_ip", "")), str(row.get("comment", "")))
     console.print(table)
+
+
+@event_app.command("put")
+def event_put(
+    file: Annotated[Path, typer.Option("--file", help="Market event JSON (EventBridge envelope or its detail).")],
+    bus: Annotated[str, typer.Option(help="Event bus name.")] = "default",
+    region: Annotated[str | None, typer.Option(help="AWS region (default: your AWS configuration).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Validate an event, then send it to the deployed EventBridge bus (uses your AWS credentials)."""
+    import boto3
+    from coach.intake import campaign_id_for
+
+    try:
+        raw = load_event(file)
+    except BadInput as exc:
+        _fail_input(str(exc))
+        return
+    entry = {"Source": raw["source"], "DetailType": raw["detail-type"], "Detail": json.dumps(raw["detail"]),
+             "EventBusName": bus}
+    response = boto3.client("events", region_name=region).put_events(Entries=[entry])
+    failed = response.get("FailedEntryCount", 0)
+    result = {"campaign_id": campaign_id_for(raw["detail"]["event_id"]), "sent": not failed,
+              "event_id": (response.get("Entries") or [{}])[0].get("EventId"),
+              "error": (response.get("Entries") or [{}])[0].get("ErrorMessage")}
+    if as_json:
+        print(json.dumps(result))
+    elif failed:
+        err.print(f"[bold red]not sent:[/] {result['error']}", highlight=False)
+    else:
+        console.print(f"Sent. The campaign's execution is named {result['campaign_id']}.", highlight=False)
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @templates_app.command("check")
