@@ -26,7 +26,8 @@ def runtime(tmp_path_factory):
     base = tmp_path_factory.mktemp("dupes")
     lake = write_lake(base / "lake", [client("C1", "One")], [member("M1", "C1", "Ada", "Lovelace")],
                       [("M1", CLARITIN_NDC, date(2002, 10, 1), "paid")])
-    with LocalRuntime(base / "out", lake, time_scale=1 / 8640) as rt:
+    # a playbook day lasts ~2.4 minutes here: no link may expire while the machine is busy
+    with LocalRuntime(base / "out", lake, time_scale=1 / 600) as rt:
         yield rt
 
 
