@@ -13,7 +13,7 @@ from coach_local.dispatch import FunctionRegistry
 MAX_BODY = 64 * 1024
 
 
-def api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict:
+def api_event(method: str, path: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict:
     """An API Gateway REST API (payload v1) proxy event, the shape the deployed endpoint sends."""
     lowered = {k.lower(): v for k, v in headers.items()}
     return {
@@ -58,8 +58,8 @@ class ApprovalServer:
                     self.end_headers()
                     return
                 body = self.rfile.read(length) if length else b""
-                path, _, query = self.path.partition("?")
-                event = api_event(method, path, query, dict(self.headers.items()), body, self.client_address[0])
+                path = self.path.partition("?")[0]  # query strings are ignored, never logged
+                event = api_event(method, path, dict(self.headers.items()), body, self.client_address[0])
                 response = registry_ref.invoke("approval_api", event)
                 self.send_response(int(response.get("statusCode", 500)))
                 headers = dict(response.get("headers") or {})

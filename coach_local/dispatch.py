@@ -52,7 +52,6 @@ class FunctionRegistry:
         self._lock = threading.Lock()
         # Fault injection for tests: name → callable run before the handler (raise to simulate a fault).
         self.faults: dict[str, Callable[[dict], None]] = {}
-        self.invocations: list[tuple[str, float]] = []
         # Function errors of this run (type and message; handlers never put member data in messages).
         self.errors: list[tuple[str, str, str]] = []
 
@@ -63,9 +62,6 @@ class FunctionRegistry:
             return self._modules[name].handler  # type: ignore[no-any-return]
 
     def invoke(self, name: str, event: dict) -> Any:
-        import time
-
-        started = time.perf_counter()
         try:
             if name in self.faults:
                 self.faults[name](event)
@@ -75,8 +71,6 @@ class FunctionRegistry:
         except Exception as exc:
             self.errors.append((name, type(exc).__name__, str(exc)[:500]))
             raise
-        finally:
-            self.invocations.append((name, time.perf_counter() - started))
 
 
 def function_arn(name: str, region: str = "us-east-1", account: str = "123456789012") -> str:

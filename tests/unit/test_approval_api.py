@@ -56,7 +56,7 @@ def api(monkeypatch):
         link_id = mailer.sent[0].text.split("/a/")[1].split()[0]
 
         def call(method, path=None, body=b"", headers=None):
-            event = api_event(method, path or f"/a/{link_id}", "", headers or {"User-Agent": "pytest"}, body, "192.0.2.1")
+            event = api_event(method, path or f"/a/{link_id}", headers or {"User-Agent": "pytest"}, body, "192.0.2.1")
             return module.handler(event, FakeLambdaContext("coach-approval_api"))
 
         yield call, runtime

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,6 @@ FETCH_ROWS = 10_000
 class DuckDbClaimsEngine:
     def __init__(self, lake_dir: str | Path) -> None:
         self.lake_dir = Path(lake_dir)
-        self._lock = threading.Lock()
 
     def audience_rows(self, params: AudienceParams) -> Iterator[dict]:
         con = open_lake(self.lake_dir)

@@ -142,11 +142,6 @@ def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _first_bad(con: duckdb.DuckDBPyConnection, table: str, condition: str) -> str | None:
-    row = con.execute(f"SELECT * FROM {table} WHERE {condition} LIMIT 1").fetchone()
-    return None if row is None else "found"
-
-
 def _check_values(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
     bad = con.execute("SELECT ndc FROM drugs WHERE ndc IS NULL OR NOT regexp_full_match(ndc, '[0-9]{11}') LIMIT 1").fetchone()
     if bad is not None:

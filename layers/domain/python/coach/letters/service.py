@@ -9,6 +9,7 @@ import html
 import io
 from datetime import date
 
+from coach import keys
 from coach.letters.render import address_lines, render_letters
 from coach.letters.templates import (
     LANGUAGES,
@@ -29,7 +30,7 @@ EMAIL_SUBJECT = {"en": "An update about your prescription benefits",
 
 
 def batch_stem(campaign_id: str, client_id: str, batch_index: int) -> str:
-    return f"campaigns/{campaign_id}/{client_id}/batch-{batch_index:05d}"
+    return f"{keys.letters_prefix(campaign_id, client_id)}/batch-{batch_index:05d}"
 
 
 def piece_id(campaign_id: str, client_id: str, member_id: str) -> str:
@@ -103,7 +104,7 @@ def generate_letter_batch(request: LetterBatchRequest, *, store: ObjectStore, ma
 
 def merge_client_manifest(store: ObjectStore, letters_bucket: str, campaign_id: str, client_id: str) -> tuple[int, int]:
     """Concatenate the batch manifests, in batch order, into the client's manifest.csv; (paper, email) counts."""
-    prefix = f"campaigns/{campaign_id}/{client_id}/"
+    prefix = keys.letters_prefix(campaign_id, client_id) + "/"
     parts = sorted(k for k in store.list_keys(letters_bucket, prefix) if k.endswith(".manifest.csv"))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
