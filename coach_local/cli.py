@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -47,7 +48,10 @@ def _summary(result: RunResult) -> None:
         table.add_row("total", f"{totals['affected']:,}", f"{totals['reachable']:,}", "", "", f"{totals['letters']:,}", "")
     console.print(table)
     console.print(f"Outbox: {result.out_dir / 'outbox'}   Letters: {result.out_dir / 'letters'}   "
-                  f"Report: {result.out_dir / 'report.json'}", highlight=False)
+                  f"Audit: {result.out_dir / 'audit.json'}", highlight=False)
+    if (result.out_dir / "report.html").exists():
+        console.print(f"[bold]Report:[/] {(result.out_dir / 'report.html').resolve()} (open it in a browser)",
+                      highlight=False)
     for problem in result.watcher_errors or []:
         err.print(f"[yellow]approver:[/] {problem}", highlight=False)
     for name, error_type, message in result.function_errors or []:
@@ -167,6 +171,63 @@ def audit(
                       str(row.get("action", row.get("decision", ""))), str(row.get("who", "")),
                       str(row.get("source_ip", "")), str(row.get("comment", "")))
     console.print(table)
+
+
+@app.command()
+def report(
+    out_dir: Annotated[Path, typer.Argument(help="Output folder of a run (holds report.json).")] = Path("out"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Write OUT_DIR/report.html: funnel, clients, approval response times, outcomes, template, stage timings."""
+    from coach_local.report_html import ReportError, write_report
+
+    try:
+        target = write_report(out_dir)
+    except ReportError as exc:
+        _fail_input(str(exc))
+        return
+    if as_json:
+        print(json.dumps({"report_html": str(target.resolve())}))
+    else:
+        console.print(f"Report written to {target.resolve()}", highlight=False)
+
+
+@app.command()
+def status(
+    out: Annotated[Path, typer.Option(help="Output folder of the local run (`coach demo`/`coach run --out`).")] = Path("out"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the campaigns of the local runtime: state, and whose decision each waits for (since when, until when)."""
+    from coach_local.status import StatusError, read_status
+
+    try:
+        state = read_status(out)
+    except StatusError as exc:
+        _fail_input(str(exc))
+        return
+    if as_json:
+        print(json.dumps(state, indent=2))
+        return
+    written = datetime.fromtimestamp(float(state["written_at"]), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    where = "running now" if state["live"] else "finished (last status)"
+    table = Table(title=f"Local runtime in {out}: {where}, as of {written}")
+    for column in ("campaign", "state", "started (UTC)", "waiting for", "since (UTC)", "deadline (UTC)"):
+        table.add_column(column)
+    for campaign in state["campaigns"]:
+        waits = campaign["waiting_for"]
+        if not waits:
+            doing = "" if campaign["state"] != "RUNNING" else "the workflow (audience, letters or summary)"
+            table.add_row(campaign["campaign_id"], campaign["state"], campaign["started"] or "", doing, "", "")
+            continue
+        for i, wait in enumerate(waits):
+            who = "account team" if wait["role"] == "account_team" else "client"
+            table.add_row(campaign["campaign_id"] if i == 0 else "", campaign["state"] if i == 0 else "",
+                          (campaign["started"] or "") if i == 0 else "",
+                          f"{who} of {wait['client_id']} {wait['client_name']} ({wait['kind']})",
+                          wait["since"] or "", wait["deadline"] or "")
+    console.print(table)
+    if state.get("day_seconds") and state["day_seconds"] != 86_400:
+        console.print(f"A playbook day lasts {state['day_seconds']:g} s in this local runtime.", highlight=False)
 
 
 @event_app.command("put")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -54,6 +55,8 @@ class FunctionRegistry:
         self.faults: dict[str, Callable[[dict], None]] = {}
         # Function errors of this run (type and message; handlers never put member data in messages).
         self.errors: list[tuple[str, str, str]] = []
+        # Every invocation (function, wall-clock start and end, succeeded?): the report's per-stage timings.
+        self.invocations: list[Invocation] = []
 
     def handler(self, name: str) -> Callable[[dict, Any], Any]:
         with self._lock:
@@ -62,15 +65,39 @@ class FunctionRegistry:
             return self._modules[name].handler  # type: ignore[no-any-return]
 
     def invoke(self, name: str, event: dict) -> Any:
+        started, ok = time.time(), False
         try:
             if name in self.faults:
                 self.faults[name](event)
             context = FakeLambdaContext(function_name=FUNCTION_PREFIX + name,
                                         invoked_function_arn=function_arn(name), aws_request_id=str(uuid.uuid4()))
-            return self.handler(name)(event, context)
+            result = self.handler(name)(event, context)
+            ok = True
+            return result
         except Exception as exc:
             self.errors.append((name, type(exc).__name__, str(exc)[:500]))
             raise
+        finally:
+            self.invocations.append(Invocation(name, _campaign_of(event), started, time.time(), ok))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    function: str
+    campaign_id: str | None
+    started: float
+    finished: float
+    ok: bool
+
+
+def _campaign_of(event: object) -> str | None:
+    """The campaign an invocation worked for, where its input names it (approval clicks do not)."""
+    if not isinstance(event, dict):
+        return None
+    for holder in (event, event.get("batch"), event.get("request")):
+        if isinstance(holder, dict) and isinstance(holder.get("campaign_id"), str):
+            return str(holder["campaign_id"])
+    return None
 
 
 def function_arn(name: str, region: str = "us-east-1", account: str = "123456789012") -> str:

@@ -12,6 +12,8 @@ from typing import Any
 from coach.intake import InvalidEvent, campaign_id_for, parse_event
 
 from coach_local.approver import ApprovalEmail, Decisions, OutboxWatcher, auto_approver
+from coach_local.insights import stage_timings, templates_used
+from coach_local.report_html import write_report
 from coach_local.runtime import LocalRuntime
 
 VALID_CHOICES = {"approve", "decline", "none"}
@@ -80,7 +82,7 @@ def prepare_out(out_dir: Path) -> None:
     """Each run starts from an empty outbox and letters folder, so OUT shows exactly this run."""
     for name in ("outbox", "letters", "logs"):
         shutil.rmtree(out_dir / name, ignore_errors=True)
-    for name in ("report.json", "audit.json"):
+    for name in ("report.json", "report.html", "audit.json", "status.json"):
         (out_dir / name).unlink(missing_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -129,13 +131,17 @@ def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decis
         finally:
             watcher.stop()
         function_errors = list(runtime.registry.errors)
+        stages = stage_timings(list(runtime.registry.invocations), campaign_id)
         report = runtime.export(campaign_id)
         (out_dir / "audit.json").write_text(json.dumps(export_audit(campaign_id), indent=2) + "\n", encoding="utf-8")
         (out_dir / "logs" / "execution-history.json").write_text(
             json.dumps(runtime.history(campaign_id), default=str, indent=1), encoding="utf-8")
     if report is not None:
         report["status"] = "succeeded" if run.status == "SUCCEEDED" else "failed"
+        report["local_run"] = {"seconds": round(time.perf_counter() - started, 2), "day_seconds": round(86_400 * scale, 3),
+                               "stages": stages, "templates": templates_used(out_dir / "letters")}
         (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_report(out_dir)
     return RunResult(status=run.status, campaign_id=campaign_id, report=report, out_dir=out_dir,
                      seconds=time.perf_counter() - started, error=run.error, watcher_errors=watcher.errors,
                      function_errors=function_errors)

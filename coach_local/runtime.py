@@ -24,6 +24,7 @@ from coach_local.dispatch import (
     install,
     uninstall,
 )
+from coach_local.status import STATUS_FILE, StatusWriter, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = ROOT / "step_definitions" / "campaign.asl.json"
@@ -88,6 +89,7 @@ class LocalRuntime:
         self.state_machine_arn = ""
         self._log_file: io.TextIOBase | None = None
         self._saved_streams: list[tuple[logging.StreamHandler, Any]] = []
+        self._status: StatusWriter | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> LocalRuntime:
@@ -118,9 +120,19 @@ class LocalRuntime:
         self._capture_logs()
         self._create_resources()
         self.server.start()
+        self._status = StatusWriter(self.out_dir / STATUS_FILE, self.status)
+        self._status.start()
         return self
 
+    def status(self) -> dict[str, Any]:
+        """Every campaign of this runtime: its state and the decisions it waits for (read by `coach status`)."""
+        return snapshot(self.client("stepfunctions"), self.client("dynamodb"), self.state_machine_arn,
+                        APPROVALS_TABLE, 86_400 * self.time_scale)
+
     def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
         if self.server:
             self.server.stop()
         self._wait_for_background_threads()

@@ -20,7 +20,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         starter=StateMachineStarter(os.environ["STATE_MACHINE_ARN"]),
         store=objects(),
         data_bucket=settings().data_bucket,
-        time_scale=float(os.environ.get("COACH_TIME_SCALE", "1")),
+        time_scale=settings().time_scale,
         now=datetime.now(UTC),
         letters_max_concurrency=int(os.environ.get("LETTERS_MAX_CONCURRENCY", "50")),
     )

@@ -5,7 +5,7 @@ from coach import keys
 from coach.campaign import build_report
 from coach.models import MarketEvent
 from coach.observability import logger, metrics, tracer
-from coach.runtime import objects
+from coach.runtime import approval_store, objects
 from coach.settings import settings
 
 
@@ -15,7 +15,8 @@ from coach.settings import settings
 def handler(event: dict, context: LambdaContext) -> dict:
     campaign_id = event["campaign_id"]
     report = build_report(campaign_id, MarketEvent.model_validate(event["event"]), store=objects(),
-                          data_bucket=settings().data_bucket)
+                          data_bucket=settings().data_bucket, approvals=approval_store(),
+                          time_scale=settings().time_scale)
     logger.info("campaign summary", extra={"campaign_id": campaign_id, **report["totals"]})
     metrics.add_metric(name="CampaignsCompleted", unit="Count", value=1)
     return {"status": report["status"], "report_key": keys.report_key(campaign_id), "totals": report["totals"]}

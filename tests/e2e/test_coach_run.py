@@ -68,6 +68,7 @@ def run(tmp_path_factory):
 def test_run_succeeds_with_a_summary_table(run):
     assert run["completed"].returncode == 0, run["completed"].stderr[-3000:]
     assert "total" in run["completed"].stdout
+    assert "report.html" in run["completed"].stdout and (run["out"] / "report.html").exists()
 
 
 def test_report_counts_match_an_independent_count(run):

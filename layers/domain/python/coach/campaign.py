@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from coach import keys
+from coach.approvals.records import group_of, iso
 from coach.models import ClientOutcome, ClientWork, Decision, MarketEvent
 from coach.ports import NotFound, ObjectStore
 
@@ -70,8 +71,47 @@ def record_outcome(request: OutcomeRequest, *, store: ObjectStore, data_bucket: 
     return outcome
 
 
-def build_report(campaign_id: str, event: MarketEvent, *, store: ObjectStore, data_bucket: str) -> dict[str, Any]:
-    """report.json: one row per affected client, in client order, and the totals."""
+class ApprovalHistory(Protocol):
+    """What the report reads from the approval store (coach.approvals.store.ApprovalStore satisfies it)."""
+
+    def group_links(self, group: str) -> list[Any]: ...
+
+    def get_decision(self, group: str) -> Any: ...
+
+
+def approval_timeline(campaign_id: str, client_ids: list[str], approvals: ApprovalHistory,
+                      time_scale: float = 1.0) -> list[dict[str, Any]]:
+    """One row per question asked (client × role): when, how many reminders and escalations, how long to answer.
+
+    Times are workflow time: a local run whose days are shrunk by `time_scale` reports the playbook's days.
+    No recipient or link appears here, only counts and times.
+    """
+    rows: list[dict[str, Any]] = []
+    for client_id in client_ids:
+        for role in ("account_team", "client"):
+            group = group_of(campaign_id, client_id, role)
+            links = approvals.group_links(group)
+            if not links:
+                continue
+            first = min(link.created_at for link in links)
+            attempts = {(link.kind, link.attempt) for link in links}
+            decision = approvals.get_decision(group)
+            row: dict[str, Any] = {
+                "client_id": client_id, "role": role, "asked_at": iso(first),
+                "reminders": sum(1 for kind, _ in attempts if kind == "reminder"),
+                "escalations": sum(1 for kind, _ in attempts if kind == "escalation"),
+                "decision": decision.decision if decision else "no_response",
+                "decided_at": iso(decision.decided_at) if decision else None,
+                "response_seconds": (round(max(0.0, decision.decided_at - first) / time_scale, 1)
+                                     if decision else None),
+            }
+            rows.append(row)
+    return rows
+
+
+def build_report(campaign_id: str, event: MarketEvent, *, store: ObjectStore, data_bucket: str,
+                 approvals: ApprovalHistory | None = None, time_scale: float = 1.0) -> dict[str, Any]:
+    """report.json: one row per affected client, in client order, the totals and the approval timeline."""
     try:
         clients = [ClientWork.model_validate(c) for c in json.loads(store.get(data_bucket, keys.clients_key(campaign_id)))]
     except NotFound:
@@ -101,6 +141,8 @@ def build_report(campaign_id: str, event: MarketEvent, *, store: ObjectStore, da
         "status": "succeeded",
         "clients": rows,
         "totals": totals,
+        "approvals": approval_timeline(campaign_id, [row["client_id"] for row in rows], approvals, time_scale)
+        if approvals is not None else [],
     }
     store.put(data_bucket, keys.report_key(campaign_id), json.dumps(report, indent=2).encode(), "application/json")
     return report

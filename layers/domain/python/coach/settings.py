@@ -35,6 +35,7 @@ class Settings:
     athena_output: str | None
     operator_email: str | None
     config_set: str | None
+    time_scale: float  # 1 on AWS; the local runtime shrinks days to seconds
 
     @staticmethod
     def from_env() -> Settings:
@@ -54,6 +55,7 @@ class Settings:
             athena_output=os.environ.get("ATHENA_OUTPUT") or None,
             operator_email=os.environ.get("OPERATOR_EMAIL") or None,
             config_set=os.environ.get("SES_CONFIGURATION_SET") or None,
+            time_scale=float(os.environ.get("COACH_TIME_SCALE", "1")),
         )
 
 

@@ -61,7 +61,7 @@ class LinkRecord(BaseModel):
     recall_class: str | None = None
     affected: int
     reachable: int
-    created_at: int
+    created_at: float  # epoch seconds (sub-second: response times are measured from it)
     deadline: int  # when the workflow stops waiting
     expires_at: int  # deadline + grace
     state: LinkState = "pending"

@@ -140,7 +140,7 @@ def request_approval(
             recall_class=event.recall_class,
             affected=request.client.affected,
             reachable=request.client.reachable,
-            created_at=int(now),
+            created_at=now,
             deadline=deadline,
             expires_at=deadline + GRACE_SECONDS,
             csrf_token=new_csrf_token(),
