@@ -22,6 +22,7 @@ from coach.approvals.errors import (
 )
 from coach.approvals.records import DecisionRecord, LinkRecord
 from coach.audience.privacy import client_facing_count, exact_count
+from coach.cost import format_usd, letters_cost
 
 MAX_COMMENT = 1000
 SECURITY_HEADERS: dict[str, str] = {
@@ -89,6 +90,8 @@ def request_facts(link: LinkRecord) -> dict[str, object]:
         "affected": counted(link.affected),
         "reachable": counted(link.reachable),
         "deadline": when(link.deadline),
+        # internal audiences (account teams) see what the client's letters will cost on AWS; clients do not
+        "estimated_cost": format_usd(letters_cost(link.reachable)) if link.audience == "internal" else None,
     }
 
 
