@@ -3,10 +3,10 @@
 import time
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from coach.approvals.service import request_approval
+from coach.approvals.service import request_approval, reuse_decision
 from coach.models import ApprovalRequest
 from coach.observability import logger, metrics, tracer
-from coach.runtime import approval_store, mailer, objects
+from coach.runtime import approval_store, callbacks, mailer, objects
 from coach.settings import settings
 
 
@@ -16,6 +16,12 @@ from coach.settings import settings
 def handler(event: dict, context: LambdaContext) -> dict:
     request = ApprovalRequest.model_validate(event)
     s = settings()
+    if reuse_decision(request, store=approval_store(), callbacks=callbacks()):
+        logger.info("decision reused (redrive or re-run): nobody asked again",
+                    extra={"campaign_id": request.campaign_id, "client_id": request.client.client_id,
+                           "role": request.role})
+        metrics.add_metric(name="ApprovalDecisionsReused", unit="Count", value=1)
+        return {"links": 0, "reused": True}
     sent = request_approval(
         request,
         store=approval_store(),

@@ -1,18 +1,37 @@
 """Informational emails: mandatory notices to account teams and clients, alerts to operators (no PHI)."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from coach.approvals.notices import send_notice
+from coach.adapters.aws import client
+from coach.approvals.notices import STATUS_CHANGE, alert_from_status_change, send_notice
 from coach.models import Notice
 from coach.observability import logger, metrics, tracer
 from coach.runtime import mailer, objects
 from coach.settings import settings
 
 
+def last_state_entered(execution_arn: str) -> str | None:
+    """The top-level state the execution was in when it stopped: the stage the operator is told about."""
+    sfn = client("stepfunctions")
+    kwargs: dict = {"executionArn": execution_arn, "maxResults": 1000}
+    last = None
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        for item in page["events"]:
+            if item["type"].endswith("StateEntered"):
+                last = item["stateEnteredEventDetails"]["name"]
+        if not page.get("nextToken"):
+            return last
+        kwargs["nextToken"] = page["nextToken"]
+
+
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    notice = Notice.model_validate(event)
+    if event.get("detail-type") == STATUS_CHANGE:  # EventBridge: a campaign execution failed, timed out or stopped
+        notice = alert_from_status_change(event, last_state_entered(event["detail"]["executionArn"]))
+    else:
+        notice = Notice.model_validate(event)
     s = settings()
     sent = send_notice(
         notice,

@@ -115,13 +115,25 @@ def test_email_subject_names_no_drug_or_condition():
     assert "Claritin" in mailer.sent[0].text and "<h2>" in (mailer.sent[0].html or "")
 
 
-def test_a_rerun_overwrites_the_same_keys_and_sends_no_second_email():
+def test_a_rerun_of_a_complete_batch_generates_and_sends_nothing():
     store, mailer = MemoryObjectStore(), MemoryMailer()
     _, _, first = run_batch(store, mailer)
+    objects_before = dict(store.objects)
+    _, _, second = run_batch(store, mailer)
+    assert store.objects == objects_before and len(mailer.sent) == 1
+    assert second.skipped and not first.skipped
+    assert second.model_copy(update={"skipped": False}) == first
+
+
+def test_a_batch_cut_off_before_its_manifest_is_regenerated_on_the_same_keys_without_a_second_email():
+    store, mailer = MemoryObjectStore(), MemoryMailer()
+    _, _, first = run_batch(store, mailer)
+    manifest = ("letters", first.manifest_key)
+    del store.objects[manifest]  # the attempt died after the PDF and the emails, before the manifest
     keys_before = set(store.objects)
     _, _, second = run_batch(store, mailer)
-    assert set(store.objects) == keys_before and first == second
-    assert len(mailer.sent) == 1
+    assert set(store.objects) == keys_before | {manifest} and second == first
+    assert len(mailer.sent) == 1  # the idempotency ledger absorbed the second send
 
 
 def test_client_manifest_merges_batches_in_order():

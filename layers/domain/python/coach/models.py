@@ -153,6 +153,7 @@ class LetterBatchResult(BaseModel):
     emails: int
     pdf_key: str | None
     manifest_key: str
+    skipped: bool = False  # already complete from an earlier attempt: nothing rendered or sent
 
 
 class ClientOutcome(BaseModel):
@@ -233,3 +234,5 @@ class Notice(BaseModel):
     event: MarketEvent | None = None
     stage: str | None = None
     error: str | None = None
+    status: str = "FAILED"  # FAILED, TIMED_OUT or ABORTED: how the execution ended
+    redrive_count: int = 0  # a redrive that fails again alerts again

@@ -4,6 +4,9 @@ informs, counts only) and operator alerts (stage and error name only: no PHI, no
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
+from typing import Any
 
 from coach.approvals.pages import event_label
 from coach.audience.privacy import client_facing_count, exact_count
@@ -64,22 +67,66 @@ def send_notice(
     return len(recipients)
 
 
+# The top-level state an execution stopped in → the stage an operator knows.
+STAGES = {
+    "FindAudience": "audience",
+    "AnyClients": "audience",
+    "ForEachClient": "clients (approvals, letters, outcomes)",
+    "Summary": "summary",
+}
+STATUS_CHANGE = "Step Functions Execution Status Change"
+ALERT_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+ERROR_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,120}")
+
+
+def failure_event_pattern(state_machine_arn: str) -> dict[str, Any]:
+    """The EventBridge rule that sends a campaign's FAILED, TIMED_OUT or ABORTED status change to notify."""
+    return {"source": ["aws.states"], "detail-type": [STATUS_CHANGE],
+            "detail": {"status": list(ALERT_STATUSES), "stateMachineArn": [state_machine_arn]}}
+
+
+def alert_from_status_change(event: Mapping[str, Any], last_state: str | None) -> Notice:
+    """The operator alert for an execution that ended FAILED, TIMED_OUT or ABORTED (its EventBridge status-change
+    event). Only the campaign id, the stage, the status and the error *name* are kept: the cause text and the
+    execution input are dropped (they are not needed, and an alert must never carry more than it has to)."""
+    detail = event.get("detail") or {}
+    if event.get("detail-type") != STATUS_CHANGE or detail.get("status") not in ALERT_STATUSES:
+        raise ValueError("not a FAILED, TIMED_OUT or ABORTED Step Functions execution status change")
+    try:
+        campaign_id = str(json.loads(detail.get("input") or "{}")["campaign_id"])
+    except (ValueError, KeyError, TypeError):
+        campaign_id = str(detail.get("name") or "unknown")
+    error = str(detail.get("error") or detail["status"])
+    return Notice(
+        campaign_id=campaign_id,
+        kind="operator_alert",
+        stage=STAGES.get(last_state or "", last_state or "unknown"),
+        error=error if ERROR_NAME.fullmatch(error) else "unnamed error",
+        status=str(detail["status"]),
+        redrive_count=int(detail.get("redriveCount") or 0),
+    )
+
+
 def _operator_alert(notice: Notice, *, mailer: Mailer, sender: str, operator_email: str | None) -> int:
     if not operator_email:
         return 0
     stage, error = notice.stage or "unknown", notice.error or "unknown"
+    ended = {"FAILED": "failed", "TIMED_OUT": "timed out", "ABORTED": "was stopped"}.get(notice.status, "failed")
+    attempt = f" (redrive {notice.redrive_count})" if notice.redrive_count else ""
     mailer.send(
         Email(
             to=(operator_email,),
             sender=sender,
-            subject=f"Campaign {notice.campaign_id} failed at stage {stage}",
+            subject=f"Campaign {notice.campaign_id} {ended} at stage {stage}{attempt}",
             text=(
-                f"Campaign {notice.campaign_id} stopped at the {stage} stage with error {error}.\n\n"
+                f"Campaign {notice.campaign_id}{attempt} {ended} at the {stage} stage with error {error}.\n\n"
                 "Clients still in progress received nothing further. Open the execution in the Step Functions "
-                "console, fix the cause, then redrive it: emails and letters already sent are not sent again.\n"
+                "console, fix the cause, then redrive it (`coach redrive "
+                f"{notice.campaign_id}`): it resumes at the failed stage, and emails and letters already sent are "
+                "not sent again.\n"
                 f"{SIGNATURE}"
             ),
-            idempotency_key=f"alert/{notice.campaign_id}/{stage}/{error}",
+            idempotency_key=f"alert/{notice.campaign_id}/{notice.redrive_count}/{stage}/{error}",
             tags={"kind": "operator_alert", "campaign": notice.campaign_id},
         )
     )

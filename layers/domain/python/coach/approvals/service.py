@@ -94,6 +94,20 @@ def _intro(request: ApprovalRequest, escalation_contact: bool) -> str:
     )
 
 
+def reuse_decision(request: ApprovalRequest, *, store: ApprovalStore, callbacks: WorkflowCallbacks) -> bool:
+    """A redriven or re-run campaign asks a question these people already answered for this campaign: pass their
+    delivered decision to the new wait at once, and email nobody. True when it did."""
+    decision = store.get_decision(group_of(request.campaign_id, request.client.client_id, request.role))
+    if decision is None or decision.delivery != "delivered" or decision.task_token == request.task_token:
+        return False
+    if decision.decision == "approved":
+        callbacks.succeed(request.task_token,
+                          {"decision": "approved", "role": decision.role, "decided_at": iso(decision.decided_at)})
+    else:
+        callbacks.fail(request.task_token, DECLINED_ERROR, f"{decision.role} declined")
+    return True
+
+
 def request_approval(
     request: ApprovalRequest,
     *,

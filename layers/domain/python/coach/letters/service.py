@@ -55,9 +55,13 @@ def generate_letter_batch(request: LetterBatchRequest, *, store: ObjectStore, ma
                           letters_bucket: str, sender: str, registry: TemplateRegistry | None = None,
                           today: date | None = None) -> LetterBatchResult:
     registry = registry or default_registry()
+    stem = batch_stem(request.campaign_id, request.client_id, request.batch_index)
+    if store.exists(letters_bucket, f"{stem}.manifest.csv"):
+        # The manifest is written last: this batch is complete (an earlier attempt of a retried, redriven or re-run
+        # campaign). Regenerate only what is missing.
+        return _completed_batch(request, store, letters_bucket, stem)
     members = [MemberRecord.model_validate_json(line) for line in store.get(data_bucket, request.batch_key).splitlines()
                if line.strip()]
-    stem = batch_stem(request.campaign_id, request.client_id, request.batch_index)
     pdf_key, manifest_key = f"{stem}.pdf", f"{stem}.manifest.csv"
     rows: list[dict[str, object]] = []
     paper: list[tuple[MemberRecord, str, str]] = []
@@ -100,6 +104,15 @@ def generate_letter_batch(request: LetterBatchRequest, *, store: ObjectStore, ma
     return LetterBatchResult(client_id=request.client_id, batch_index=request.batch_index, letters=len(paper),
                              emails=len(rows) - len(paper), pdf_key=pdf_key if paper else None,
                              manifest_key=manifest_key)
+
+
+def _completed_batch(request: LetterBatchRequest, store: ObjectStore, letters_bucket: str,
+                     stem: str) -> LetterBatchResult:
+    rows = list(csv.DictReader(io.StringIO(store.get(letters_bucket, f"{stem}.manifest.csv").decode("utf-8"))))
+    paper = sum(1 for row in rows if row["channel"] != "email")
+    return LetterBatchResult(client_id=request.client_id, batch_index=request.batch_index, letters=paper,
+                             emails=len(rows) - paper, pdf_key=f"{stem}.pdf" if paper else None,
+                             manifest_key=f"{stem}.manifest.csv", skipped=True)
 
 
 def merge_client_manifest(store: ObjectStore, letters_bucket: str, campaign_id: str, client_id: str) -> tuple[int, int]:
