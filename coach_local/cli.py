@@ -280,6 +280,41 @@ def cost(
                   highlight=False)
 
 
+@app.command()
+def redrive(
+    campaign_id: Annotated[str, typer.Argument(help="The failed campaign (its execution name, from the alert).")],
+    state_machine: Annotated[str, typer.Option(help="Name or ARN of the deployed campaign state machine.")] = "automated-pharmacist-campaign",
+    region: Annotated[str | None, typer.Option(help="AWS region (default: your AWS configuration).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Redrive a failed, timed-out or stopped campaign on AWS: it resumes at the failed stage; nothing sent is sent again."""
+    import boto3
+
+    sfn = boto3.client("stepfunctions", region_name=region)
+    if state_machine.startswith("arn:"):
+        machine_arn = state_machine
+    else:
+        account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+        machine_arn = f"arn:aws:states:{sfn.meta.region_name}:{account}:stateMachine:{state_machine}"
+    execution_arn = machine_arn.replace(":stateMachine:", ":execution:") + f":{campaign_id}"
+    try:
+        execution = sfn.describe_execution(executionArn=execution_arn)
+    except sfn.exceptions.ExecutionDoesNotExist:
+        _fail_input(f"no campaign {campaign_id!r} in {machine_arn}")
+        return
+    if execution["status"] not in ("FAILED", "TIMED_OUT", "ABORTED"):
+        _fail_input(f"campaign {campaign_id} is {execution['status']}: only a failed, timed-out or stopped campaign "
+                    "can be redriven")
+    started = sfn.redrive_execution(executionArn=execution_arn)
+    result = {"campaign_id": campaign_id, "execution_arn": execution_arn, "redriven_at": str(started["redriveDate"]),
+              "previous_status": execution["status"]}
+    if as_json:
+        print(json.dumps(result))
+    else:
+        console.print(f"Redriven: {campaign_id} resumes at its failed stage (was {execution['status']}).",
+                      highlight=False)
+
+
 @event_app.command("put")
 def event_put(
     file: Annotated[Path, typer.Option("--file", help="Market event JSON (EventBridge envelope or its detail).")],

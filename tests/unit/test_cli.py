@@ -17,7 +17,9 @@ runner = CliRunner()
 
 def test_every_command_has_help():
     for command in (["--help"], ["demo", "--help"], ["run", "--help"], ["audit", "--help"],
-                    ["templates", "check", "--help"], ["event", "put", "--help"], ["generate-lake", "--help"]):
+                    ["templates", "check", "--help"], ["event", "put", "--help"], ["generate-lake", "--help"],
+                    ["report", "--help"], ["status", "--help"], ["cost", "--help"], ["redrive", "--help"],
+                    ["templates", "preview", "--help"]):
         result = runner.invoke(app, command)
         assert result.exit_code == 0 and "Usage" in result.output, command
 
@@ -44,3 +46,36 @@ def test_event_put_refuses_a_bad_event_with_exit_code_2(tmp_path):
 def test_templates_check_passes_on_the_shipped_templates():
     result = runner.invoke(app, ["templates", "check"])
     assert result.exit_code == 0 and "required element" in result.output
+
+
+class _Sfn:
+    """The two Step Functions calls `coach redrive` makes (moto has no RedriveExecution)."""
+
+    class exceptions:  # noqa: N801 — boto3's shape
+        class ExecutionDoesNotExist(Exception):
+            pass
+
+    def __init__(self, status):
+        self.status, self.redriven = status, []
+        self.meta = type("Meta", (), {"region_name": "us-east-1"})()
+
+    def describe_execution(self, executionArn):
+        if not executionArn.endswith(":cmp-1"):
+            raise self.exceptions.ExecutionDoesNotExist()
+        return {"status": self.status}
+
+    def redrive_execution(self, executionArn):
+        self.redriven.append(executionArn)
+        return {"redriveDate": "2026-11-22T00:00:00Z"}
+
+
+def test_redrive_resumes_a_failed_campaign_and_refuses_one_that_is_not(monkeypatch):
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:automated-pharmacist-campaign"
+    for status, code in (("FAILED", 0), ("SUCCEEDED", 2), ("RUNNING", 2)):
+        sfn = _Sfn(status)
+        monkeypatch.setattr(boto3, "client", lambda service, region_name=None, sfn=sfn: sfn)
+        result = runner.invoke(app, ["redrive", "cmp-1", "--state-machine", arn, "--json"])
+        assert result.exit_code == code, result.output
+        assert sfn.redriven == ([arn.replace(":stateMachine:", ":execution:") + ":cmp-1"] if code == 0 else [])
+    result = runner.invoke(app, ["redrive", "nope", "--state-machine", arn])
+    assert result.exit_code == 2 and "no campaign" in result.output
