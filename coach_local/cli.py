@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -58,25 +61,32 @@ def _summary(result: RunResult) -> None:
         err.print(f"[yellow]function {name}:[/] {error_type}: {message}", highlight=False)
 
 
-def _finish(result: RunResult) -> None:
-    _summary(result)
+def _finish(result: RunResult, as_json: bool = False) -> None:
+    if as_json:
+        html = result.out_dir / "report.html"
+        print(json.dumps({"status": result.status, "campaign_id": result.campaign_id,
+                          "seconds": round(result.seconds, 2), "error": result.error,
+                          "report_html": str(html.resolve()) if html.exists() else None,
+                          "report": result.report}, indent=2))
+    else:
+        _summary(result)
     if result.status != "SUCCEEDED":
         err.print(f"[bold red]campaign {result.status.lower()}[/]: {result.error or ''}", highlight=False)
         raise typer.Exit(EXIT_FAILED)
 
 
 def _print_link(found: object) -> None:
-    console.print(f"[bold]Decision needed[/] ({getattr(found, 'role', '')} of {getattr(found, 'client_id', '')}): "
+    err.print(f"[bold]Decision needed[/] ({getattr(found, 'role', '')} of {getattr(found, 'client_id', '')}): "
                   f"{getattr(found, 'link', '')}", highlight=False)
 
 
-def _generate_with_progress(out: Path, **options: int) -> object:
+def _generate_with_progress(out: Path, quiet: bool = False, **options: int) -> object:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from coach_local.lakegen import generate_lake
 
     with Progress(TextColumn("Generating the synthetic lake: {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
+                  TimeElapsedColumn(), console=console, transient=True, disable=quiet) as progress:
         tasks: dict[str, object] = {}
 
         def report(stage: str, done: int, total: int) -> None:
@@ -85,6 +95,33 @@ def _generate_with_progress(out: Path, **options: int) -> object:
             progress.update(tasks[stage], completed=done)  # type: ignore[arg-type]
 
         return generate_lake(out, progress=report, **options)
+
+
+@contextmanager
+def _campaign_progress(quiet: bool = False) -> Iterator[Callable[[dict[str, tuple[int, int]]], None]]:
+    """Progress bars for the campaign's long stages (on a terminal; plain output elsewhere shows none)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    labels = {"audience": "Finding the audience", "clients": "Clients finished (approvals, letters)",
+              "letter batches": "Letter batches written"}
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err if quiet else console, transient=True,
+                  disable=quiet) as progress:
+        tasks = {name: progress.add_task(label, total=None) for name, label in labels.items()}
+
+        def update(state: dict[str, tuple[int, int]]) -> None:
+            for name, (done, total) in state.items():
+                if name in tasks:
+                    progress.update(tasks[name], completed=done, total=total or None)
+
+        yield update
 
 
 @app.command()
@@ -96,21 +133,22 @@ def demo(
     interactive: Annotated[bool, typer.Option(help="Print the approval links and wait for you to click.")] = False,
     port: Annotated[int, typer.Option(help="Port of the local approval server (0 = any free port).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the generated lake.")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (no table, no progress).")] = False,
 ) -> None:
     """Generate a synthetic lake (if needed) and run the Claritin over-the-counter campaign end to end."""
     lake_dir = lake or out / "lake"
     marker = lake_dir / ".generated.json"
     wanted = {"members": members, "clients": clients, "seed": seed}
     if not marker.exists() or json.loads(marker.read_text()) != wanted:
-        stats = _generate_with_progress(lake_dir, members=members, clients=clients, seed=seed)
+        stats = _generate_with_progress(lake_dir, members=members, clients=clients, seed=seed, quiet=as_json)
         marker.write_text(json.dumps(wanted))
-        console.print(f"Lake: {lake_dir} ({stats})", highlight=False)
+        (err if as_json else console).print(f"Lake: {lake_dir} ({stats})", highlight=False)
     if interactive:
-        console.print("Approval links will appear below; open them in a browser. A playbook day lasts 1 minute here.")
-    with console.status("Running the campaign (state machine on the local runtime)…"):
+        err.print("Approval links will appear below; open them in a browser. A playbook day lasts 1 minute here.")
+    with _campaign_progress(quiet=as_json) as on_progress:
         result = run_campaign(load_event(DEMO_EVENT), lake_dir, out, interactive=interactive,
-                              on_link=_print_link, port=port)
-    _finish(result)
+                              on_link=_print_link, port=port, on_progress=on_progress)
+    _finish(result, as_json)
 
 
 @app.command()
@@ -121,18 +159,19 @@ def run(
     decisions: Annotated[Path | None, typer.Option(help="client_id → {account_team, client}: approve|decline|none.")] = None,
     interactive: Annotated[bool, typer.Option(help="Print the approval links and wait for you to click.")] = False,
     port: Annotated[int, typer.Option(help="Port of the local approval server (0 = any free port).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (no table, no progress).")] = False,
 ) -> None:
     """Run a campaign for your own event and lake on the local runtime."""
     try:
         raw_event = load_event(event)
         chosen = load_decisions(decisions)
-        with console.status("Running the campaign (state machine on the local runtime)…"):
+        with _campaign_progress(quiet=as_json) as on_progress:
             result = run_campaign(raw_event, lake, out, decisions=chosen, interactive=interactive,
-                                  on_link=_print_link, port=port)
+                                  on_link=_print_link, port=port, on_progress=on_progress)
     except BadInput as exc:
         _fail_input(str(exc))
         return
-    _finish(result)
+    _finish(result, as_json)
 
 
 @app.command("generate-lake")
@@ -141,10 +180,14 @@ def generate_lake_command(
     members: Annotated[int, typer.Option()] = 20_000,
     clients: Annotated[int, typer.Option()] = 40,
     seed: Annotated[int, typer.Option()] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Write a synthetic claims lake in the shape of the data contract."""
-    stats = _generate_with_progress(out, members=members, clients=clients, seed=seed)
-    console.print(f"Lake written to {out}: {stats}", highlight=False)
+    stats = _generate_with_progress(out, members=members, clients=clients, seed=seed, quiet=as_json)
+    if as_json:
+        print(json.dumps({"lake": str(out.resolve()), **dataclasses.asdict(stats)}))  # type: ignore[call-overload]
+    else:
+        console.print(f"Lake written to {out}: {stats}", highlight=False)
 
 
 @app.command()
@@ -349,11 +392,18 @@ def event_put(
 
 
 @templates_app.command("check")
-def templates_check() -> None:
+def templates_check(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
     """Render every approved template against sample data and verify its required elements."""
     from coach.letters.templates import check_templates
 
     problems = check_templates()
+    if as_json:
+        print(json.dumps({"ok": not problems, "problems": problems}))
+        if problems:
+            raise typer.Exit(EXIT_FAILED)
+        return
     for problem in problems:
         err.print(f"[red]✗[/] {problem}", highlight=False)
     if problems:
@@ -365,13 +415,24 @@ def templates_check() -> None:
 def templates_preview(
     template: Annotated[str, typer.Argument(help="Template id, e.g. otc_switch (or otc_switch/es).")],
     out: Annotated[Path, typer.Option(help="PDF file to write.")] = Path("preview.pdf"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Render one letter with sample data to a PDF for a person to read."""
-    from coach.letters.templates import preview_template
+    from coach.letters.templates import LANGUAGES, TEMPLATES_DIR, TemplateNotApproved, preview_template
 
     template_id, _, lang = template.partition("/")
-    preview_template(template_id, lang or "en", out)
-    console.print(f"Preview written to {out}")
+    lang = lang or "en"
+    known = ", ".join(sorted(p.name for p in TEMPLATES_DIR.iterdir() if p.is_dir()))
+    if lang not in LANGUAGES:
+        _fail_input(f"{template!r}: no {lang!r} version (languages: {', '.join(LANGUAGES)})")
+    try:
+        preview_template(template_id, lang, out)
+    except TemplateNotApproved as exc:
+        _fail_input(f"{exc} (templates: {known})")
+    if as_json:
+        print(json.dumps({"template": f"{template_id}/{lang}", "pdf": str(out.resolve())}))
+    else:
+        console.print(f"Preview written to {out}")
 
 
 def main() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,10 +100,37 @@ def check_lake(lake_dir: Path) -> None:
         raise BadInput(str(exc)) from exc
 
 
+class ProgressReporter:
+    """Calls `on_progress` twice a second with each long stage's (done, total) while the campaign runs."""
+
+    def __init__(self, runtime: LocalRuntime, campaign_id: str,
+                 on_progress: Callable[[dict[str, tuple[int, int]]], None]) -> None:
+        self.runtime, self.campaign_id, self.on_progress = runtime, campaign_id, on_progress
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="coach-progress", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._report()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            self._report()
+
+    def _report(self) -> None:
+        try:
+            self.on_progress(self.runtime.progress(self.campaign_id))
+        except Exception:  # progress is best effort; it never stops a campaign
+            return
+
+
 def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decisions | None = None,
                  interactive: bool = False, on_link: Any = None, time_scale: float | None = None,
                  port: int = 0, timeout: float | None = None, batch_size: int = 500,
-                 faults: dict[str, Any] | None = None) -> RunResult:
+                 faults: dict[str, Any] | None = None,
+                 on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None) -> RunResult:
     check_lake(lake_dir)
     prepare_out(out_dir)
     started = time.perf_counter()
@@ -127,7 +156,12 @@ def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decis
             intake = runtime.put_event(event)
             if intake["status"] in ("rejected", "unmatched"):
                 raise BadInput("event rejected: " + "; ".join(intake.get("reasons", [])))
-            run = runtime.wait(campaign_id, timeout=timeout)
+            reporter = ProgressReporter(runtime, campaign_id, on_progress) if on_progress else None
+            try:
+                run = runtime.wait(campaign_id, timeout=timeout)
+            finally:
+                if reporter:
+                    reporter.stop()
         finally:
             watcher.stop()
         function_errors = list(runtime.registry.errors)

@@ -79,3 +79,19 @@ def test_redrive_resumes_a_failed_campaign_and_refuses_one_that_is_not(monkeypat
         assert sfn.redriven == ([arn.replace(":stateMachine:", ":execution:") + ":cmp-1"] if code == 0 else [])
     result = runner.invoke(app, ["redrive", "nope", "--state-machine", arn])
     assert result.exit_code == 2 and "no campaign" in result.output
+
+
+def test_json_output_for_scripts_and_exit_code_2_for_a_bad_template(tmp_path):
+    checked = runner.invoke(app, ["templates", "check", "--json"])
+    assert checked.exit_code == 0 and json.loads(checked.stdout) == {"ok": True, "problems": []}
+    preview = runner.invoke(app, ["templates", "preview", "recall/es", "--out", str(tmp_path / "r.pdf"), "--json"])
+    assert preview.exit_code == 0 and json.loads(preview.stdout)["template"] == "recall/es"
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+    for bad in ("price_hike", "otc_switch/fr"):
+        refused = runner.invoke(app, ["templates", "preview", bad, "--out", str(tmp_path / "x.pdf")])
+        assert refused.exit_code == 2 and bad.split("/")[-1] in refused.output
+    lake = runner.invoke(app, ["generate-lake", "--out", str(tmp_path / "lake"), "--members", "200", "--clients", "3",
+                               "--json"])
+    assert lake.exit_code == 0
+    stats = json.loads(lake.stdout)
+    assert stats["members"] == 200 and stats["clients"] == 3 and stats["claims"] > 0
