@@ -58,8 +58,9 @@ build/layers/deps/python: layers/requirements-lambda.txt | $(VENV)/.synced
 synth: install build/layers/deps/python
 	npx cdk synth --quiet
 
+# make deploy CDK_ARGS="-c sender_email=… -c alarm_email=…" (context parameters: docs/deploy.md)
 deploy: install build/layers/deps/python
-	npx cdk deploy
+	npx cdk deploy $(CDK_ARGS)
 
 screenshots: install
 	$(VENV)/bin/python tools/screenshots.py

@@ -1,4 +1,5 @@
-"""make screenshots: the approval page (desktop and phone) from a real local campaign, for the README."""
+"""make screenshots: the approval page (desktop and phone) and the campaign report (report.html) from real local
+campaigns, for the README."""
 
 from __future__ import annotations
 
@@ -41,6 +42,21 @@ def main() -> None:
                 page.goto(links[0].link)
                 page.screenshot(path=str(OUT / f"approval-{name}.png"), full_page=True)
                 page.close()
+        thread.join(timeout=180)
+        # the report of a whole demo-sized campaign, answered by the demo's auto-approver
+        report_lake = Path(tmp) / "report-lake"
+        generate_lake(report_lake, members=20_000, clients=40, seed=7)
+        result = run_campaign(load_event(ROOT / "coach_local/events/claritin_otc.json"), report_lake,
+                              Path(tmp) / "report-out", decisions={"C0003": {"account_team": "decline"},
+                                                                   "C0009": {"client": "decline"}})
+        if result.status != "SUCCEEDED":
+            raise SystemExit(f"the report campaign did not succeed: {result.error}")
+        with browser() as context:
+            page = context.new_page()
+            page.set_viewport_size({"width": 1100, "height": 900})
+            page.goto((result.out_dir / "report.html").resolve().as_uri())
+            page.screenshot(path=str(OUT / "report.png"), full_page=True)
+            page.close()
         print(f"screenshots written to {OUT}")
 
 
