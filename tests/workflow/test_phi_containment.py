@@ -62,6 +62,10 @@ def test_campaign_ran_every_kind_of_email(campaign):
 
 def test_no_canary_outside_letters_and_members_own_emails(campaign):
     result, canaries = campaign
+    # what people and scripts read about a campaign is among the files scanned below
+    for name in ("report.json", "report.html", "audit.json", "status.json", "logs/functions.log",
+                 "logs/execution-history.json"):
+        assert (result.out_dir / name).is_file(), name
     leaks: dict[str, set[str]] = {}
     for path in result.out_dir.rglob("*"):
         if not path.is_file() or "letters" in path.relative_to(result.out_dir).parts:
@@ -80,3 +84,25 @@ def test_the_letters_do_carry_the_members_data(campaign):
     result, canaries = campaign
     manifests = "".join(p.read_text() for p in (result.out_dir / "letters").rglob("manifest.csv"))
     assert len(hits(manifests, canaries)) > 20  # the canaries were real, and reached the print vendor's file
+
+
+def test_a_failed_campaign_alerts_the_operator_without_member_data(tmp_path):
+    members = [canary_member(i, "C1") for i in range(4)]
+    lake = write_lake(tmp_path / "lake", [client("C1", "One", {"otc_switch": "always"})], members,
+                      [(m["member_id"], CLARITIN_NDC, date(2002, 10, 1), "paid") for m in members])
+
+    def printer_down(event):
+        raise OSError("simulated: the letters bucket refused the write")
+
+    result = run_campaign(load_event(ROOT / "coach_local/events/claritin_otc.json"), lake, tmp_path / "out",
+                          timeout=240, time_scale=1 / 86_400, faults={"letters": printer_down})
+    assert result.status == "FAILED"
+    canaries = {value for m in members for field in FIELDS if (value := str(m[field]))}
+    alerts = [p for p in (result.out_dir / "outbox").glob("*.eml")
+              if email.message_from_bytes(p.read_bytes(), policy=email.policy.default)["X-Coach-Kind"]
+              == "operator_alert"]
+    assert len(alerts) == 1
+    leaks = {str(p.relative_to(result.out_dir)): found for p in result.out_dir.rglob("*")
+             if p.is_file() and "letters" not in p.relative_to(result.out_dir).parts
+             and (found := hits(p.read_text(errors="ignore"), canaries))}
+    assert leaks == {}
