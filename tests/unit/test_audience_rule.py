@@ -70,6 +70,19 @@ def test_ndc_list_matches_without_ingredient(tmp_path):
     assert summary.affected == 1
 
 
+def test_a_listed_ndc_matches_even_when_the_drug_catalog_does_not_know_it(tmp_path):
+    """DATA_CONTRACT: a claim matches when its NDC is listed (a new NDC can reach the claims before the catalog)."""
+    new_ndc = "99999000001"
+    raw = event(drug={"name": "Claritin Hives", "ndcs": [new_ndc]})
+    members = [member("M1", "C1", "A", "B"), member("M2", "C1", "C", "D")]
+    fills = [("M1", new_ndc, ANNOUNCED, "paid"), ("M2", CLARITIN_NDC, ANNOUNCED, "paid")]
+    summary, clients, reachable, store = audience(tmp_path, members, fills, raw)
+    assert summary.affected == 1 and reachable == {"M1"}
+    [batch] = json.loads(store.get("d", clients["C1"]["batches_key"]))
+    [row] = [json.loads(line) for line in store.get("d", batch["batch_key"]).splitlines()]
+    assert row["drug_name"] == "Claritin Hives"  # the event's name for it: the letter names the drug
+
+
 def test_member_counts_once_across_fills(tmp_path):
     fills = [("M1", CLARITIN_NDC, ANNOUNCED - timedelta(days=d), "paid") for d in (0, 30, 60, 90)]
     assert audience(tmp_path, [member("M1", "C1", "A", "B")], fills)[0].affected == 1

@@ -29,6 +29,7 @@ class AudienceParams:
     last_day: date
     effective_date: date
     allowed_classes: tuple[str, ...] = field(default_factory=tuple)
+    drug_name: str = ""  # the event's name for the drug: what a listed NDC the catalog does not know is called
 
     @staticmethod
     def for_campaign(campaign: CampaignInput) -> AudienceParams:
@@ -41,6 +42,7 @@ class AudienceParams:
             last_day=event.announced_on,
             effective_date=event.effective_date,
             allowed_classes=tuple(campaign.playbook.get("allowed_sensitive_classes", [])),
+            drug_name=event.drug.name,
         )
 
     def bindings(self) -> list[str]:
@@ -50,6 +52,7 @@ class AudienceParams:
             self.ingredient,
             self.ingredient,
             ",".join(self.allowed_classes),
+            self.drug_name,
             self.first_day.strftime("%Y-%m"),
             self.last_day.strftime("%Y-%m"),
             self.first_day.isoformat(),

@@ -5,13 +5,20 @@ The `fill_month` predicate repeats the date bounds on the partition column so en
 inside the lookback. A member is unreachable when any matching fill is of a sensitive class the playbook does
 not allow (privacy first), when not eligible on the effective date, deceased, opted out, or without a usable
 mailing address and without a consented email.
+
+A claim matches when its NDC is listed in the event (even an NDC the drug catalog does not know: it then carries the
+event's drug name and no sensitive class) or its NDC's catalog ingredient is the event's ingredient (DATA_CONTRACT.md).
 """
 
 AUDIENCE_SQL = """
-WITH matched_drugs AS (
+WITH listed AS (
+    SELECT split(?, ',') AS ndcs
+),
+matched_drugs AS (
     SELECT ndc, name, sensitive_class
     FROM drugs
-    WHERE contains(split(?, ','), ndc)
+    CROSS JOIN listed l
+    WHERE contains(l.ndcs, ndc)
        OR (? <> '' AND lower(trim(ingredient)) = ?)
 ),
 allowed AS (
@@ -20,15 +27,17 @@ allowed AS (
 fills AS (
     SELECT c.member_id,
            max(c.fill_date) AS last_fill_date,
-           max_by(d.name, c.fill_date) AS drug_name,
+           max_by(coalesce(d.name, ?), c.fill_date) AS drug_name,
            max(CASE WHEN d.sensitive_class IS NOT NULL AND trim(d.sensitive_class) <> ''
                      AND NOT contains(a.classes, d.sensitive_class) THEN 1 ELSE 0 END) AS restricted
     FROM claims c
-    JOIN matched_drugs d ON c.ndc = d.ndc
+    CROSS JOIN listed l
+    LEFT JOIN matched_drugs d ON c.ndc = d.ndc
     CROSS JOIN allowed a
     WHERE c.claim_status = 'paid'
       AND c.fill_month BETWEEN ? AND ?
       AND c.fill_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)
+      AND (d.ndc IS NOT NULL OR contains(l.ndcs, c.ndc))
     GROUP BY c.member_id
 )
 SELECT m.member_id, m.client_id, m.first_name, m.last_name, m.address_line1, m.address_line2, m.city,
