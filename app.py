@@ -10,6 +10,7 @@ Context (`-c name=value` or cdk.json), all optional:
   alarm_email        subscribed to the alarm topic
   operator_email     receives operator alerts from the workflow (no PHI)
   retention_days     how long campaign data, letters and access logs are kept (default 2190 = 6 years)
+  auditRetentionYears  Object Lock (COMPLIANCE) retention of the audit trail, in years (default 6)
   deps_layer_dir     a built dependency layer folder (default build/layers/deps; `make synth` builds it)
   functions_root     the folder of function folders (default functions/; tests point it at stubs)
   stack_name         default AutomatedPharmacist
@@ -26,6 +27,7 @@ from stacks.pharmacist_stack import AutomatedPharmacistStack
 ROOT = Path(__file__).resolve().parent
 DEFAULT_SENDER = "noreply@example.org"
 DEFAULT_RETENTION_DAYS = 2190
+DEFAULT_AUDIT_RETENTION_YEARS = 6
 
 
 def build(app: cdk.App) -> AutomatedPharmacistStack:
@@ -48,6 +50,7 @@ def build(app: cdk.App) -> AutomatedPharmacistStack:
         alarm_email=context("alarm_email") or None,
         operator_email=context("operator_email") or None,
         retention_days=int(context("retention_days") or DEFAULT_RETENTION_DAYS),
+        audit_retention_years=int(context("auditRetentionYears") or DEFAULT_AUDIT_RETENTION_YEARS),
         approval_base_url=context("approval_base_url") or None,
         description="Automated pharmacist: market-event campaigns from claims lake to approved member letters",
     )

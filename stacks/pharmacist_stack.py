@@ -8,6 +8,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.constructs.alerts import FailureAlerts
 from stacks.constructs.approvals_api import ApprovalsApi
 from stacks.constructs.approvals_table import ApprovalsTable
 from stacks.constructs.claims_lake import ClaimsLake
@@ -41,13 +42,19 @@ class AutomatedPharmacistStack(Stack):
         alarm_email: str | None = None,
         operator_email: str | None = None,
         retention_days: int = 2190,
+        audit_retention_years: int = 6,
         approval_base_url: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
         key = Encryption(self, "Encryption").key
         storage = Storage(
-            self, "Storage", key=key, retention_days=retention_days, create_lake=not lake_bucket
+            self,
+            "Storage",
+            key=key,
+            retention_days=retention_days,
+            create_lake=not lake_bucket,
+            audit_retention_years=audit_retention_years,
         )
         lake = s3.Bucket.from_bucket_name(self, "LakeBucket", lake_bucket) if lake_bucket else storage.lake
         assert lake is not None
@@ -99,6 +106,9 @@ class AutomatedPharmacistStack(Stack):
             function.add_environment("APPROVAL_BASE_URL", approval_base_url or api.base_url)
         functions["intake"].add_environment("STATE_MACHINE_ARN", workflow.arn)
         intake = Intake(self, "Intake", function=functions["intake"], key=key)
+        alerts = FailureAlerts(
+            self, "FailureAlerts", function=functions["notify"], state_machine_arn=workflow.arn, key=key
+        )
         grant_least_privilege(functions, Resources(storage, lake, claims, table, notifications, workflow))
         if lake_key_arn:  # an existing lake encrypted with its own key: the audience query decrypts it
             kms.Key.from_key_arn(self, "LakeKey", lake_key_arn).grant_decrypt(functions["audience"])
@@ -106,7 +116,7 @@ class AutomatedPharmacistStack(Stack):
             self,
             "Monitoring",
             state_machine=workflow.state_machine,
-            dlq=intake.dlq,
+            dlqs={"Intake": intake.dlq, "FailureAlerts": alerts.dlq},
             functions=functions,
             key=key,
             alarm_email=alarm_email,
@@ -116,4 +126,5 @@ class AutomatedPharmacistStack(Stack):
         CfnOutput(self, "StateMachineArn", value=workflow.arn)
         CfnOutput(self, "DataBucket", value=storage.data.bucket_name)
         CfnOutput(self, "LettersBucket", value=storage.letters.bucket_name)
+        CfnOutput(self, "AuditBucket", value=storage.audit.bucket_name)
         CfnOutput(self, "LakeUri", value=claims.lake_uri)

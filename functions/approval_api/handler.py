@@ -10,10 +10,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatew
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from coach.adapters.audit_archive import archive_records, question_trail
 from coach.approvals.pages import Page, error_page, not_found_page, result_page
+from coach.approvals.records import iso
 from coach.approvals.service import decide, show
 from coach.observability import logger, metrics, tracer
 from coach.runtime import approval_store, callbacks
+from coach.settings import settings
 
 MAX_BODY_BYTES = 8 * 1024
 Resolver = TypeVar("Resolver", APIGatewayHttpResolver, APIGatewayRestResolver)
@@ -51,24 +54,52 @@ def confirmation_headers(link_id: str) -> Response:
 @pages.post("/a/<link_id>")
 def decision(link_id: str) -> Response:
     raw = pages.current_event.body or ""
-    body = "" if len(raw) > 2 * MAX_BODY_BYTES else (pages.current_event.decoded_body or "")
-    if len(raw) > 2 * MAX_BODY_BYTES or len(body.encode()) > MAX_BODY_BYTES:
-        return _respond(result_page(413, "Too much text", "Please shorten your comment and try again."))
-    form = {
-        name: values[0] for name, values in parse_qs(body, keep_blank_values=True, max_num_fields=10).items()
-    }
+    try:
+        body = "" if len(raw) > 2 * MAX_BODY_BYTES else (pages.current_event.decoded_body or "")
+        if len(raw) > 2 * MAX_BODY_BYTES or len(body.encode()) > MAX_BODY_BYTES:
+            return _respond(result_page(413, "Too much text", "Please shorten your comment and try again."))
+        form = {
+            name: values[0] for name, values in parse_qs(body, keep_blank_values=True, max_num_fields=10).items()
+        }
+    except ValueError:  # not base64 or not UTF-8, or more fields than our form has: it did not come from our page
+        return _respond(result_page(400, "This form could not be read", "Nothing was recorded.",
+                                    "Open the link from your email again and use its Approve or Decline button."))
     source_ip, user_agent = _caller()
+    now = time.time()
     page = decide(
         link_id,
         form,
         store=approval_store(),
         callbacks=callbacks(),
-        now=time.time(),
+        now=now,
         source_ip=source_ip,
         user_agent=user_agent,
     )
     metrics.add_metric(name=f"ApprovalPost{page.status}", unit="Count", value=1)
+    _follow_up(link_id, now=now, answered=page.status == 200)
     return _respond(page)
+
+
+def _follow_up(link_id: str, *, now: float, answered: bool) -> None:
+    """Count the decision this POST recorded (approvals per day) and copy the question's audit records to the
+    Object Lock bucket. DynamoDB already holds them (written before the workflow heard), so a failure here loses
+    nothing: it is logged and counted, the page still shows the decision, and the summary archives the whole
+    trail again at the end of the campaign."""
+    bucket = settings().audit_bucket
+    if not (answered or bucket):
+        return
+    try:
+        trail = question_trail(link_id, store=approval_store())
+        # a decision recorded by this POST carries its time (a second click records none)
+        for record in trail:
+            if record.at == iso(now) and record.action in ("approved", "declined"):
+                metrics.add_metric(name=f"Decisions{record.action.capitalize()}", unit="Count", value=1)
+        if bucket:
+            archive_records(trail, bucket=bucket)
+    except Exception as error:  # no message in the log: it may echo input
+        logger.error("audit follow-up failed", extra={"error": type(error).__name__, "archive": bool(bucket)})
+        if bucket:
+            metrics.add_metric(name="AuditArchiveFailed", unit="Count", value=1)
 
 
 @pages.route("/a/<link_id>", method=["PUT", "PATCH", "DELETE", "OPTIONS"])

@@ -12,7 +12,7 @@ from coach.settings import settings
 def last_state_entered(execution_arn: str) -> str | None:
     """The top-level state the execution was in when it stopped: the stage the operator is told about."""
     sfn = client("stepfunctions")
-    kwargs: dict = {"executionArn": execution_arn, "maxResults": 1000}
+    kwargs: dict = {"executionArn": execution_arn, "maxResults": 1000, "includeExecutionData": False}
     last = None
     while True:
         page = sfn.get_execution_history(**kwargs)

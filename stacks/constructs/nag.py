@@ -34,8 +34,10 @@ ALLOWED_WILDCARDS: list[tuple[str, str]] = [
         "Action groups of CDK's grant helpers; every one is scoped to this stack's own bucket, key or table.",
     ),
     (
-        r"^Resource::<Storage(Data|Letters|AthenaResults)[A-F0-9]{8}\.Arn>/(campaigns|quarantine|map-results|athena)/\*$",
-        "Object keys under one prefix of this stack's own bucket (campaign data is keyed by campaign id).",
+        r"^Resource::<Storage(Data|Letters|AthenaResults|Audit)[A-F0-9]{8}\.Arn>/"
+        r"(campaigns|quarantine|map-results|athena|audit)/\*$",
+        "Object keys under one prefix of this stack's own bucket (campaign data is keyed by campaign id; "
+        "the audit trail under `audit/`, put only).",
     ),
     (
         r"^Resource::(<StorageLake[A-F0-9]{8}\.Arn>|arn:<AWS::Partition>:s3:::[a-z0-9.-]+)/([^*]+/)?\*$",

@@ -9,10 +9,11 @@ from aws_cdk import aws_s3 as s3
 from stacks.constructs.claims_lake import ClaimsLake
 from stacks.constructs.functions import Functions
 from stacks.constructs.notifications import Notifications
-from stacks.constructs.storage import Storage
+from stacks.constructs.storage import AUDIT_PREFIX, Storage
 from stacks.constructs.workflow import Workflow
 
 CAMPAIGNS = "campaigns/*"
+AUDIT_WRITERS = ("approval_api", "summary")  # a decision as it is recorded; the whole trail at campaign end
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
         r.table.grant_read_write_data(functions[name])
         data.grant_read(functions[name], CAMPAIGNS)  # contacts.json, batch files
 
+    # an ask already answered (a redrive re-enters the wait): the stored decision answers the new task at once
+    r.workflow.grant_task_response(functions["approval_request"])
+    r.workflow.grant_read_history(functions["notify"])  # the stage a failed campaign stopped in, for the alert
+
     approval_api = functions["approval_api"]
     r.table.grant_read_write_data(approval_api)  # links, decisions, audit records
     r.workflow.grant_task_response(approval_api)
@@ -63,3 +68,14 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     letters.grant_read_write(functions["client_outcome"], CAMPAIGNS)  # merges the client's manifest
     data.grant_read_write(functions["client_outcome"], CAMPAIGNS)
     data.grant_read_write(functions["summary"], CAMPAIGNS)
+    r.table.grant_read_data(functions["summary"])  # the report's approval timeline; the decision trail
+
+    # append only: no read, no delete, no retention change (Object Lock does the rest)
+    for name in AUDIT_WRITERS:
+        functions[name].add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[r.storage.audit.arn_for_objects(AUDIT_PREFIX)]
+            )
+        )
+        r.storage.key.grant(functions[name], "kms:GenerateDataKey")  # SSE-KMS: the object's data key
+        functions[name].add_environment("AUDIT_BUCKET", r.storage.audit.bucket_name)

@@ -47,7 +47,7 @@ class Workflow(Construct):
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         # Executions (NAME:id) and Distributed Map child executions (NAME/label:id) of this state machine.
-        executions = [
+        self.executions = executions = [
             stack.format_arn(
                 service="states",
                 resource="execution",
@@ -120,6 +120,12 @@ class Workflow(Construct):
             iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.arn])
         )
         grantee.grant_principal.add_to_principal_policy(self._key_use(["kms:GenerateDataKey", "kms:Decrypt"]))
+
+    def grant_read_history(self, grantee: iam.IGrantable) -> None:
+        """Which state a failed execution was in (history read without execution data: no key use, no PHI)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["states:GetExecutionHistory"], resources=[self.executions[0]])
+        )
 
     def grant_task_response(self, grantee: iam.IGrantable) -> None:
         grantee.grant_principal.add_to_principal_policy(

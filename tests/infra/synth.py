@@ -58,13 +58,14 @@ def stub_functions_root(base: Path) -> Path:
 
 
 @cache
-def synthesized(external_lake: bool = False) -> Synthesized:
+def synthesized(external_lake: bool = False, audit_retention_years: int | None = None) -> Synthesized:
     base = Path(tempfile.mkdtemp(prefix="pharmacist-cdk-"))
     atexit.register(shutil.rmtree, base, True)
     (base / "deps" / "python").mkdir(parents=True)
     context = {
         **CONTEXT,
         **(EXTERNAL_LAKE if external_lake else {}),
+        **({"auditRetentionYears": audit_retention_years} if audit_retention_years else {}),
         "deps_layer_dir": str(base / "deps"),
         "functions_root": str(stub_functions_root(base)),
     }

@@ -87,7 +87,7 @@ def test_every_acknowledgement_is_listed_in_the_security_doc(synth):
 
 def test_buckets_are_kms_encrypted_tls_only_and_private(synth):
     buckets = synth.of_type("AWS::S3::Bucket")
-    assert len(buckets) == 5  # data, letters, athena results, the lake, access logs
+    assert len(buckets) == 6  # data, letters, athena results, the lake, the audit trail, access logs
     for name, bucket in buckets.items():
         props = bucket["Properties"]
         assert props["PublicAccessBlockConfiguration"] == {
@@ -97,7 +97,10 @@ def test_buckets_are_kms_encrypted_tls_only_and_private(synth):
             "RestrictPublicBuckets": True,
         }
         assert props["VersioningConfiguration"]["Status"] == "Enabled"
-        assert props["LifecycleConfiguration"]["Rules"]
+        rules = props["LifecycleConfiguration"]["Rules"]
+        assert rules, name
+        if props.get("ObjectLockEnabled"):  # the audit trail never expires: deleting it is a decision
+            assert all("ExpirationInDays" not in r and "NoncurrentVersionExpiration" not in r for r in rules)
         default = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
             "ServerSideEncryptionByDefault"
         ]
@@ -119,15 +122,18 @@ def test_buckets_are_kms_encrypted_tls_only_and_private(synth):
 def test_key_rotates_and_lets_only_named_services_use_it(synth):
     synth.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
     [key] = synth.of_type("AWS::KMS::Key").values()
-    services = {}
+    services: dict[str, list] = {}
     for statement in key["Properties"]["KeyPolicy"]["Statement"]:
         service = statement["Principal"].get("Service")
         if service:
-            services[json.dumps(service)] = statement.get("Condition")
-    # EventBridge (the DLQ) and CloudWatch (alarms to the topic) are each held to this rule or this account.
-    events = next(c for s, c in services.items() if "events.amazonaws.com" in s)
-    assert "automated-pharmacist-market-events" in json.dumps(events)
-    assert next(c for s, c in services.items() if "cloudwatch.amazonaws.com" in s)["StringEquals"]
+            services.setdefault(json.dumps(service), []).append(statement.get("Condition"))
+    # EventBridge (the two DLQs) is held to its two rules, CloudWatch (alarms to the topic) to this account.
+    [events] = [c for s, c in services.items() if "events.amazonaws.com" in s]
+    rules = sorted(json.dumps(c["ArnEquals"]["aws:SourceArn"]) for c in events)
+    assert len(rules) == 2
+    assert "automated-pharmacist-campaign-failures" in rules[0] and "automated-pharmacist-market-events" in rules[1]
+    [alarms] = [c for s, c in services.items() if "cloudwatch.amazonaws.com" in s]
+    assert all(c["StringEquals"] for c in alarms)
 
 
 def test_approvals_table_has_pitr_customer_managed_key_and_ttl(synth):
@@ -178,9 +184,14 @@ def test_no_iam_statement_allows_every_action_of_anything(synth):
         assert not any(a.endswith(":*") for a in actions), (name, actions)
 
 
-def test_only_the_approval_function_can_answer_a_waiting_task(synth):
-    answering = {name for name, s in statements(synth) if "states:SendTaskSuccess" in as_list(s["Action"])}
-    assert len(answering) == 1 and "approvalapi" in next(iter(answering)).lower()
+def test_only_the_approval_functions_can_answer_a_waiting_task(synth):
+    answering = {
+        name.split("ServiceRole")[0].replace("Functions", "")
+        for name, s in statements(synth)
+        if "states:SendTaskSuccess" in as_list(s["Action"])
+    }
+    # the approval pages (a person's decision) and approval_request (a decision already recorded, on a redrive)
+    assert answering == {"approvalapi", "approvalrequest"}
     starting = {name for name, s in statements(synth) if "states:StartExecution" in as_list(s["Action"])}
     assert {n.split("ServiceRole")[0].replace("Functions", "") for n in starting if "Functions" in n} == {
         "intake"
@@ -211,24 +222,56 @@ def test_every_function_gets_the_whole_environment_with_a_real_approval_url(synt
     assert "STATE_MACHINE_ARN" in functions(synth)["intake"]["Environment"]["Variables"]
 
 
-def test_market_events_rule_targets_intake_with_retries_and_a_dead_letter_queue(synth):
+def rule_with_its_queue(synth, rule_name: str) -> tuple[str, dict, dict, str]:
+    """(rule id, rule properties, its target, its dead-letter queue's logical id)."""
+    [(rule_id, rule)] = [
+        (i, r["Properties"]) for i, r in synth.of_type("AWS::Events::Rule").items() if r["Properties"]["Name"] == rule_name
+    ]
+    [target] = rule["Targets"]
+    return rule_id, rule, target, target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+
+
+@pytest.mark.parametrize(
+    ("rule_name", "function"),
+    [("automated-pharmacist-market-events", "intake"), ("automated-pharmacist-campaign-failures", "notify")],
+)
+def test_each_rule_targets_its_function_with_retries_and_its_own_dead_letter_queue(synth, rule_name, function):
+    rule_id, rule, target, dlq_id = rule_with_its_queue(synth, rule_name)
+    assert target["Arn"]["Fn::GetAtt"][0].startswith(f"Functions{function}")
+    # retried 8 times within a day, then kept in the dead-letter queue (never dropped)
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 86400}
+    dlq = synth.of_type("AWS::SQS::Queue")[dlq_id]
+    assert dlq["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("EncryptionKey")
+    assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 86400
+    # EventBridge may write to it, for this rule only
+    [policy] = [
+        p
+        for p in synth.of_type("AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": dlq_id}]
+    ]
+    [allow] = [st for st in policy["Properties"]["PolicyDocument"]["Statement"] if st["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
+    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+
+
+def test_market_events_reach_intake_by_the_pattern_the_local_runtime_matches(synth):
     from coach.intake import EVENT_PATTERN
 
-    synth.template.has_resource_properties(
-        "AWS::Events::Rule",
-        {
-            "EventPattern": EVENT_PATTERN,
-            "Targets": [
-                Match.object_like(
-                    {
-                        "DeadLetterConfig": Match.any_value(),
-                        "RetryPolicy": Match.object_like({"MaximumRetryAttempts": 8}),
-                    }
-                )
-            ],
-        },
-    )
-    synth.template.has_resource_properties("AWS::SQS::Queue", {"KmsMasterKeyId": Match.any_value()})
+    _, rule, _, _ = rule_with_its_queue(synth, "automated-pharmacist-market-events")
+    assert rule["EventPattern"] == EVENT_PATTERN
+
+
+def test_a_failed_timed_out_or_stopped_campaign_reaches_notify_for_the_operator_alert(synth):
+    _, rule, _, _ = rule_with_its_queue(synth, "automated-pharmacist-campaign-failures")
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    # this stack's campaign state machine only
+    assert "automated-pharmacist-campaign" in json.dumps(pattern["detail"]["stateMachineArn"])
+    # notify reads which state the execution stopped in, from the history of this state machine's executions only
+    [history] = [s for _, s in statements(synth) if "states:GetExecutionHistory" in as_list(s["Action"])]
+    assert "execution:automated-pharmacist-campaign:*" in json.dumps(history["Resource"])
 
 
 def test_approval_endpoint_is_throttled_logged_without_paths_and_behind_waf(synth):
@@ -322,7 +365,7 @@ def test_an_existing_lake_is_read_only_under_its_prefix_and_still_passes_the_che
     synth = synthesized(external_lake=True)
     for pack in synth.report["pluginReports"]:
         assert pack["conclusion"] == "success" and pack["violations"] == [], pack["pluginName"]
-    assert len(synth.of_type("AWS::S3::Bucket")) == 4  # no lake bucket of its own
+    assert len(synth.of_type("AWS::S3::Bucket")) == 5  # no lake bucket of its own
     lake_statements = [s for _, s in statements(synth) if "pbm-claims-lake" in json.dumps(s["Resource"])]
     assert lake_statements and all(
         not any(a.startswith(("s3:Put", "s3:Delete")) for a in as_list(s["Action"])) for s in lake_statements

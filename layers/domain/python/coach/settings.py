@@ -36,6 +36,7 @@ class Settings:
     operator_email: str | None
     config_set: str | None
     time_scale: float  # 1 on AWS; the local runtime shrinks days to seconds
+    audit_bucket: str | None = None  # the Object Lock bucket of the decision trail; unset: not archived
 
     @staticmethod
     def from_env() -> Settings:
@@ -56,6 +57,7 @@ class Settings:
             operator_email=os.environ.get("OPERATOR_EMAIL") or None,
             config_set=os.environ.get("SES_CONFIGURATION_SET") or None,
             time_scale=float(os.environ.get("COACH_TIME_SCALE", "1")),
+            audit_bucket=os.environ.get("AUDIT_BUCKET") or None,
         )
 
 
