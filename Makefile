@@ -8,7 +8,7 @@ VENV := .venv
 UV := .tools/bin/uv
 PYTEST_WORKERS ?= 2
 
-.PHONY: system-packages screenshots help install demo test test-fast lint format typecheck synth deploy clean bench-audience bench-letters
+.PHONY: system-packages screenshots help install demo test test-fast lint format typecheck synth deploy clean bench-audience bench-letters bench-load fuzz
 
 help:
 	@echo "make demo    run the Claritin campaign end to end on the local runtime (no AWS account)"
@@ -71,6 +71,15 @@ bench-letters: $(VENV)/.synced system-packages
 
 bench-audience: $(VENV)/.synced
 	$(VENV)/bin/python bench/bench_audience.py
+
+# 25 campaigns at once in one local runtime, each report checked against an independent count; then the same
+# 25 one after the other (the peer)
+bench-load: $(VENV)/.synced
+	$(VENV)/bin/python bench/bench_load.py
+
+# Bad-input fuzz (issue 6, tests/fuzz): 10,000 examples per property (500 for lakes); plain pytest runs ~400.
+fuzz: $(VENV)/.synced
+	HYPOTHESIS_PROFILE=fuzz $(VENV)/bin/pytest tests/fuzz -q -p no:randomly
 
 clean:
 	rm -rf .venv .tools node_modules cdk.out build out .bench

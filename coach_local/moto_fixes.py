@@ -8,14 +8,23 @@ moto 5.2.5: a Distributed Map counts failed items but never fails the map run (`
 moto 5.2.5: a ResultWriter names its manifest after the newest map run of the execution, not its own, so
 concurrent Distributed Maps (one Letters map per client) write the same S3 key at once and moto's S3 fails
 with "I/O operation on closed file". The writes are serialised here (on AWS every map run has its own folder).
+
+moto 5.2.5: a DynamoDB Query on a table's own key reads every item of the table and compares each one's partition
+key (`Table.all_items`); AWS reads the one partition. The approvals table holds every campaign's links, decisions,
+audit records and email-ledger entries, so with many campaigns in one runtime every approval read grew with all
+of them (bench/bench_load.py, docs/benchmarks.md). Here such a Query reads its partition only; index queries, and
+everything a Query does after finding its candidates (sort, page, filter, project), stay moto's own.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
+from collections import defaultdict
 from typing import Any
 
+from moto.dynamodb.models.table import Table
 from moto.stepfunctions.parser.api import HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
@@ -34,6 +43,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 _original_map_run = DistributedIterationComponent._map_run
+_original_query = Table.query
 _original_put_object = ResourceEvalS3._handle_put_object
 _result_writer_lock = threading.Lock()
 
@@ -74,11 +84,24 @@ def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_
         ))
 
 
+def _query_one_partition(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    if index_name or hash_key is None or not self.range_key_attr:
+        return _original_query(self, hash_key, *args, **kwargs)
+    view = copy.copy(self)  # the same table, seen with only the partition asked for
+    view.items = defaultdict(dict)
+    if hash_key in self.items:
+        view.items[hash_key] = self.items[hash_key]
+    return _original_query(view, hash_key, *args, **kwargs)
+
+
 def install() -> None:
     DistributedIterationComponent._map_run = _map_run_with_tolerance  # type: ignore[method-assign]
+    Table.query = _query_one_partition  # type: ignore[method-assign]
     ResourceEvalS3._handle_put_object = staticmethod(_serialised_put_object)  # type: ignore[method-assign,assignment]
 
 
 def uninstall() -> None:
     DistributedIterationComponent._map_run = _original_map_run  # type: ignore[method-assign]
+    Table.query = _original_query  # type: ignore[method-assign]
     ResourceEvalS3._handle_put_object = staticmethod(_original_put_object)  # type: ignore[method-assign,assignment]

@@ -6,13 +6,16 @@ import io
 import json
 import logging
 import os
+import threading
 import time
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
+from coach.approvals.notices import ALERT_STATUSES, STATUS_CHANGE, failure_event_pattern
 
 from coach_local import moto_fixes
 from coach_local.approval_server import ApprovalServer
@@ -90,6 +93,9 @@ class LocalRuntime:
         self._log_file: io.TextIOBase | None = None
         self._saved_streams: list[tuple[logging.StreamHandler, Any]] = []
         self._status: StatusWriter | None = None
+        self._attempts: dict[str, list[str]] = {}  # campaign → execution names (emulated redrives)
+        self._delivered: set[str] = set()  # status-change events already delivered
+        self._lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> LocalRuntime:
@@ -108,7 +114,7 @@ class LocalRuntime:
             "OPERATOR_EMAIL": "operations@pbm.example", "COACH_TIME_SCALE": repr(self.time_scale),
             "POWERTOOLS_SERVICE_NAME": LOGGER_NAME, "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "AutomatedPharmacist",
-            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_LOG_LEVEL": "INFO", "AUDIT_BUCKET": "coach-local-audit",
         })
         self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
         self._mock.start()
@@ -204,6 +210,10 @@ class LocalRuntime:
         s3 = self.client("s3")
         for bucket in (DATA_BUCKET, LETTERS_BUCKET):
             s3.create_bucket(Bucket=bucket)
+        # the decision trail, as deployed: Object Lock in COMPLIANCE mode (stacks/constructs/storage.py)
+        s3.create_bucket(Bucket=os.environ["AUDIT_BUCKET"], ObjectLockEnabledForBucket=True)
+        s3.put_object_lock_configuration(Bucket=os.environ["AUDIT_BUCKET"], ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 6}}})
         self.client("dynamodb").create_table(
             TableName=APPROVALS_TABLE, BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
@@ -243,7 +253,28 @@ class LocalRuntime:
         return dict(self.registry.invoke("intake", envelope))
 
     def execution_arn(self, campaign_id: str) -> str:
-        return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE}:{campaign_id}"
+        """The campaign's latest attempt (the first execution, or its latest emulated redrive)."""
+        attempts = self._attempts.get(campaign_id)
+        name = attempts[-1] if attempts else campaign_id
+        return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE}:{name}"
+
+    def redrive(self, campaign_id: str) -> str:
+        """Emulate RedriveExecution, which moto lacks: run the failed campaign again with the same input.
+
+        AWS resumes at the failed state and re-runs only the failed child executions. Here every stage runs again,
+        which is a stricter test of what a redrive relies on: audience files and letters land on the same keys,
+        letter batches already complete are skipped, an approval already given is reused without asking again,
+        and every email goes through the idempotency ledger, so nothing is sent twice."""
+        sfn = self.client("stepfunctions")
+        previous = sfn.describe_execution(executionArn=self.execution_arn(campaign_id))
+        if previous["status"] not in ALERT_STATUSES:
+            raise RuntimeError(f"{campaign_id} is {previous['status']}: only a failed, timed-out or stopped "
+                               "campaign can be redriven")
+        attempts = self._attempts.setdefault(campaign_id, [campaign_id])
+        name = f"{campaign_id[:68]}--redrive-{len(attempts)}"
+        sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=previous["input"])
+        attempts.append(name)
+        return name
 
     def describe(self, campaign_id: str) -> dict:
         return dict(self.client("stepfunctions").describe_execution(executionArn=self.execution_arn(campaign_id)))
@@ -254,6 +285,7 @@ class LocalRuntime:
         while True:
             d = self.describe(campaign_id)
             if d["status"] != "RUNNING":
+                self._deliver_status_change(campaign_id, d)
                 output = json.loads(d["output"]) if d.get("output") else None
                 return CampaignRun(campaign_id, arn, d["status"], output, d.get("error"))
             if time.monotonic() > deadline:
@@ -270,6 +302,24 @@ class LocalRuntime:
             if not page.get("nextToken"):
                 return events
             kwargs["nextToken"] = page["nextToken"]
+
+    def progress(self, campaign_id: str) -> dict[str, tuple[int, int]]:
+        """(done, total) of the campaign's long stages: audience, clients finished, letter batches written."""
+        from coach.keys import clients_key
+
+        calls = [c for c in list(self.registry.invocations) if c.ok and c.campaign_id == campaign_id]
+        done = {name: sum(1 for c in calls if c.function == name) for name in ("audience", "client_outcome", "letters")}
+        try:
+            clients = json.loads(self.read(DATA_BUCKET, clients_key(campaign_id)))
+        except Exception:  # not written yet: the audience is still being found
+            clients = None
+        if clients is None:
+            return {"audience": (done["audience"], 1), "clients": (0, 0), "letter batches": (0, 0)}
+        batches = sum(int(c.get("batch_count", 0)) for c in clients)
+        if done["client_outcome"] >= len(clients):  # every client finished: declined ones wrote no batch
+            batches = done["letters"]
+        return {"audience": (1, 1), "clients": (min(done["client_outcome"], len(clients)), len(clients)),
+                "letter batches": (min(done["letters"], batches), batches)}
 
     def read(self, bucket: str, key: str) -> bytes:
         return bytes(self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -290,6 +340,33 @@ class LocalRuntime:
         except s3.exceptions.NoSuchKey:
             return None
         return report
+
+    def _deliver_status_change(self, campaign_id: str, execution: dict) -> None:
+        """EventBridge's part, which moto does not play: a FAILED, TIMED_OUT or ABORTED execution emits a status-change
+        event; the deployed rule (same pattern) sends it to the notify function, which alerts the operator."""
+        from moto.events.models import EventPattern
+
+        attempt = len(self._attempts.get(campaign_id, [campaign_id])) - 1
+        key = f"{execution['executionArn']}#{execution['status']}"
+        with self._lock:
+            if key in self._delivered:
+                return
+            self._delivered.add(key)
+        event = {
+            "version": "0", "id": str(uuid.uuid4()), "detail-type": STATUS_CHANGE, "source": "aws.states",
+            "account": ACCOUNT, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": REGION,
+            "resources": [execution["executionArn"]],
+            "detail": {
+                "executionArn": execution["executionArn"], "stateMachineArn": self.state_machine_arn,
+                "name": execution["name"], "status": execution["status"],
+                "startDate": int(execution["startDate"].timestamp() * 1000),
+                "stopDate": int(execution["stopDate"].timestamp() * 1000) if execution.get("stopDate") else None,
+                "input": execution.get("input"), "output": None, "error": execution.get("error"),
+                "cause": execution.get("cause"), "redriveCount": attempt,
+            },
+        }
+        if EventPattern.load(json.dumps(failure_event_pattern(self.state_machine_arn))).matches_event(event):
+            self.registry.invoke("notify", event)
 
 
 def event_pattern() -> dict:

@@ -112,8 +112,13 @@ class StatusWriter:
         tmp.replace(self.path)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        # A snapshot scans the approvals table: with many campaigns it is not free, so the writer waits at least
+        # four times as long as the last snapshot took (at most a fifth of one core spent on status).
+        wait = self.interval
+        while not self._stop.wait(wait):
+            began = time.monotonic()
             self.write()
+            wait = max(self.interval, 4 * (time.monotonic() - began))
 
 
 class StatusError(ValueError):

@@ -51,7 +51,7 @@ def test_templates_check_passes_on_the_shipped_templates():
 class _Sfn:
     """The two Step Functions calls `coach redrive` makes (moto has no RedriveExecution)."""
 
-    class exceptions:  # noqa: N801 — boto3's shape
+    class exceptions:  # boto3's shape
         class ExecutionDoesNotExist(Exception):
             pass
 

@@ -41,12 +41,24 @@ def campaign_id_for(event_id: str) -> str:
     return f"{slug}-{digest}"
 
 
+def _one_line(text: str, limit: int) -> str:
+    """At most `limit` characters on one line: control characters escaped, the rest cut (keys and the values a
+    validator quotes, such as a bad NDC, come from the feed and may be huge or hold line breaks)."""
+    text = text[: limit + 1]
+    if not text.isprintable():
+        text = "".join(
+            c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+            for c in text
+        )
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def describe_validation_error(exc: ValidationError) -> list[str]:
-    """One line per problem, naming the field path; the offending value is never echoed (it may be huge)."""
+    """One line per problem, naming the field path; the offending value is never echoed in full (it may be huge)."""
     reasons = []
     for error in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in error["loc"]) or "(event)"
-        reasons.append(f"{where}: {error['msg']}")
+        where = ".".join(_one_line(str(part), 60) for part in error["loc"]) or "(event)"
+        reasons.append(f"{where}: {_one_line(error['msg'], 300)}")
     return reasons
 
 

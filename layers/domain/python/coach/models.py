@@ -5,10 +5,19 @@ Workflow payloads carry ids, counts and S3 keys only (DESIGN.md §2): nothing he
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from coach.ndc import normalise_ndc
 
@@ -19,7 +28,18 @@ Election = Literal["always", "ask", "never"]
 Decision = Literal["approved", "declined", "no_response", "auto", "not_asked"]
 Role = Literal["account_team", "client"]
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+def _one_line(value: str) -> str:
+    """Drug names and ingredients go into email subjects and letters: a line break or control character there
+    would fail the approval email long after intake accepted the event, so it is refused here instead."""
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        raise ValueError("must be one line of text without control characters")
+    return value
+
+
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_one_line)
+]
 _EARLIEST = date(1950, 1, 1)
 _LATEST = date(2100, 12, 31)
 
@@ -34,6 +54,10 @@ class Drug(BaseModel):
     @field_validator("ndcs")
     @classmethod
     def _normalise(cls, ndcs: list[str]) -> list[str]:
+        # `\d` also matches full-width and other scripts' digits, which no claim ever carries: never silently unmatched
+        for ndc in ndcs:
+            if not ndc.isascii():
+                raise ValueError(f"NDC {ndc[:20]!r} must be written with the digits 0-9 (and hyphens)")
         return sorted({normalise_ndc(ndc) for ndc in ndcs})
 
     @model_validator(mode="after")

@@ -13,6 +13,21 @@ from botocore.exceptions import ClientError
 from coach.adapters.aws import client
 from coach.ports import Email
 
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
+
+
+class Throttling(Exception):  # the error name the ASL's Retry matches (Lambda reports the class name)
+    """SES refused a send for the account's sending rate: transient, retried with backoff by the state machine."""
+
+
+def as_raised(exc: ClientError) -> Exception:
+    """What a send raises for SES's error: throttling becomes `Throttling` (the ASL retries that name, and not
+    AccessDenied or MessageRejected, which are not transient); anything else stays as it is."""
+    error = exc.response.get("Error", {})
+    if error.get("Code") in THROTTLING_CODES:
+        return Throttling(f"SES {error.get('Code')}: {error.get('Message', '')}")
+    return exc
+
 
 def build_mime(email: Email) -> EmailMessage:
     message = EmailMessage()
@@ -79,8 +94,14 @@ class SesMailer:
             kwargs["Tags"] = [{"Name": k, "Value": _safe_name(v)} for k, v in email.tags.items()]
         try:
             message_id = client("ses").send_raw_email(**kwargs)["MessageId"]
-        except Exception:
+        except ClientError as exc:
             self._release(email.idempotency_key)  # a failed send may be retried
+            raised = as_raised(exc)
+            if raised is exc:
+                raise
+            raise raised from exc
+        except Exception:
+            self._release(email.idempotency_key)
             raise
         if self._outbox is not None:
             self._outbox.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -123,10 +125,12 @@ def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
     if not lake.is_dir():
         raise LakeError(f"{lake}: no such lake folder")
     con = duckdb.connect()
+    where = lake
     try:
         for table in ("claims", "members", "drugs"):
+            where = lake / table
             files, kind = table_files(lake, table)
-            for path in files if table != "claims" else files[:1]:
+            for path in files:  # every file: one bad partition must not hide behind a good first one
                 columns = _describe(con, _reader([path], kind, table), str(path))
                 _check_types(table, kind, columns, str(path))
                 if table == "claims" and not _is_hive(files) and "fill_month" not in columns:
@@ -139,26 +143,40 @@ def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
     except LakeError:
         con.close()
         raise
+    except duckdb.Error as exc:  # data the per-file checks could not see (a damaged page inside a file)
+        con.close()
+        raise LakeError(f"{where}: unreadable ({str(exc).splitlines()[0][:200]})") from exc
     return con
 
 
+def _first(con: duckdb.DuckDBPyConnection, sql: str, where: Path) -> tuple | None:
+    try:
+        return con.execute(sql).fetchone()
+    except duckdb.Error as exc:  # a damaged page inside a file whose footer the per-file checks could read
+        raise LakeError(f"{where}: unreadable ({str(exc).splitlines()[0][:200]})") from exc
+
+
 def _check_values(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
-    bad = con.execute("SELECT ndc FROM drugs WHERE ndc IS NULL OR NOT regexp_full_match(ndc, '[0-9]{11}') LIMIT 1").fetchone()
+    bad = _first(con, "SELECT ndc FROM drugs WHERE ndc IS NULL OR NOT regexp_full_match(ndc, '[0-9]{11}') LIMIT 1",
+                 lake / "drugs")
     if bad is not None:
         raise LakeError(f"{lake / 'drugs'}: column 'ndc' holds {str(bad[0])[:20]!r}; NDCs must be 11 digits, no hyphens")
-    bad = con.execute("SELECT client_id FROM members WHERE client_id IS NULL OR NOT regexp_full_match(client_id, "
-                      "'[A-Za-z0-9_.-]{1,64}') LIMIT 1").fetchone()
+    bad = _first(con, "SELECT client_id FROM members WHERE client_id IS NULL OR NOT regexp_full_match(client_id, "
+                 "'[A-Za-z0-9_.-]{1,64}') LIMIT 1", lake / "members")
     if bad is not None:
         raise LakeError(f"{lake / 'members'}: column 'client_id' holds an id that is not 1–64 letters, digits, . _ -")
-    if con.execute("SELECT 1 FROM members WHERE member_id IS NULL LIMIT 1").fetchone() is not None:
+    if _first(con, "SELECT 1 FROM members WHERE member_id IS NULL LIMIT 1", lake / "members") is not None:
         raise LakeError(f"{lake / 'members'}: column 'member_id' has empty values")
 
 
 def check_claims_partitions(con: duckdb.DuckDBPyConnection, lake: Path, first_month: str, last_month: str) -> None:
     """The claims the query will read must have well-formed NDCs and dates (checked on those partitions only)."""
-    row = con.execute(
-        "SELECT ndc, fill_date FROM claims WHERE fill_month BETWEEN ? AND ? AND (ndc IS NULL OR fill_date IS NULL "
-        "OR NOT regexp_full_match(ndc, '[0-9]{11}')) LIMIT 1", [first_month, last_month]).fetchone()
+    try:
+        row = con.execute(
+            "SELECT ndc, fill_date FROM claims WHERE fill_month BETWEEN ? AND ? AND (ndc IS NULL OR fill_date IS NULL "
+            "OR NOT regexp_full_match(ndc, '[0-9]{11}')) LIMIT 1", [first_month, last_month]).fetchone()
+    except duckdb.Error as exc:  # a damaged page inside a claims file
+        raise LakeError(f"{lake / 'claims'}: unreadable ({str(exc).splitlines()[0][:200]})") from exc
     if row is not None:
         column = "ndc" if row[1] is not None else "fill_date"
         raise LakeError(f"{lake / 'claims'}: column {column!r} has a value that is not "
@@ -176,9 +194,12 @@ def read_clients(lake_dir: str | Path) -> list[dict]:
             source = _reader([path], kind, "clients")
             columns = _describe(con, source, str(path))
             _check_types("clients", kind, columns, str(path))
-            cursor = con.execute(f"SELECT * FROM {source}")
-            names = [d[0] for d in cursor.description]
-            rows += [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+            try:
+                cursor = con.execute(f"SELECT * FROM {source}")
+                names = [d[0] for d in cursor.description]
+                rows += [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+            except duckdb.Error as exc:  # a damaged page inside the file
+                raise LakeError(f"{path}: unreadable ({str(exc).splitlines()[0][:200]})") from exc
     finally:
         con.close()
     if not rows:
@@ -209,18 +230,27 @@ def _as_map(value: object) -> dict[str, str]:
     return {str(k): str(v) for k, v in value}  # type: ignore[attr-defined]
 
 
+def _parsed(parse: Callable[[object], Any], row: dict, column: str, client_id: str, lake: Path) -> Any:
+    """A list or map column read with `parse`; text that is not JSON, or JSON of the wrong shape, is a LakeError."""
+    try:
+        return parse(row.get(column))
+    except (ValueError, TypeError, AttributeError) as exc:
+        shape = "a map of event type to always/ask/never" if parse is _as_map else "a list of email addresses"
+        raise LakeError(f"{lake / 'clients'}: column {column!r} of client {client_id} is not {shape}") from exc
+
+
 def _normalise_client(row: dict, lake: Path) -> dict:
     client_id = str(row.get("client_id") or "")
     if not CLIENT_ID.match(client_id):
         raise LakeError(f"{lake / 'clients'}: column 'client_id' holds an id that is not 1–64 letters, digits, . _ -")
-    elections = _as_map(row.get("elections"))
+    elections = _parsed(_as_map, row, "elections", client_id, lake)
     for event_type, election in elections.items():
         if election not in ("always", "ask", "never"):
             raise LakeError(f"{lake / 'clients'}: column 'elections' of client {client_id}: {event_type} → "
                             f"{election!r} is not always, ask or never")
     return {
         "client_id": client_id, "name": str(row.get("name") or client_id),
-        "account_team_emails": _as_list(row.get("account_team_emails")),
-        "client_contact_emails": _as_list(row.get("client_contact_emails")),
+        "account_team_emails": _parsed(_as_list, row, "account_team_emails", client_id, lake),
+        "client_contact_emails": _parsed(_as_list, row, "client_contact_emails", client_id, lake),
         "elections": elections, "escalation_email": row.get("escalation_email") or None,
     }

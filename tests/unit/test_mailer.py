@@ -1,0 +1,80 @@
+"""The SES mailer: one send per idempotency key, and SES throttling raised under the name the state machine retries."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from coach.adapters import aws
+from coach.adapters.mail import SesMailer, Throttling
+from coach.ports import Email
+from moto import mock_aws
+
+TABLE = "ledger"
+
+
+@pytest.fixture
+def ses(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        aws.reset_clients()
+        boto3.client("ses").verify_email_identity(EmailAddress="coach@plan.example")
+        boto3.client("dynamodb").create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield aws.client("ses")
+    aws.reset_clients()
+
+
+def email(key: str = "campaign-1/notice/C1") -> Email:
+    return Email(
+        sender="coach@plan.example",
+        to=("team@plan.example",),
+        subject="A campaign needs your decision",
+        text="3 members",
+        idempotency_key=key,
+    )
+
+
+def ledger_items() -> int:
+    return boto3.client("dynamodb").scan(TableName=TABLE)["Count"]
+
+
+def test_the_same_key_sends_once(ses, tmp_path):
+    mailer = SesMailer(ledger_table=TABLE, outbox_dir=str(tmp_path))
+    first = mailer.send(email())
+    assert mailer.send(email()) == "duplicate-suppressed" and first != "duplicate-suppressed"
+    assert len(list(tmp_path.glob("*.eml"))) == 1
+
+
+@pytest.mark.parametrize("code", ["Throttling", "ThrottlingException", "TooManyRequestsException"])
+def test_ses_throttling_raises_throttling_and_frees_the_key_for_the_retry(ses, monkeypatch, code):
+    def refuse(**kwargs):
+        raise ClientError({"Error": {"Code": code, "Message": "Maximum sending rate exceeded."}}, "SendRawEmail")
+
+    monkeypatch.setattr(ses, "send_raw_email", refuse)
+    mailer = SesMailer(ledger_table=TABLE)
+    with pytest.raises(Throttling, match="Maximum sending rate exceeded") as raised:
+        mailer.send(email())
+    assert type(raised.value).__name__ == "Throttling"  # Lambda's errorType: the name the ASL's Retry matches
+    assert ledger_items() == 0  # the retry may send it
+
+
+def test_a_rejected_message_is_not_disguised_as_throttling(ses, monkeypatch):
+    def reject(**kwargs):
+        raise ClientError({"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."}},
+                          "SendRawEmail")
+
+    monkeypatch.setattr(ses, "send_raw_email", reject)
+    with pytest.raises(ClientError) as raised:
+        SesMailer(ledger_table=TABLE).send(email())
+    assert raised.value.response["Error"]["Code"] == "MessageRejected"
+    assert ledger_items() == 0
