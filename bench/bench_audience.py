@@ -68,8 +68,10 @@ def ensure_csv_copy(lake: Path) -> Path:
     folder = copy / "claims"
     folder.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT * FROM read_parquet('{lake}/claims/**/*.parquet', hive_partitioning = true)) "
-                f"TO '{folder}/claims.csv' (HEADER)")
+    con.execute(
+        f"COPY (SELECT * FROM read_parquet('{lake}/claims/**/*.parquet', hive_partitioning = true)) "
+        f"TO '{folder}/claims.csv' (HEADER)"
+    )
     (copy / ".done").write_text("ok")
     return copy
 
@@ -91,11 +93,19 @@ def parquet_fraction(lake: Path, first_month: str, last_month: str) -> float:
 def measure(lake: Path, runs: int) -> dict:
     results = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", CHILD, str(lake), str(EVENT)], capture_output=True, text=True,
-                             check=True, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(lake), str(EVENT)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return {"median_s": statistics.median(r["seconds"] for r in results), "rows": results[0]["rows"],
-            "peak_mib": max(r["peak_kib"] for r in results) / 1024}
+    return {
+        "median_s": statistics.median(r["seconds"] for r in results),
+        "rows": results[0]["rows"],
+        "peak_mib": max(r["peak_kib"] for r in results) / 1024,
+    }
 
 
 def main() -> None:
@@ -112,12 +122,18 @@ def main() -> None:
         csv_lake = ensure_csv_copy(lake)
         ours, csv = measure(lake, args.runs), measure(csv_lake, args.runs)
         fraction = parquet_fraction(lake, "2001-11", "2002-11")
-        print(f"{name:6} {'partitioned Parquet (ours)':28} {ours['median_s']:9.2f} {ours['peak_mib']:9.0f} "
-              f"{fraction:10.1%} {ours['rows']:8,}")
-        print(f"{name:6} {'unpartitioned CSV':28} {csv['median_s']:9.2f} {csv['peak_mib']:9.0f} {1:10.0%} "
-              f"{csv['rows']:8,}")
-        print(f"{name:6} {claims:,} claims; speed-up {csv['median_s'] / ours['median_s']:.1f}x, "
-              f"bytes read {fraction:.1%} of the CSV scan")
+        print(
+            f"{name:6} {'partitioned Parquet (ours)':28} {ours['median_s']:9.2f} {ours['peak_mib']:9.0f} "
+            f"{fraction:10.1%} {ours['rows']:8,}"
+        )
+        print(
+            f"{name:6} {'unpartitioned CSV':28} {csv['median_s']:9.2f} {csv['peak_mib']:9.0f} {1:10.0%} "
+            f"{csv['rows']:8,}"
+        )
+        print(
+            f"{name:6} {claims:,} claims; speed-up {csv['median_s'] / ours['median_s']:.1f}x, "
+            f"bytes read {fraction:.1%} of the CSV scan"
+        )
         if ours["rows"] != csv["rows"]:
             raise SystemExit("the two layouts disagree on the audience: that is a bug")
 

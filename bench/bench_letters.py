@@ -43,10 +43,21 @@ def members(count: int) -> list[MemberRecord]:
 
     fake = Faker("en_US")
     fake.seed_instance(3)
-    return [MemberRecord(member_id=f"M{i:07d}", client_id="C1", first_name=fake.first_name(),
-                         last_name=fake.last_name(), address_line1=fake.street_address(), city=fake.city(),
-                         state=fake.state_abbr(), postal_code=fake.zipcode(), drug_name="Samplezol",
-                         last_fill_date=date(2002, 10, 1)) for i in range(count)]
+    return [
+        MemberRecord(
+            member_id=f"M{i:07d}",
+            client_id="C1",
+            first_name=fake.first_name(),
+            last_name=fake.last_name(),
+            address_line1=fake.street_address(),
+            city=fake.city(),
+            state=fake.state_abbr(),
+            postal_code=fake.zipcode(),
+            drug_name="Samplezol",
+            last_fill_date=date(2002, 10, 1),
+        )
+        for i in range(count)
+    ]
 
 
 def ours(people: list[MemberRecord]) -> tuple[float, bytes]:
@@ -67,12 +78,18 @@ def weasyprint(people: list[MemberRecord]) -> tuple[float, bytes]:
     documents = []
     for m in people:
         text = registry.render(pinned, letter_context(m, SAMPLE_EVENT, "en"))
-        body = "".join(f"<h2>{html.escape(b.text)}</h2>" if b.kind == "heading" else
-                       f"<p>{'- ' if b.kind == 'bullet' else ''}{html.escape(b.text)}</p>" for b in parse_markup(text))
-        page = (f"<html><head><style>{CSS}</style></head><body><div class='return'>Pharmacy Benefit Services<br>"
-                f"PO Box 1000<br>Springfield, IL 62701</div><div class='address'>"
-                f"{'<br>'.join(html.escape(line) for line in address_lines(m))}</div>"
-                f"<div class='body'>{body}</div></body></html>")
+        body = "".join(
+            f"<h2>{html.escape(b.text)}</h2>"
+            if b.kind == "heading"
+            else f"<p>{'- ' if b.kind == 'bullet' else ''}{html.escape(b.text)}</p>"
+            for b in parse_markup(text)
+        )
+        page = (
+            f"<html><head><style>{CSS}</style></head><body><div class='return'>Pharmacy Benefit Services<br>"
+            f"PO Box 1000<br>Springfield, IL 62701</div><div class='address'>"
+            f"{'<br>'.join(html.escape(line) for line in address_lines(m))}</div>"
+            f"<div class='body'>{body}</div></body></html>"
+        )
         documents.append(HTML(string=page).render())
     pdf = documents[0].copy([p for d in documents for p in d.pages]).write_pdf()
     return time.perf_counter() - started, pdf
@@ -81,17 +98,31 @@ def weasyprint(people: list[MemberRecord]) -> tuple[float, bytes]:
 def projection(letters_per_second: float) -> None:
     batches = MEMBERS_9M // BATCH
     batch_seconds = BATCH / letters_per_second + 1.0  # + S3 read/write of the batch
-    ours_cost = (batches * batch_seconds * LAMBDA_GB * LAMBDA_GB_SECOND + batches * LAMBDA_REQUEST
-                 + batches * TRANSITIONS_PER_ITERATION * SFN_TRANSITION + batches * 2 * S3_PUT)
+    ours_cost = (
+        batches * batch_seconds * LAMBDA_GB * LAMBDA_GB_SECOND
+        + batches * LAMBDA_REQUEST
+        + batches * TRANSITIONS_PER_ITERATION * SFN_TRANSITION
+        + batches * 2 * S3_PUT
+    )
     ours_wall = batches / CONCURRENCY * batch_seconds
     naive_seconds = 1 / letters_per_second + 0.05  # one letter per invocation, plus its S3 round trip
-    naive_cost = (MEMBERS_9M * naive_seconds * LAMBDA_GB * LAMBDA_GB_SECOND + MEMBERS_9M * LAMBDA_REQUEST
-                  + MEMBERS_9M * TRANSITIONS_PER_ITERATION * SFN_TRANSITION + MEMBERS_9M * S3_PUT)
+    naive_cost = (
+        MEMBERS_9M * naive_seconds * LAMBDA_GB * LAMBDA_GB_SECOND
+        + MEMBERS_9M * LAMBDA_REQUEST
+        + MEMBERS_9M * TRANSITIONS_PER_ITERATION * SFN_TRANSITION
+        + MEMBERS_9M * S3_PUT
+    )
     naive_wall = MEMBERS_9M / CONCURRENCY * naive_seconds
-    print(f"\n9M-member letters stage on AWS (prices: {PRICES_AS_OF}; {LAMBDA_GB:.0f} GB Lambda, "
-          f"MaxConcurrency {CONCURRENCY}):")
-    print(f"  batched (ours): {batches:,} map items of {BATCH:,}   ${ours_cost:,.2f}   {ours_wall / 60:,.1f} min")
-    print(f"  naive: {MEMBERS_9M:,} map items, one object each   ${naive_cost:,.2f}   {naive_wall / 3600:,.1f} h")
+    print(
+        f"\n9M-member letters stage on AWS (prices: {PRICES_AS_OF}; {LAMBDA_GB:.0f} GB Lambda, "
+        f"MaxConcurrency {CONCURRENCY}):"
+    )
+    print(
+        f"  batched (ours): {batches:,} map items of {BATCH:,}   ${ours_cost:,.2f}   {ours_wall / 60:,.1f} min"
+    )
+    print(
+        f"  naive: {MEMBERS_9M:,} map items, one object each   ${naive_cost:,.2f}   {naive_wall / 3600:,.1f} h"
+    )
     print(f"  ratio: {naive_cost / ours_cost:,.0f}x cheaper, {naive_wall / ours_wall:,.0f}x faster")
 
 
@@ -104,10 +135,14 @@ def main() -> None:
     weasy_s, weasy_pdf = weasyprint(people)
     ours_rate, weasy_rate = args.letters / ours_s, args.letters / weasy_s
     print(f"{args.letters:,} letters, one core each")
-    print(f"  this project (fpdf2, pure Python): {ours_s:7.2f} s  {ours_rate:8.1f} letters/s/core  "
-          f"{len(ours_pdf) / 1024:,.0f} KiB")
-    print(f"  WeasyPrint (HTML per letter):      {weasy_s:7.2f} s  {weasy_rate:8.1f} letters/s/core  "
-          f"{len(weasy_pdf) / 1024:,.0f} KiB")
+    print(
+        f"  this project (fpdf2, pure Python): {ours_s:7.2f} s  {ours_rate:8.1f} letters/s/core  "
+        f"{len(ours_pdf) / 1024:,.0f} KiB"
+    )
+    print(
+        f"  WeasyPrint (HTML per letter):      {weasy_s:7.2f} s  {weasy_rate:8.1f} letters/s/core  "
+        f"{len(weasy_pdf) / 1024:,.0f} KiB"
+    )
     print(f"  ratio: {ours_rate / weasy_rate:.1f}x")
     projection(ours_rate)
 

@@ -48,7 +48,14 @@ EVENTS: list[tuple[str, str | None, str, list[str], str | None, str]] = [
     ("patent_expiry", None, "Lipitor", ["00071015523"], None, "2002-07-15"),
     ("patent_expiry", None, "Plavix", ["00597008717"], None, "2002-10-01"),
     ("patent_expiry", None, "Diovan", [], "valsartan", "2002-06-30"),
-    ("patent_expiry", None, "Lexapro", ["00456320530"], None, "2002-11-10"),  # behavioral health: nobody reachable
+    (
+        "patent_expiry",
+        None,
+        "Lexapro",
+        ["00456320530"],
+        None,
+        "2002-11-10",
+    ),  # behavioral health: nobody reachable
     ("generic_launch", None, "Singulair", [], "montelukast", "2002-09-15"),
     ("generic_launch", None, "Crestor", ["00310075139"], None, "2002-11-25"),
     ("generic_launch", None, "Wellbutrin XL", [], "bupropion", "2002-08-20"),
@@ -58,7 +65,14 @@ EVENTS: list[tuple[str, str | None, str, list[str], str | None, str]] = [
     ("recall", "I", "Metformin", ["00378018001"], None, "2002-11-05"),  # class I: mandatory, nobody asked
     ("recall", "II", "Lisinopril", [], "lisinopril", "2002-10-20"),
     ("recall", "III", "Amlodipine", ["00172376210"], "amlodipine", "2002-07-01"),
-    ("recall", "I", "Suboxone", ["12496120803"], None, "2002-11-18"),  # substance use: recalls reach everybody
+    (
+        "recall",
+        "I",
+        "Suboxone",
+        ["12496120803"],
+        None,
+        "2002-11-18",
+    ),  # substance use: recalls reach everybody
     ("recall", "II", "Ortho Tri-Cyclen", [], "norgestimate/ethinyl estradiol", "2002-09-10"),
     ("formulary_change", None, "Levothyroxine", ["00378395277"], None, "2002-11-12"),
     ("formulary_change", None, "Albuterol", [], "albuterol", "2002-10-28"),
@@ -67,18 +81,37 @@ EVENTS: list[tuple[str, str | None, str, list[str], str | None, str]] = [
 ]
 
 
-def market_event(index: int, event_type: str, recall_class: str | None, name: str, ndcs: list[str],
-                 ingredient: str | None, announced: str) -> dict:
+def market_event(
+    index: int,
+    event_type: str,
+    recall_class: str | None,
+    name: str,
+    ndcs: list[str],
+    ingredient: str | None,
+    announced: str,
+) -> dict:
     drug: dict[str, Any] = {"name": name, "ndcs": ndcs}
     if ingredient:
         drug["ingredient"] = ingredient
     effective = date.fromisoformat(announced) + timedelta(days=35)
     slug = name.lower().replace(" ", "-").replace("/", "-")
-    return {"source": "coach.market-feed", "detail-type": "Drug Market Event", "detail": {
-        "event_id": f"load-{index:02d}-{event_type.replace('_', '-')}-{slug}-{announced}",
-        "event_type": event_type, "drug": drug, "effective_date": effective.isoformat(), "announced_on": announced,
-        "summary": f"{name}: {event_type.replace('_', ' ')}" + (f" (class {recall_class})" if recall_class else "") + ".",
-        "source_url": "https://example.org/notice", "alternatives": [], "recall_class": recall_class}}
+    return {
+        "source": "coach.market-feed",
+        "detail-type": "Drug Market Event",
+        "detail": {
+            "event_id": f"load-{index:02d}-{event_type.replace('_', '-')}-{slug}-{announced}",
+            "event_type": event_type,
+            "drug": drug,
+            "effective_date": effective.isoformat(),
+            "announced_on": announced,
+            "summary": f"{name}: {event_type.replace('_', ' ')}"
+            + (f" (class {recall_class})" if recall_class else "")
+            + ".",
+            "source_url": "https://example.org/notice",
+            "alternatives": [],
+            "recall_class": recall_class,
+        },
+    }
 
 
 def all_events() -> list[dict]:
@@ -132,16 +165,31 @@ def expected_report(lake: Path, event: dict) -> dict[str, dict[str, Any]]:
     detail = event["detail"]
     playbook = json.loads((PLAYBOOKS / f"{detail['event_type']}.json").read_text())
     announced = date.fromisoformat(detail["announced_on"])
-    rows = duckdb.connect().execute(ORACLE_SQL, {
-        "claims": str(lake / "claims" / "*" / "*.parquet"), "drugs": str(lake / "drugs" / "*.parquet"),
-        "members": str(lake / "members" / "*.parquet"), "ndcs": detail["drug"].get("ndcs", []),
-        "ingredient": detail["drug"].get("ingredient") or "", "allowed": playbook["allowed_sensitive_classes"],
-        "first_day": announced - timedelta(days=playbook["lookback_days"] - 1), "announced": announced,
-        "effective": date.fromisoformat(detail["effective_date"]),
-    }).fetchall()
-    elections = {row["client_id"]: dict(row["elections"] or []) for row in
-                 pq.read_table(lake / "clients").select(["client_id", "elections"]).to_pylist()}
-    mandatory = detail["event_type"] == "recall" and detail["recall_class"] in playbook.get("mandatory_recall_classes", [])
+    rows = (
+        duckdb.connect()
+        .execute(
+            ORACLE_SQL,
+            {
+                "claims": str(lake / "claims" / "*" / "*.parquet"),
+                "drugs": str(lake / "drugs" / "*.parquet"),
+                "members": str(lake / "members" / "*.parquet"),
+                "ndcs": detail["drug"].get("ndcs", []),
+                "ingredient": detail["drug"].get("ingredient") or "",
+                "allowed": playbook["allowed_sensitive_classes"],
+                "first_day": announced - timedelta(days=playbook["lookback_days"] - 1),
+                "announced": announced,
+                "effective": date.fromisoformat(detail["effective_date"]),
+            },
+        )
+        .fetchall()
+    )
+    elections = {
+        row["client_id"]: dict(row["elections"] or [])
+        for row in pq.read_table(lake / "clients").select(["client_id", "elections"]).to_pylist()
+    }
+    mandatory = detail["event_type"] == "recall" and detail["recall_class"] in playbook.get(
+        "mandatory_recall_classes", []
+    )
     expected = {}
     for client_id, affected, reachable, emailed in rows:
         election = elections[client_id].get(detail["event_type"], "ask")
@@ -153,19 +201,39 @@ def expected_report(lake: Path, event: dict) -> dict[str, dict[str, Any]]:
             decisions, sent = ("approved", "auto" if election == "always" else "not_asked"), True
         else:
             decisions, sent = ("approved", "approved"), True
-        expected[client_id] = {"affected": affected, "reachable": reachable,
-                               "account_team_decision": decisions[0], "client_decision": decisions[1],
-                               "mailed": reachable - emailed if sent else 0, "emailed": emailed if sent else 0}
+        expected[client_id] = {
+            "affected": affected,
+            "reachable": reachable,
+            "account_team_decision": decisions[0],
+            "client_decision": decisions[1],
+            "mailed": reachable - emailed if sent else 0,
+            "emailed": emailed if sent else 0,
+        }
     return expected
 
 
 def mismatches(report: dict | None, expected: dict[str, dict[str, Any]]) -> list[str]:
     if report is None:
         return ["no report.json"]
-    got = {row["client_id"]: {k: row[k] for k in ("affected", "reachable", "account_team_decision",
-                                                   "client_decision", "mailed", "emailed")} for row in report["clients"]}
-    problems = [f"client {c}: report {got.get(c)} != independent count {expected.get(c)}"
-                for c in sorted(set(got) | set(expected)) if got.get(c) != expected.get(c)]
+    got = {
+        row["client_id"]: {
+            k: row[k]
+            for k in (
+                "affected",
+                "reachable",
+                "account_team_decision",
+                "client_decision",
+                "mailed",
+                "emailed",
+            )
+        }
+        for row in report["clients"]
+    }
+    problems = [
+        f"client {c}: report {got.get(c)} != independent count {expected.get(c)}"
+        for c in sorted(set(got) | set(expected))
+        if got.get(c) != expected.get(c)
+    ]
     for name in ("affected", "reachable", "mailed", "emailed"):
         want = sum(row[name] for row in expected.values())
         if report["totals"][name] != want:
@@ -184,8 +252,9 @@ class Run:
     report: dict | None
 
 
-def run_campaigns(lake: Path, out: Path, events: list[dict], *, concurrent: bool, time_scale: float,
-                  timeout: float) -> tuple[float, float, list[Run]]:
+def run_campaigns(
+    lake: Path, out: Path, events: list[dict], *, concurrent: bool, time_scale: float, timeout: float
+) -> tuple[float, float, list[Run]]:
     """Start the events at once (or one after the other) in one fresh LocalRuntime; the wall time excludes the
     runtime's own start and stop, and includes the auto-approver's clicks. Returns (wall s, CPU s, runs): the whole
     runtime is one Python process, so CPU ÷ wall is how many cores it kept busy."""
@@ -197,8 +266,11 @@ def run_campaigns(lake: Path, out: Path, events: list[dict], *, concurrent: bool
     prepare_out(out)
     # the handlers' metrics (EMF JSON on stdout) and Powertools' warnings are not this benchmark's output (the
     # handlers' logger keeps the stream it first saw: QUIET stays open for the life of the process)
-    with contextlib.redirect_stdout(QUIET), warnings.catch_warnings(), \
-            LocalRuntime(out, lake, time_scale=time_scale) as runtime:
+    with (
+        contextlib.redirect_stdout(QUIET),
+        warnings.catch_warnings(),
+        LocalRuntime(out, lake, time_scale=time_scale) as runtime,
+    ):
         warnings.simplefilter("ignore")
         errors: list[str] = []
         watcher = OutboxWatcher(out / "outbox", auto_approver({}, errors))
@@ -228,8 +300,16 @@ def run_campaigns(lake: Path, out: Path, events: list[dict], *, concurrent: bool
             except Exception:
                 report = None
             stop = execution.get("stopDate") or execution["startDate"]
-            runs.append(Run(event_id, cid, finished[event_id].status, finished[event_id].error,
-                            (stop - execution["startDate"]).total_seconds(), report))
+            runs.append(
+                Run(
+                    event_id,
+                    cid,
+                    finished[event_id].status,
+                    finished[event_id].error,
+                    (stop - execution["startDate"]).total_seconds(),
+                    report,
+                )
+            )
     return wall, cpu, runs
 
 
@@ -246,8 +326,10 @@ def check(lake: Path, runs: list[Run], events: list[dict], label: str) -> dict[s
         for name in totals:
             totals[name] += int(run.report["totals"][name])
     if problems:
-        print(f"\nFAILED ({label}): {len(problems)} mismatch(es) between report.json and the independent count:",
-              file=sys.stderr)
+        print(
+            f"\nFAILED ({label}): {len(problems)} mismatch(es) between report.json and the independent count:",
+            file=sys.stderr,
+        )
         for problem in problems:
             print("  " + problem, file=sys.stderr)
         raise SystemExit(1)
@@ -255,13 +337,19 @@ def check(lake: Path, runs: list[Run], events: list[dict], label: str) -> dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--members", type=int, default=8_000)
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--campaigns", type=int, default=len(EVENTS), help="the first N of the 25 events")
-    parser.add_argument("--day-seconds", type=float, default=3_600.0,
-                        help="how long a playbook day lasts locally (only an unanswered approval waits that long): "
-                             "long enough that a click delayed by the load never turns into a reminder")
+    parser.add_argument(
+        "--day-seconds",
+        type=float,
+        default=3_600.0,
+        help="how long a playbook day lasts locally (only an unanswered approval waits that long): "
+        "long enough that a click delayed by the load never turns into a reminder",
+    )
     parser.add_argument("--timeout", type=float, default=1_800.0)
     parser.add_argument("--work", type=Path, default=ROOT / ".bench" / "load")
     parser.add_argument("--skip-peer", action="store_true")
@@ -282,31 +370,53 @@ def main() -> None:
         marker.write_text(json.dumps({"claims": stats.claims}))
     claims = json.loads(marker.read_text())["claims"]
     kinds = sorted({e["detail"]["event_type"] for e in events})
-    print(f"lake: {args.members:,} members, {args.clients} clients, {claims:,} claims (seed 42); "
-          f"{len(events)} campaigns over {len(kinds)} event types: {', '.join(kinds)}")
+    print(
+        f"lake: {args.members:,} members, {args.clients} clients, {claims:,} claims (seed 42); "
+        f"{len(events)} campaigns over {len(kinds)} event types: {', '.join(kinds)}"
+    )
     time_scale = args.day_seconds / 86_400
 
-    wall, cpu, runs = run_campaigns(lake, args.work / "out-concurrent", events, concurrent=True, time_scale=time_scale,
-                               timeout=args.timeout)
+    wall, cpu, runs = run_campaigns(
+        lake,
+        args.work / "out-concurrent",
+        events,
+        concurrent=True,
+        time_scale=time_scale,
+        timeout=args.timeout,
+    )
     totals = check(lake, runs, events, "concurrent")
     rate = len(runs) / (wall / 60)
-    print(f"\nconcurrent: {len(runs)} campaigns started at once in one runtime: {wall:.1f} s wall, "
-          f"{rate:.1f} campaigns/min, CPU {cpu:.0f} s ({cpu / wall:.2f} cores); every report matches the independent "
-          "count")
-    print(f"  members affected {totals['affected']:,}, reachable {totals['reachable']:,}; "
-          f"letters mailed {totals['mailed']:,}, emailed {totals['emailed']:,}")
+    print(
+        f"\nconcurrent: {len(runs)} campaigns started at once in one runtime: {wall:.1f} s wall, "
+        f"{rate:.1f} campaigns/min, CPU {cpu:.0f} s ({cpu / wall:.2f} cores); every report matches the independent "
+        "count"
+    )
+    print(
+        f"  members affected {totals['affected']:,}, reachable {totals['reachable']:,}; "
+        f"letters mailed {totals['mailed']:,}, emailed {totals['emailed']:,}"
+    )
     slowest = max(runs, key=lambda r: r.seconds)
-    print(f"  slowest execution {slowest.seconds:.1f} s ({slowest.event_id}); "
-          f"median {sorted(r.seconds for r in runs)[len(runs) // 2]:.1f} s")
+    print(
+        f"  slowest execution {slowest.seconds:.1f} s ({slowest.event_id}); "
+        f"median {sorted(r.seconds for r in runs)[len(runs) // 2]:.1f} s"
+    )
     if args.skip_peer:
         return
-    peer_wall, peer_cpu, peer_runs = run_campaigns(lake, args.work / "out-sequential", events, concurrent=False,
-                                         time_scale=time_scale, timeout=args.timeout)
+    peer_wall, peer_cpu, peer_runs = run_campaigns(
+        lake,
+        args.work / "out-sequential",
+        events,
+        concurrent=False,
+        time_scale=time_scale,
+        timeout=args.timeout,
+    )
     check(lake, peer_runs, events, "sequential")
     peer_rate = len(peer_runs) / (peer_wall / 60)
-    print(f"peer (sequential): the same {len(peer_runs)}, one after the other: {peer_wall:.1f} s wall, "
-          f"{peer_rate:.1f} campaigns/min, CPU {peer_cpu:.0f} s ({peer_cpu / peer_wall:.2f} cores); every report "
-          "matches the independent count")
+    print(
+        f"peer (sequential): the same {len(peer_runs)}, one after the other: {peer_wall:.1f} s wall, "
+        f"{peer_rate:.1f} campaigns/min, CPU {peer_cpu:.0f} s ({peer_cpu / peer_wall:.2f} cores); every report "
+        "matches the independent count"
+    )
     print(f"ratio: concurrent is {peer_wall / wall:.2f}x the sequential throughput")
 
 

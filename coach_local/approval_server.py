@@ -32,8 +32,13 @@ def api_event(method: str, path: str, headers: dict[str, str], body: bytes, sour
             "httpMethod": method,
             "path": path,
             "identity": {"sourceIp": source_ip, "userAgent": lowered.get("user-agent", "")},
-            "http": {"method": method, "path": path, "sourceIp": source_ip,
-                     "userAgent": lowered.get("user-agent", ""), "protocol": "HTTP/1.1"},
+            "http": {
+                "method": method,
+                "path": path,
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+                "protocol": "HTTP/1.1",
+            },
         },
         "body": base64.b64encode(body).decode() if body else None,
         "isBase64Encoded": bool(body),
@@ -91,7 +96,9 @@ class ApprovalServer:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="approval-server")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="approval-server"
+        )
 
     @property
     def base_url(self) -> str:

@@ -39,9 +39,15 @@ def read_approval_email(path: Path) -> ApprovalEmail | None:
     match = LINK.search(text)
     if not match:
         return None
-    return ApprovalEmail(path, str(message.get("X-Coach-Campaign", "")), str(message.get("X-Coach-Client", "")),
-                         str(message.get("X-Coach-Role", "")), str(message.get("X-Coach-Attempt", "0")),
-                         str(message.get("X-Coach-Request", "ask")), match.group(0))
+    return ApprovalEmail(
+        path,
+        str(message.get("X-Coach-Campaign", "")),
+        str(message.get("X-Coach-Client", "")),
+        str(message.get("X-Coach-Role", "")),
+        str(message.get("X-Coach-Attempt", "0")),
+        str(message.get("X-Coach-Request", "ask")),
+        match.group(0),
+    )
 
 
 def answer(link: str, decision: str, comment: str = "") -> int:
@@ -53,10 +59,18 @@ def answer(link: str, decision: str, comment: str = "") -> int:
     token = CSRF.search(html)
     if token is None:
         raise RuntimeError("the confirmation page has no form to submit")
-    form = urllib.parse.urlencode({"csrf_token": token.group(1), "decision": decision, "comment": comment}).encode()
-    request = urllib.request.Request(link, data=form, method="POST",  # noqa: S310
-                                     headers={"Content-Type": "application/x-www-form-urlencoded",
-                                              "User-Agent": "coach-demo-approver/1.0"})
+    form = urllib.parse.urlencode(
+        {"csrf_token": token.group(1), "decision": decision, "comment": comment}
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 — an http(s) link matched by LINK in an approval email
+        link,
+        data=form,
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "coach-demo-approver/1.0",
+        },
+    )
     try:
         with opener.open(request, timeout=30) as response:
             return int(response.status)
@@ -104,7 +118,9 @@ class OutboxWatcher:
             self._stop.wait(self.poll)
 
 
-def auto_approver(decisions: Decisions, errors: list[str], workers: int = 8) -> Callable[[ApprovalEmail], None]:
+def auto_approver(
+    decisions: Decisions, errors: list[str], workers: int = 8
+) -> Callable[[ApprovalEmail], None]:
     """Answers like a team of people would: several at once, each GET-then-POST; problems go to `errors`."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -114,9 +130,13 @@ def auto_approver(decisions: Decisions, errors: list[str], workers: int = 8) -> 
         try:
             status = answer(found.link, choice)
             if status != 200:
-                errors.append(f"{found.client_id} {found.role} attempt {found.attempt}: the page answered {status}")
+                errors.append(
+                    f"{found.client_id} {found.role} attempt {found.attempt}: the page answered {status}"
+                )
         except Exception as exc:
-            errors.append(f"{found.client_id} {found.role} attempt {found.attempt}: {type(exc).__name__}: {exc}")
+            errors.append(
+                f"{found.client_id} {found.role} attempt {found.attempt}: {type(exc).__name__}: {exc}"
+            )
 
     def on_email(found: ApprovalEmail) -> None:
         choice = decisions.get(found.client_id, {}).get(found.role, "approve")

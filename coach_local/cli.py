@@ -17,8 +17,12 @@ from rich.table import Table
 
 from coach_local.runner import BadInput, RunResult, load_decisions, load_event, run_campaign
 
-app = typer.Typer(help="The automated pharmacist: market-event campaigns, run locally or on AWS.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="The automated pharmacist: market-event campaigns, run locally or on AWS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 templates_app = typer.Typer(help="Letter templates: check and preview.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
 event_app = typer.Typer(help="Market events for a deployed stack.", no_args_is_help=True)
@@ -39,22 +43,51 @@ def _fail_input(message: str) -> None:
 def _summary(result: RunResult) -> None:
     report = result.report or {}
     table = Table(title=f"Campaign {result.campaign_id}: {result.status.lower()} in {result.seconds:.1f} s")
-    for column in ("client", "affected", "reachable", "account team", "client decision", "letters", "outcome"):
-        table.add_column(column, justify="right" if column in ("affected", "reachable", "letters") else "left")
+    for column in (
+        "client",
+        "affected",
+        "reachable",
+        "account team",
+        "client decision",
+        "letters",
+        "outcome",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("affected", "reachable", "letters") else "left"
+        )
     for row in report.get("clients", []):
-        table.add_row(f"{row['client_id']} {row.get('client_name', '')}", f"{row['affected']:,}",
-                      f"{row['reachable']:,}", row["account_team_decision"], row["client_decision"],
-                      f"{row['letters']:,}", row.get("outcome", ""))
+        table.add_row(
+            f"{row['client_id']} {row.get('client_name', '')}",
+            f"{row['affected']:,}",
+            f"{row['reachable']:,}",
+            row["account_team_decision"],
+            row["client_decision"],
+            f"{row['letters']:,}",
+            row.get("outcome", ""),
+        )
     totals = report.get("totals", {})
     if totals:
         table.add_section()
-        table.add_row("total", f"{totals['affected']:,}", f"{totals['reachable']:,}", "", "", f"{totals['letters']:,}", "")
+        table.add_row(
+            "total",
+            f"{totals['affected']:,}",
+            f"{totals['reachable']:,}",
+            "",
+            "",
+            f"{totals['letters']:,}",
+            "",
+        )
     console.print(table)
-    console.print(f"Outbox: {result.out_dir / 'outbox'}   Letters: {result.out_dir / 'letters'}   "
-                  f"Audit: {result.out_dir / 'audit.json'}", highlight=False)
+    console.print(
+        f"Outbox: {result.out_dir / 'outbox'}   Letters: {result.out_dir / 'letters'}   "
+        f"Audit: {result.out_dir / 'audit.json'}",
+        highlight=False,
+    )
     if (result.out_dir / "report.html").exists():
-        console.print(f"[bold]Report:[/] {(result.out_dir / 'report.html').resolve()} (open it in a browser)",
-                      highlight=False)
+        console.print(
+            f"[bold]Report:[/] {(result.out_dir / 'report.html').resolve()} (open it in a browser)",
+            highlight=False,
+        )
     for problem in result.watcher_errors or []:
         err.print(f"[yellow]approver:[/] {problem}", highlight=False)
     for name, error_type, message in result.function_errors or []:
@@ -64,10 +97,19 @@ def _summary(result: RunResult) -> None:
 def _finish(result: RunResult, as_json: bool = False) -> None:
     if as_json:
         html = result.out_dir / "report.html"
-        print(json.dumps({"status": result.status, "campaign_id": result.campaign_id,
-                          "seconds": round(result.seconds, 2), "error": result.error,
-                          "report_html": str(html.resolve()) if html.exists() else None,
-                          "report": result.report}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "status": result.status,
+                    "campaign_id": result.campaign_id,
+                    "seconds": round(result.seconds, 2),
+                    "error": result.error,
+                    "report_html": str(html.resolve()) if html.exists() else None,
+                    "report": result.report,
+                },
+                indent=2,
+            )
+        )
     else:
         _summary(result)
     if result.status != "SUCCEEDED":
@@ -76,8 +118,11 @@ def _finish(result: RunResult, as_json: bool = False) -> None:
 
 
 def _print_link(found: object) -> None:
-    err.print(f"[bold]Decision needed[/] ({getattr(found, 'role', '')} of {getattr(found, 'client_id', '')}): "
-                  f"{getattr(found, 'link', '')}", highlight=False)
+    err.print(
+        f"[bold]Decision needed[/] ({getattr(found, 'role', '')} of {getattr(found, 'client_id', '')}): "
+        f"{getattr(found, 'link', '')}",
+        highlight=False,
+    )
 
 
 def _generate_with_progress(out: Path, quiet: bool = False, **options: int) -> object:
@@ -85,8 +130,15 @@ def _generate_with_progress(out: Path, quiet: bool = False, **options: int) -> o
 
     from coach_local.lakegen import generate_lake
 
-    with Progress(TextColumn("Generating the synthetic lake: {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True, disable=quiet) as progress:
+    with Progress(
+        TextColumn("Generating the synthetic lake: {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=quiet,
+    ) as progress:
         tasks: dict[str, object] = {}
 
         def report(stage: str, done: int, total: int) -> None:
@@ -109,11 +161,21 @@ def _campaign_progress(quiet: bool = False) -> Iterator[Callable[[dict[str, tupl
         TimeElapsedColumn,
     )
 
-    labels = {"audience": "Finding the audience", "clients": "Clients finished (approvals, letters)",
-              "letter batches": "Letter batches written"}
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err if quiet else console, transient=True,
-                  disable=quiet) as progress:
+    labels = {
+        "audience": "Finding the audience",
+        "clients": "Clients finished (approvals, letters)",
+        "letter batches": "Letter batches written",
+    }
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err if quiet else console,
+        transient=True,
+        disable=quiet,
+    ) as progress:
         tasks = {name: progress.add_task(label, total=None) for name, label in labels.items()}
 
         def update(state: dict[str, tuple[int, int]]) -> None:
@@ -130,10 +192,14 @@ def demo(
     clients: Annotated[int, typer.Option(help="Clients in the generated lake.")] = 40,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out"),
     lake: Annotated[Path | None, typer.Option(help="Lake folder (generated if missing).")] = None,
-    interactive: Annotated[bool, typer.Option(help="Print the approval links and wait for you to click.")] = False,
+    interactive: Annotated[
+        bool, typer.Option(help="Print the approval links and wait for you to click.")
+    ] = False,
     port: Annotated[int, typer.Option(help="Port of the local approval server (0 = any free port).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the generated lake.")] = 7,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (no table, no progress).")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON (no table, no progress).")
+    ] = False,
 ) -> None:
     """Generate a synthetic lake (if needed) and run the Claritin over-the-counter campaign end to end."""
     lake_dir = lake or out / "lake"
@@ -144,10 +210,19 @@ def demo(
         marker.write_text(json.dumps(wanted))
         (err if as_json else console).print(f"Lake: {lake_dir} ({stats})", highlight=False)
     if interactive:
-        err.print("Approval links will appear below; open them in a browser. A playbook day lasts 1 minute here.")
+        err.print(
+            "Approval links will appear below; open them in a browser. A playbook day lasts 1 minute here."
+        )
     with _campaign_progress(quiet=as_json) as on_progress:
-        result = run_campaign(load_event(DEMO_EVENT), lake_dir, out, interactive=interactive,
-                              on_link=_print_link, port=port, on_progress=on_progress)
+        result = run_campaign(
+            load_event(DEMO_EVENT),
+            lake_dir,
+            out,
+            interactive=interactive,
+            on_link=_print_link,
+            port=port,
+            on_progress=on_progress,
+        )
     _finish(result, as_json)
 
 
@@ -156,18 +231,32 @@ def run(
     event: Annotated[Path, typer.Option(help="Market event JSON (EventBridge envelope or its detail).")],
     lake: Annotated[Path, typer.Option(help="Claims lake folder (claims/, members/, drugs/, clients/).")],
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out"),
-    decisions: Annotated[Path | None, typer.Option(help="client_id → {account_team, client}: approve|decline|none.")] = None,
-    interactive: Annotated[bool, typer.Option(help="Print the approval links and wait for you to click.")] = False,
+    decisions: Annotated[
+        Path | None, typer.Option(help="client_id → {account_team, client}: approve|decline|none.")
+    ] = None,
+    interactive: Annotated[
+        bool, typer.Option(help="Print the approval links and wait for you to click.")
+    ] = False,
     port: Annotated[int, typer.Option(help="Port of the local approval server (0 = any free port).")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (no table, no progress).")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON (no table, no progress).")
+    ] = False,
 ) -> None:
     """Run a campaign for your own event and lake on the local runtime."""
     try:
         raw_event = load_event(event)
         chosen = load_decisions(decisions)
         with _campaign_progress(quiet=as_json) as on_progress:
-            result = run_campaign(raw_event, lake, out, decisions=chosen, interactive=interactive,
-                                  on_link=_print_link, port=port, on_progress=on_progress)
+            result = run_campaign(
+                raw_event,
+                lake,
+                out,
+                decisions=chosen,
+                interactive=interactive,
+                on_link=_print_link,
+                port=port,
+                on_progress=on_progress,
+            )
     except BadInput as exc:
         _fail_input(str(exc))
         return
@@ -192,7 +281,9 @@ def generate_lake_command(
 
 @app.command()
 def audit(
-    campaign_id: Annotated[str, typer.Argument(help="The campaign (execution name) whose decisions to list.")],
+    campaign_id: Annotated[
+        str, typer.Argument(help="The campaign (execution name) whose decisions to list.")
+    ],
     out: Annotated[Path, typer.Option(help="Output folder of the local run.")] = Path("out"),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
@@ -210,15 +301,23 @@ def audit(
     for column in ("when (UTC)", "client", "role", "decision", "who", "from", "comment"):
         table.add_column(column)
     for row in trail["decisions"]:
-        table.add_row(str(row.get("at", "")), str(row.get("client_id", "")), str(row.get("role", "")),
-                      str(row.get("action", row.get("decision", ""))), str(row.get("who", "")),
-                      str(row.get("source_ip", "")), str(row.get("comment", "")))
+        table.add_row(
+            str(row.get("at", "")),
+            str(row.get("client_id", "")),
+            str(row.get("role", "")),
+            str(row.get("action", row.get("decision", ""))),
+            str(row.get("who", "")),
+            str(row.get("source_ip", "")),
+            str(row.get("comment", "")),
+        )
     console.print(table)
 
 
 @app.command()
 def report(
-    out_dir: Annotated[Path, typer.Argument(help="Output folder of a run (holds report.json).")] = Path("out"),
+    out_dir: Annotated[Path, typer.Argument(help="Output folder of a run (holds report.json).")] = Path(
+        "out"
+    ),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Write OUT_DIR/report.html: funnel, clients, approval response times, outcomes, template, stage timings."""
@@ -237,7 +336,9 @@ def report(
 
 @app.command()
 def status(
-    out: Annotated[Path, typer.Option(help="Output folder of the local run (`coach demo`/`coach run --out`).")] = Path("out"),
+    out: Annotated[
+        Path, typer.Option(help="Output folder of the local run (`coach demo`/`coach run --out`).")
+    ] = Path("out"),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """List the campaigns of the local runtime: state, and whose decision each waits for (since when, until when)."""
@@ -260,17 +361,25 @@ def status(
         waits = campaign["waiting_for"]
         if not waits:
             doing = "" if campaign["state"] != "RUNNING" else "the workflow (audience, letters or summary)"
-            table.add_row(campaign["campaign_id"], campaign["state"], campaign["started"] or "", doing, "", "")
+            table.add_row(
+                campaign["campaign_id"], campaign["state"], campaign["started"] or "", doing, "", ""
+            )
             continue
         for i, wait in enumerate(waits):
             who = "account team" if wait["role"] == "account_team" else "client"
-            table.add_row(campaign["campaign_id"] if i == 0 else "", campaign["state"] if i == 0 else "",
-                          (campaign["started"] or "") if i == 0 else "",
-                          f"{who} of {wait['client_id']} {wait['client_name']} ({wait['kind']})",
-                          wait["since"] or "", wait["deadline"] or "")
+            table.add_row(
+                campaign["campaign_id"] if i == 0 else "",
+                campaign["state"] if i == 0 else "",
+                (campaign["started"] or "") if i == 0 else "",
+                f"{who} of {wait['client_id']} {wait['client_name']} ({wait['kind']})",
+                wait["since"] or "",
+                wait["deadline"] or "",
+            )
     console.print(table)
     if state.get("day_seconds") and state["day_seconds"] != 86_400:
-        console.print(f"A playbook day lasts {state['day_seconds']:g} s in this local runtime.", highlight=False)
+        console.print(
+            f"A playbook day lasts {state['day_seconds']:g} s in this local runtime.", highlight=False
+        )
 
 
 def _measured_seconds(out_dir: Path) -> dict[str, float]:
@@ -279,17 +388,26 @@ def _measured_seconds(out_dir: Path) -> dict[str, float]:
     try:
         stages = json.loads(path.read_text(encoding="utf-8"))["local_run"]["stages"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BadInput(f"{path}: no stage timings here; run `coach demo` or `coach run --out {out_dir}` first") from exc
-    return {s["function"]: s["busy_seconds"] / s["invocations"] for s in stages
-            if s["invocations"] and s["function"] not in ("audience", "letters")}
+        raise BadInput(
+            f"{path}: no stage timings here; run `coach demo` or `coach run --out {out_dir}` first"
+        ) from exc
+    return {
+        s["function"]: s["busy_seconds"] / s["invocations"]
+        for s in stages
+        if s["invocations"] and s["function"] not in ("audience", "letters")
+    }
 
 
 @app.command()
 def cost(
     members: Annotated[int, typer.Option(min=0, help="Members who get a letter or email.")] = 9_000_000,
     clients: Annotated[int, typer.Option(min=1, help="Clients with affected members.")] = 400,
-    lake_claims: Annotated[int | None, typer.Option(min=0, help="Claims in the lake (default: inputs.json).")] = None,
-    measured: Annotated[Path | None, typer.Option(help="Use the function durations a local run measured (its OUT).")] = None,
+    lake_claims: Annotated[
+        int | None, typer.Option(min=0, help="Claims in the lake (default: inputs.json).")
+    ] = None,
+    measured: Annotated[
+        Path | None, typer.Option(help="Use the function durations a local run measured (its OUT).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Estimate one campaign's AWS cost, and the naive design's, from the prices and measurements in one file."""
@@ -301,9 +419,20 @@ def cost(
     ratio = naive.total / ours.total if ours.total else float("inf")
     prices = inputs()["prices"]
     if as_json:
-        print(json.dumps({"members": members, "clients": clients, "prices_as_of": prices["as_of"],
-                          "inputs": str(INPUTS), "ours": ours.as_dict(), "naive": naive.as_dict(),
-                          "ratio": round(ratio, 2)}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "members": members,
+                    "clients": clients,
+                    "prices_as_of": prices["as_of"],
+                    "inputs": str(INPUTS),
+                    "ours": ours.as_dict(),
+                    "naive": naive.as_dict(),
+                    "ratio": round(ratio, 2),
+                },
+                indent=2,
+            )
+        )
         return
     table = Table(title=f"One campaign on AWS: {members:,} members, {clients:,} clients")
     table.add_column("service")
@@ -313,20 +442,29 @@ def cost(
         table.add_row(service, f"${ours.lines.get(service, 0):,.2f}", f"${naive.lines.get(service, 0):,.2f}")
     table.add_section()
     table.add_row("total", f"${ours.total:,.2f}", f"${naive.total:,.2f}")
-    table.add_row("machine time (people's waits excluded)", f"{ours.wall_clock_seconds / 60:,.1f} min",
-                  f"{naive.wall_clock_seconds / 3600:,.1f} h")
+    table.add_row(
+        "machine time (people's waits excluded)",
+        f"{ours.wall_clock_seconds / 60:,.1f} min",
+        f"{naive.wall_clock_seconds / 3600:,.1f} h",
+    )
     console.print(table)
-    console.print(f"The naive design costs {ratio:,.1f}× as much: one Map item, one Lambda invocation and one S3 "
-                  "object per member in a Standard workflow, claims read from unpartitioned CSV. "
-                  f"Prices: {prices['source']}; "
-                  f"inputs in {INPUTS}." + (f" Function durations measured in {measured}." if measured else ""),
-                  highlight=False)
+    console.print(
+        f"The naive design costs {ratio:,.1f}× as much: one Map item, one Lambda invocation and one S3 "
+        "object per member in a Standard workflow, claims read from unpartitioned CSV. "
+        f"Prices: {prices['source']}; "
+        f"inputs in {INPUTS}." + (f" Function durations measured in {measured}." if measured else ""),
+        highlight=False,
+    )
 
 
 @app.command()
 def redrive(
-    campaign_id: Annotated[str, typer.Argument(help="The failed campaign (its execution name, from the alert).")],
-    state_machine: Annotated[str, typer.Option(help="Name or ARN of the deployed campaign state machine.")] = "automated-pharmacist-campaign",
+    campaign_id: Annotated[
+        str, typer.Argument(help="The failed campaign (its execution name, from the alert).")
+    ],
+    state_machine: Annotated[
+        str, typer.Option(help="Name or ARN of the deployed campaign state machine.")
+    ] = "automated-pharmacist-campaign",
     region: Annotated[str | None, typer.Option(help="AWS region (default: your AWS configuration).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
@@ -346,21 +484,31 @@ def redrive(
         _fail_input(f"no campaign {campaign_id!r} in {machine_arn}")
         return
     if execution["status"] not in ("FAILED", "TIMED_OUT", "ABORTED"):
-        _fail_input(f"campaign {campaign_id} is {execution['status']}: only a failed, timed-out or stopped campaign "
-                    "can be redriven")
+        _fail_input(
+            f"campaign {campaign_id} is {execution['status']}: only a failed, timed-out or stopped campaign "
+            "can be redriven"
+        )
     started = sfn.redrive_execution(executionArn=execution_arn)
-    result = {"campaign_id": campaign_id, "execution_arn": execution_arn, "redriven_at": str(started["redriveDate"]),
-              "previous_status": execution["status"]}
+    result = {
+        "campaign_id": campaign_id,
+        "execution_arn": execution_arn,
+        "redriven_at": str(started["redriveDate"]),
+        "previous_status": execution["status"],
+    }
     if as_json:
         print(json.dumps(result))
     else:
-        console.print(f"Redriven: {campaign_id} resumes at its failed stage (was {execution['status']}).",
-                      highlight=False)
+        console.print(
+            f"Redriven: {campaign_id} resumes at its failed stage (was {execution['status']}).",
+            highlight=False,
+        )
 
 
 @event_app.command("put")
 def event_put(
-    file: Annotated[Path, typer.Option("--file", help="Market event JSON (EventBridge envelope or its detail).")],
+    file: Annotated[
+        Path, typer.Option("--file", help="Market event JSON (EventBridge envelope or its detail).")
+    ],
     bus: Annotated[str, typer.Option(help="Event bus name.")] = "default",
     region: Annotated[str | None, typer.Option(help="AWS region (default: your AWS configuration).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
@@ -374,13 +522,20 @@ def event_put(
     except BadInput as exc:
         _fail_input(str(exc))
         return
-    entry = {"Source": raw["source"], "DetailType": raw["detail-type"], "Detail": json.dumps(raw["detail"]),
-             "EventBusName": bus}
+    entry = {
+        "Source": raw["source"],
+        "DetailType": raw["detail-type"],
+        "Detail": json.dumps(raw["detail"]),
+        "EventBusName": bus,
+    }
     response = boto3.client("events", region_name=region).put_events(Entries=[entry])
     failed = response.get("FailedEntryCount", 0)
-    result = {"campaign_id": campaign_id_for(raw["detail"]["event_id"]), "sent": not failed,
-              "event_id": (response.get("Entries") or [{}])[0].get("EventId"),
-              "error": (response.get("Entries") or [{}])[0].get("ErrorMessage")}
+    result = {
+        "campaign_id": campaign_id_for(raw["detail"]["event_id"]),
+        "sent": not failed,
+        "event_id": (response.get("Entries") or [{}])[0].get("EventId"),
+        "error": (response.get("Entries") or [{}])[0].get("ErrorMessage"),
+    }
     if as_json:
         print(json.dumps(result))
     elif failed:

@@ -19,8 +19,16 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 FUNCTION_PREFIX = "coach-"
-FUNCTION_NAMES = ("intake", "audience", "approval_request", "approval_api", "notify", "letters",
-                  "client_outcome", "summary")
+FUNCTION_NAMES = (
+    "intake",
+    "audience",
+    "approval_request",
+    "approval_api",
+    "notify",
+    "letters",
+    "client_outcome",
+    "summary",
+)
 
 
 @dataclass
@@ -69,8 +77,11 @@ class FunctionRegistry:
         try:
             if name in self.faults:
                 self.faults[name](event)
-            context = FakeLambdaContext(function_name=FUNCTION_PREFIX + name,
-                                        invoked_function_arn=function_arn(name), aws_request_id=str(uuid.uuid4()))
+            context = FakeLambdaContext(
+                function_name=FUNCTION_PREFIX + name,
+                invoked_function_arn=function_arn(name),
+                aws_request_id=str(uuid.uuid4()),
+            )
             result = self.handler(name)(event, context)
             ok = True
             return result
@@ -108,7 +119,7 @@ def _function_from(function_name: str) -> str:
     short = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
     if not short.startswith(FUNCTION_PREFIX):
         raise LookupError(f"function {function_name!r} is not one of ours")
-    return short[len(FUNCTION_PREFIX):]
+    return short[len(FUNCTION_PREFIX) :]
 
 
 def error_payload(exc: BaseException) -> dict:
@@ -124,8 +135,14 @@ _original_invoke = LambdaSimpleBackend.invoke
 _active: FunctionRegistry | None = None
 
 
-def _dispatching_invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
-                        headers: Any, response_headers: Any) -> bytes:
+def _dispatching_invoke(
+    self: LambdaSimpleBackend,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: Any,
+) -> bytes:
     assert _active is not None
     name = _function_from(function_name)
     event = json.loads(body) if body else {}

@@ -44,12 +44,18 @@ def stage_timings(invocations: Iterable[Invocation], campaign_id: str) -> list[d
             continue
         first = min(c.started for c in calls)
         last = max(c.finished for c in calls)
-        rows.append({
-            "stage": label, "function": function, "invocations": len(calls),
-            "failed": sum(1 for c in calls if not c.ok),
-            "start_seconds": round(max(0.0, first - started), 3), "end_seconds": round(max(0.0, last - started), 3),
-            "wall_seconds": round(last - first, 3), "busy_seconds": round(sum(c.finished - c.started for c in calls), 3),
-        })
+        rows.append(
+            {
+                "stage": label,
+                "function": function,
+                "invocations": len(calls),
+                "failed": sum(1 for c in calls if not c.ok),
+                "start_seconds": round(max(0.0, first - started), 3),
+                "end_seconds": round(max(0.0, last - started), 3),
+                "wall_seconds": round(last - first, 3),
+                "busy_seconds": round(sum(c.finished - c.started for c in calls), 3),
+            }
+        )
     return rows
 
 
@@ -59,6 +65,10 @@ def templates_used(letters_dir: Path) -> list[dict[str, Any]]:
     for manifest in sorted(letters_dir.glob("*/manifest.csv")):
         with manifest.open(newline="", encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
-                counts[(row["template_id"], row["language"], row["template_version"], row["template_sha256"])] += 1
-    return [{"template_id": t, "language": lang, "version": v, "sha256": h, "pieces": n}
-            for (t, lang, v, h), n in sorted(counts.items())]
+                counts[
+                    (row["template_id"], row["language"], row["template_version"], row["template_sha256"])
+                ] += 1
+    return [
+        {"template_id": t, "language": lang, "version": v, "sha256": h, "pieces": n}
+        for (t, lang, v, h), n in sorted(counts.items())
+    ]

@@ -99,15 +99,20 @@ def _clients(rng: np.random.Generator, fake: Faker, count: int) -> tuple[list[di
             elections["otc_switch"] = "never"
         if rng.random() < 0.2:
             elections["patent_expiry"] = str(rng.choice(ELECTIONS))
-        rows.append({
-            "client_id": client_id,
-            "name": fake.company(),
-            "account_team_emails": [f"{name}.{slug}@pbm.example" for name in ("lead", "pharmacist", "manager")[
-                : int(rng.integers(1, 4))]],
-            "client_contact_emails": [f"benefits@{slug}.example"] + ([f"hr@{slug}.example"] if rng.random() < 0.5 else []),
-            "elections": elections,
-            "escalation_email": f"vp@{slug}.example" if rng.random() < 0.9 else None,
-        })
+        rows.append(
+            {
+                "client_id": client_id,
+                "name": fake.company(),
+                "account_team_emails": [
+                    f"{name}.{slug}@pbm.example"
+                    for name in ("lead", "pharmacist", "manager")[: int(rng.integers(1, 4))]
+                ],
+                "client_contact_emails": [f"benefits@{slug}.example"]
+                + ([f"hr@{slug}.example"] if rng.random() < 0.5 else []),
+                "elections": elections,
+                "escalation_email": f"vp@{slug}.example" if rng.random() < 0.9 else None,
+            }
+        )
     return rows, weights / weights.sum()
 
 
@@ -128,8 +133,15 @@ def member_ids(start: int, count: int) -> np.ndarray:
     return np.char.add("M", np.char.zfill(np.arange(start + 1, start + count + 1).astype("U9"), 9))
 
 
-def _members(rng: np.random.Generator, pools: _NamePools, start: int, count: int, client_ids: np.ndarray,
-             client_weights: np.ndarray, as_of: date) -> pa.Table:
+def _members(
+    rng: np.random.Generator,
+    pools: _NamePools,
+    start: int,
+    count: int,
+    client_ids: np.ndarray,
+    client_weights: np.ndarray,
+    as_of: date,
+) -> pa.Table:
     spanish = rng.random(count) < 0.10
     pick = lambda arr: arr[rng.integers(0, len(arr), count)]  # noqa: E731
     first = np.where(spanish, pick(pools.first_es), pick(pools.first_en))
@@ -145,39 +157,58 @@ def _members(rng: np.random.Generator, pools: _NamePools, start: int, count: int
     ineligible = rng.random(count) < 0.06
     ended = np.datetime64(as_of) - rng.integers(1, 400, count).astype("timedelta64[D]")
     language = np.where(spanish, "es", np.where(rng.random(count) < 0.01, "vi", "en"))
-    return pa.table({
-        "member_id": pa.array(ids, pa.string()),
-        "client_id": pa.array(client_ids[rng.choice(len(client_ids), count, p=client_weights)], pa.string()),
-        "first_name": pa.array(first, pa.string()),
-        "last_name": pa.array(last, pa.string()),
-        "address_line1": pa.array(street, pa.string()),
-        "address_line2": pa.array(line2, pa.string()),
-        "city": pa.array(pick(pools.cities), pa.string()),
-        "state": pa.array(pick(pools.states), pa.string()),
-        "postal_code": pa.array(pick(pools.zips), pa.string()),
-        "language": pa.array(language, pa.string()),
-        "email": pa.array(emails, pa.string()),
-        "email_consent": pa.array(consent, pa.bool_()),
-        "preferred_channel": pa.array(np.where(prefers_email, "email", "mail"), pa.string()),
-        "eligibility_end": pa.array(ended, pa.date32(), mask=~ineligible),
-        "deceased": pa.array(rng.random(count) < 0.01, pa.bool_()),
-        "opted_out": pa.array(rng.random(count) < 0.03, pa.bool_()),
-        "confidential_address": pa.array(rng.random(count) < 0.01, pa.bool_()),
-    })
+    return pa.table(
+        {
+            "member_id": pa.array(ids, pa.string()),
+            "client_id": pa.array(
+                client_ids[rng.choice(len(client_ids), count, p=client_weights)], pa.string()
+            ),
+            "first_name": pa.array(first, pa.string()),
+            "last_name": pa.array(last, pa.string()),
+            "address_line1": pa.array(street, pa.string()),
+            "address_line2": pa.array(line2, pa.string()),
+            "city": pa.array(pick(pools.cities), pa.string()),
+            "state": pa.array(pick(pools.states), pa.string()),
+            "postal_code": pa.array(pick(pools.zips), pa.string()),
+            "language": pa.array(language, pa.string()),
+            "email": pa.array(emails, pa.string()),
+            "email_consent": pa.array(consent, pa.bool_()),
+            "preferred_channel": pa.array(np.where(prefers_email, "email", "mail"), pa.string()),
+            "eligibility_end": pa.array(ended, pa.date32(), mask=~ineligible),
+            "deceased": pa.array(rng.random(count) < 0.01, pa.bool_()),
+            "opted_out": pa.array(rng.random(count) < 0.03, pa.bool_()),
+            "confidential_address": pa.array(rng.random(count) < 0.01, pa.bool_()),
+        }
+    )
 
 
 MEMBER_CHUNK = 500_000
 
 
-CLAIMS_SCHEMA = pa.schema([
-    ("claim_id", pa.string()), ("member_id", pa.string()), ("ndc", pa.string()), ("fill_date", pa.date32()),
-    ("days_supply", pa.int32()), ("claim_status", pa.string()), ("prescriber_npi", pa.string()),
-    ("pharmacy_npi", pa.string()),
-])
+CLAIMS_SCHEMA = pa.schema(
+    [
+        ("claim_id", pa.string()),
+        ("member_id", pa.string()),
+        ("ndc", pa.string()),
+        ("fill_date", pa.date32()),
+        ("days_supply", pa.int32()),
+        ("claim_status", pa.string()),
+        ("prescriber_npi", pa.string()),
+        ("pharmacy_npi", pa.string()),
+    ]
+)
 
 
-def generate_lake(out_dir: Path, *, members: int = 20_000, clients: int = 40, seed: int = 7, months: int = 30,
-                  as_of: date = date(2002, 11, 30), progress: Progress | None = None) -> LakeStats:
+def generate_lake(
+    out_dir: Path,
+    *,
+    members: int = 20_000,
+    clients: int = 40,
+    seed: int = 7,
+    months: int = 30,
+    as_of: date = date(2002, 11, 30),
+    progress: Progress | None = None,
+) -> LakeStats:
     """Write claims/ (fill_month=YYYY-MM partitions), members/, drugs/, clients/ under out_dir (replaced)."""
     out = Path(out_dir)
     for table in ("claims", "members", "drugs", "clients"):
@@ -187,17 +218,39 @@ def generate_lake(out_dir: Path, *, members: int = 20_000, clients: int = 40, se
     fake = Faker("en_US")
     fake.seed_instance(seed)
     client_rows, client_weights = _clients(rng, fake, clients)
-    pq.write_table(pa.Table.from_pylist(client_rows, schema=pa.schema([
-        ("client_id", pa.string()), ("name", pa.string()), ("account_team_emails", pa.list_(pa.string())),
-        ("client_contact_emails", pa.list_(pa.string())), ("elections", pa.map_(pa.string(), pa.string())),
-        ("escalation_email", pa.string())])), out / "clients" / "clients.parquet")
-    pq.write_table(pa.table({
-        "ndc": [d[0] for d in DRUGS], "name": [d[1] for d in DRUGS], "ingredient": [d[2] for d in DRUGS],
-        "sensitive_class": pa.array([d[3] for d in DRUGS], pa.string())}), out / "drugs" / "drugs.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(
+            client_rows,
+            schema=pa.schema(
+                [
+                    ("client_id", pa.string()),
+                    ("name", pa.string()),
+                    ("account_team_emails", pa.list_(pa.string())),
+                    ("client_contact_emails", pa.list_(pa.string())),
+                    ("elections", pa.map_(pa.string(), pa.string())),
+                    ("escalation_email", pa.string()),
+                ]
+            ),
+        ),
+        out / "clients" / "clients.parquet",
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "ndc": [d[0] for d in DRUGS],
+                "name": [d[1] for d in DRUGS],
+                "ingredient": [d[2] for d in DRUGS],
+                "sensitive_class": pa.array([d[3] for d in DRUGS], pa.string()),
+            }
+        ),
+        out / "drugs" / "drugs.parquet",
+    )
     client_ids = np.array([c["client_id"] for c in client_rows], dtype=object)
     pools = _NamePools(max(200, min(5000, members // 4)), seed)
     for part, start in enumerate(range(0, members, MEMBER_CHUNK)):
-        chunk = _members(rng, pools, start, min(MEMBER_CHUNK, members - start), client_ids, client_weights, as_of)
+        chunk = _members(
+            rng, pools, start, min(MEMBER_CHUNK, members - start), client_ids, client_weights, as_of
+        )
         pq.write_table(chunk, out / "members" / f"part-{part:05d}.parquet")
         if progress:
             progress("members", min(start + MEMBER_CHUNK, members), members)
@@ -218,24 +271,33 @@ def generate_lake(out_dir: Path, *, members: int = 20_000, clients: int = 40, se
         active = (t_start <= index) & (rng.random(len(t_member)) < t_prob)
         rows = int(active.sum())
         if rows:
-            next_month = starts[index + 1] if index + 1 < len(starts) else date(month.year + month.month // 12,
-                                                                                 month.month % 12 + 1, 1)
+            next_month = (
+                starts[index + 1]
+                if index + 1 < len(starts)
+                else date(month.year + month.month // 12, month.month % 12 + 1, 1)
+            )
             days = (min(next_month, as_of + timedelta(days=1)) - month).days
             fill = np.datetime64(month) + rng.integers(0, max(days, 1), rows).astype("timedelta64[D]")
             claim_ids = np.char.add(f"CL{month:%Y%m}-", np.arange(rows).astype("U9"))
+
             def npi(count: int = rows) -> np.ndarray:
                 return np.char.add("1", rng.integers(100_000_000, 999_999_999, count).astype("U9"))
 
-            table = pa.table({
-                "claim_id": pa.array(claim_ids, pa.string()),
-                "member_id": pa.array(all_ids[t_member[active]], pa.string()),
-                "ndc": pa.array(ndcs[t_drug[active]].astype("U11"), pa.string()),
-                "fill_date": pa.array(fill, pa.date32()),
-                "days_supply": pa.array(rng.choice([30, 30, 30, 90], rows).astype(np.int32), pa.int32()),
-                "claim_status": pa.array(np.where(rng.random(rows) < 0.03, "reversed", "paid"), pa.string()),
-                "prescriber_npi": pa.array(npi(), pa.string()),
-                "pharmacy_npi": pa.array(npi(), pa.string(), mask=rng.random(rows) < 0.05),
-            }, schema=CLAIMS_SCHEMA)
+            table = pa.table(
+                {
+                    "claim_id": pa.array(claim_ids, pa.string()),
+                    "member_id": pa.array(all_ids[t_member[active]], pa.string()),
+                    "ndc": pa.array(ndcs[t_drug[active]].astype("U11"), pa.string()),
+                    "fill_date": pa.array(fill, pa.date32()),
+                    "days_supply": pa.array(rng.choice([30, 30, 30, 90], rows).astype(np.int32), pa.int32()),
+                    "claim_status": pa.array(
+                        np.where(rng.random(rows) < 0.03, "reversed", "paid"), pa.string()
+                    ),
+                    "prescriber_npi": pa.array(npi(), pa.string()),
+                    "pharmacy_npi": pa.array(npi(), pa.string(), mask=rng.random(rows) < 0.05),
+                },
+                schema=CLAIMS_SCHEMA,
+            )
             folder = out / "claims" / f"fill_month={month:%Y-%m}"
             folder.mkdir()
             pq.write_table(table, folder / "part-00000.parquet")

@@ -51,6 +51,8 @@ _result_writer_lock = threading.Lock()
 def _serialised_put_object(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
     with _result_writer_lock:
         _original_put_object(env, resource_runtime_part, state_credentials)
+
+
 THRESHOLD_ERROR = StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name()
 
 
@@ -69,19 +71,26 @@ def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_
     counter = eval_input.map_run_record.item_counter
     failed = counter.failed.get() + counter.timed_out.get() + counter.aborted.get()
     total = counter.total.get()
-    allowed = tolerated(total, getattr(eval_input, "tolerated_failure_count", 0),
-                        getattr(eval_input, "tolerated_failure_percentage", 0.0))
+    allowed = tolerated(
+        total,
+        getattr(eval_input, "tolerated_failure_count", 0),
+        getattr(eval_input, "tolerated_failure_percentage", 0.0),
+    )
     if failed > allowed:
         env.stack.pop()  # the partial results the original pushed
-        raise FailureEventException(failure_event=FailureEvent(
-            env=env,
-            error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
-            event_type=HistoryEventType.MapRunFailed,
-            event_details=EventDetails(executionFailedEventDetails={
-                "error": THRESHOLD_ERROR,
-                "cause": f"{failed} of {total} items failed; {allowed} tolerated",
-            }),
-        ))
+        raise FailureEventException(
+            failure_event=FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
+                event_type=HistoryEventType.MapRunFailed,
+                event_details=EventDetails(
+                    executionFailedEventDetails={
+                        "error": THRESHOLD_ERROR,
+                        "cause": f"{failed} of {total} items failed; {allowed} tolerated",
+                    }
+                ),
+            )
+        )
 
 
 def _query_one_partition(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:

@@ -19,12 +19,20 @@ from markupsafe import Markup
 
 INK, ACCENT, MUTED, WARN = "#1f2933", "#0b6e4f", "#9aa5b1", "#b54708"
 TOP_CLIENTS = 20
-plt.rcParams.update({
-    "svg.fonttype": "none",  # text stays text: searchable, selectable, readable by screen readers
-    "svg.hashsalt": "coach-report",  # stable element ids: the same report renders the same page
-    "font.family": "sans-serif", "font.size": 10, "axes.edgecolor": MUTED, "axes.labelcolor": INK,
-    "xtick.color": INK, "ytick.color": INK, "axes.spines.top": False, "axes.spines.right": False,
-})
+plt.rcParams.update(
+    {
+        "svg.fonttype": "none",  # text stays text: searchable, selectable, readable by screen readers
+        "svg.hashsalt": "coach-report",  # stable element ids: the same report renders the same page
+        "font.family": "sans-serif",
+        "font.size": 10,
+        "axes.edgecolor": MUTED,
+        "axes.labelcolor": INK,
+        "xtick.color": INK,
+        "ytick.color": INK,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+)
 
 
 class ReportError(ValueError):
@@ -36,7 +44,9 @@ def load_report(out_dir: Path) -> dict[str, Any]:
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ReportError(f"{path}: no report here; run `coach demo` or `coach run --out {out_dir}` first") from exc
+        raise ReportError(
+            f"{path}: no report here; run `coach demo` or `coach run --out {out_dir}` first"
+        ) from exc
     except json.JSONDecodeError as exc:
         raise ReportError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
     missing = [k for k in ("campaign_id", "clients", "totals") if k not in report]
@@ -50,7 +60,7 @@ def _svg(fig: Any, title: str) -> Markup:
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Title": title})
     plt.close(fig)
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]  # drop the XML prolog and doctype: the SVG is inline in HTML
+    text = text[text.index("<svg") :]  # drop the XML prolog and doctype: the SVG is inline in HTML
     return Markup(text.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(title)}" ', 1))  # noqa: S704
 
 
@@ -118,30 +128,42 @@ def approval_stats(approvals: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not rows:
             continue
         hours = sorted(a["response_seconds"] / 3600 for a in rows if a.get("response_seconds") is not None)
-        stats.append({
-            "role": label, "asked": len(rows), "answered": len(hours),
-            "approved": sum(1 for a in rows if a["decision"] == "approved"),
-            "declined": sum(1 for a in rows if a["decision"] == "declined"),
-            "no_response": sum(1 for a in rows if a["decision"] == "no_response"),
-            "median_hours": statistics.median(hours) if hours else None,
-            "p90_hours": _percentile(hours, 90) if hours else None,
-            "reminders": sum(int(a["reminders"]) for a in rows),
-            "escalations": sum(int(a["escalations"]) for a in rows),
-        })
+        stats.append(
+            {
+                "role": label,
+                "asked": len(rows),
+                "answered": len(hours),
+                "approved": sum(1 for a in rows if a["decision"] == "approved"),
+                "declined": sum(1 for a in rows if a["decision"] == "declined"),
+                "no_response": sum(1 for a in rows if a["decision"] == "no_response"),
+                "median_hours": statistics.median(hours) if hours else None,
+                "p90_hours": _percentile(hours, 90) if hours else None,
+                "reminders": sum(int(a["reminders"]) for a in rows),
+                "escalations": sum(int(a["escalations"]) for a in rows),
+            }
+        )
     return stats
 
 
 def response_chart(approvals: list[dict[str, Any]]) -> Markup | None:
     series = []
     for role, label in (("account_team", "account teams"), ("client", "clients")):
-        hours = [a["response_seconds"] / 3600 for a in approvals
-                 if a["role"] == role and a.get("response_seconds") is not None]
+        hours = [
+            a["response_seconds"] / 3600
+            for a in approvals
+            if a["role"] == role and a.get("response_seconds") is not None
+        ]
         if hours:
             series.append((label, hours))
     if not series:
         return None
     fig, ax = plt.subplots(figsize=(8, 2.6))
-    ax.hist([h for _, h in series], bins=20, label=[name for name, _ in series], color=[ACCENT, WARN][: len(series)])
+    ax.hist(
+        [h for _, h in series],
+        bins=20,
+        label=[name for name, _ in series],
+        color=[ACCENT, WARN][: len(series)],
+    )
     ax.set_xlabel("hours from the first request to the decision (workflow time)")
     ax.set_ylabel("decisions")
     ax.legend(frameon=False)
@@ -249,10 +271,17 @@ def render_report(report: dict[str, Any]) -> str:
     stages = list(local.get("stages") or [])
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     return env.from_string(PAGE).render(
-        r=report, funnel=steps, funnel_chart=funnel_chart(steps), clients_chart=clients_chart(report["clients"]),
-        stats=approval_stats(approvals), response_chart=response_chart(approvals), hours=_hours,
+        r=report,
+        funnel=steps,
+        funnel_chart=funnel_chart(steps),
+        clients_chart=clients_chart(report["clients"]),
+        stats=approval_stats(approvals),
+        response_chart=response_chart(approvals),
+        hours=_hours,
         day_seconds=local.get("day_seconds") if local.get("day_seconds") not in (None, 86_400) else None,
-        templates=local.get("templates") or [], stages=stages, stages_chart=stages_chart(stages),
+        templates=local.get("templates") or [],
+        stages=stages,
+        stages_chart=stages_chart(stages),
         run_seconds=float(local.get("seconds") or 0.0),
     )
 

@@ -64,7 +64,7 @@ def load_decisions(path: Path | None) -> Decisions:
         raise BadInput(f"{path}: expected an object mapping client_id to decisions")
     for client_id, entry in raw.items():
         if not isinstance(entry, dict) or not set(entry) <= {"account_team", "client"}:
-            raise BadInput(f"{path}: {client_id}: expected {{\"account_team\": …, \"client\": …}}")
+            raise BadInput(f'{path}: {client_id}: expected {{"account_team": …, "client": …}}')
         for role, choice in entry.items():
             if choice not in VALID_CHOICES:
                 raise BadInput(f"{path}: {client_id}.{role}: {choice!r} is not approve, decline or none")
@@ -103,8 +103,12 @@ def check_lake(lake_dir: Path) -> None:
 class ProgressReporter:
     """Calls `on_progress` twice a second with each long stage's (done, total) while the campaign runs."""
 
-    def __init__(self, runtime: LocalRuntime, campaign_id: str,
-                 on_progress: Callable[[dict[str, tuple[int, int]]], None]) -> None:
+    def __init__(
+        self,
+        runtime: LocalRuntime,
+        campaign_id: str,
+        on_progress: Callable[[dict[str, tuple[int, int]]], None],
+    ) -> None:
         self.runtime, self.campaign_id, self.on_progress = runtime, campaign_id, on_progress
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="coach-progress", daemon=True)
@@ -126,11 +130,21 @@ class ProgressReporter:
             return
 
 
-def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decisions | None = None,
-                 interactive: bool = False, on_link: Any = None, time_scale: float | None = None,
-                 port: int = 0, timeout: float | None = None, batch_size: int = 500,
-                 faults: dict[str, Any] | None = None,
-                 on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None) -> RunResult:
+def run_campaign(
+    event: dict,
+    lake_dir: Path,
+    out_dir: Path,
+    *,
+    decisions: Decisions | None = None,
+    interactive: bool = False,
+    on_link: Any = None,
+    time_scale: float | None = None,
+    port: int = 0,
+    timeout: float | None = None,
+    batch_size: int = 500,
+    faults: dict[str, Any] | None = None,
+    on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None,
+) -> RunResult:
     check_lake(lake_dir)
     prepare_out(out_dir)
     started = time.perf_counter()
@@ -146,6 +160,7 @@ def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decis
             def on_email(found: ApprovalEmail) -> None:
                 if on_link:
                     on_link(found)
+
         approver_errors: list[str] = []
         if not interactive:
             on_email = auto_approver(decisions or {}, approver_errors)
@@ -167,15 +182,29 @@ def run_campaign(event: dict, lake_dir: Path, out_dir: Path, *, decisions: Decis
         function_errors = list(runtime.registry.errors)
         stages = stage_timings(list(runtime.registry.invocations), campaign_id)
         report = runtime.export(campaign_id)
-        (out_dir / "audit.json").write_text(json.dumps(export_audit(campaign_id), indent=2) + "\n", encoding="utf-8")
+        (out_dir / "audit.json").write_text(
+            json.dumps(export_audit(campaign_id), indent=2) + "\n", encoding="utf-8"
+        )
         (out_dir / "logs" / "execution-history.json").write_text(
-            json.dumps(runtime.history(campaign_id), default=str, indent=1), encoding="utf-8")
+            json.dumps(runtime.history(campaign_id), default=str, indent=1), encoding="utf-8"
+        )
     if report is not None:
         report["status"] = "succeeded" if run.status == "SUCCEEDED" else "failed"
-        report["local_run"] = {"seconds": round(time.perf_counter() - started, 2), "day_seconds": round(86_400 * scale, 3),
-                               "stages": stages, "templates": templates_used(out_dir / "letters")}
+        report["local_run"] = {
+            "seconds": round(time.perf_counter() - started, 2),
+            "day_seconds": round(86_400 * scale, 3),
+            "stages": stages,
+            "templates": templates_used(out_dir / "letters"),
+        }
         (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         write_report(out_dir)
-    return RunResult(status=run.status, campaign_id=campaign_id, report=report, out_dir=out_dir,
-                     seconds=time.perf_counter() - started, error=run.error, watcher_errors=watcher.errors,
-                     function_errors=function_errors)
+    return RunResult(
+        status=run.status,
+        campaign_id=campaign_id,
+        report=report,
+        out_dir=out_dir,
+        seconds=time.perf_counter() - started,
+        error=run.error,
+        watcher_errors=watcher.errors,
+        function_errors=function_errors,
+    )

@@ -43,8 +43,10 @@ LOGGER_NAME = "automated-pharmacist"
 
 
 def substitutions() -> dict[str, str]:
-    subs = {f"{''.join(p.capitalize() for p in name.split('_'))}FunctionArn": function_arn(name, REGION, ACCOUNT)
-            for name in FUNCTION_NAMES}
+    subs = {
+        f"{''.join(p.capitalize() for p in name.split('_'))}FunctionArn": function_arn(name, REGION, ACCOUNT)
+        for name in FUNCTION_NAMES
+    }
     subs["DataBucket"] = DATA_BUCKET
     return subs
 
@@ -78,8 +80,15 @@ class LocalRuntime:
     `time_scale` shrinks the playbooks' waits (3 days × 1/86400 = 3 s) so the timeout paths run in seconds.
     """
 
-    def __init__(self, out_dir: Path, lake_dir: Path, *, time_scale: float = 1 / 86_400, batch_size: int = 500,
-                 port: int = 0) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        lake_dir: Path,
+        *,
+        time_scale: float = 1 / 86_400,
+        batch_size: int = 500,
+        port: int = 0,
+    ) -> None:
         self.out_dir = Path(out_dir)
         self.lake_dir = Path(lake_dir)
         self.time_scale = time_scale
@@ -104,18 +113,33 @@ class LocalRuntime:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / "outbox").mkdir(exist_ok=True)
         self.server = ApprovalServer(self.registry, port=self.port)
-        self._set_env({
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-            "AWS_SECURITY_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-            "DATA_BUCKET": DATA_BUCKET, "LETTERS_BUCKET": LETTERS_BUCKET, "APPROVALS_TABLE": APPROVALS_TABLE,
-            "SENDER_EMAIL": SENDER, "APPROVAL_BASE_URL": self.server.base_url,
-            "CLAIMS_ENGINE": "duckdb", "LAKE_URI": str(self.lake_dir.resolve()),
-            "BATCH_SIZE": str(self.batch_size), "OUTBOX_DIR": str((self.out_dir / "outbox").resolve()),
-            "OPERATOR_EMAIL": "operations@pbm.example", "COACH_TIME_SCALE": repr(self.time_scale),
-            "POWERTOOLS_SERVICE_NAME": LOGGER_NAME, "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "AutomatedPharmacist",
-            "POWERTOOLS_LOG_LEVEL": "INFO", "AUDIT_BUCKET": "coach-local-audit",
-        })
+        self._set_env(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
+                "AWS_SECURITY_TOKEN": "testing",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "DATA_BUCKET": DATA_BUCKET,
+                "LETTERS_BUCKET": LETTERS_BUCKET,
+                "APPROVALS_TABLE": APPROVALS_TABLE,
+                "SENDER_EMAIL": SENDER,
+                "APPROVAL_BASE_URL": self.server.base_url,
+                "CLAIMS_ENGINE": "duckdb",
+                "LAKE_URI": str(self.lake_dir.resolve()),
+                "BATCH_SIZE": str(self.batch_size),
+                "OUTBOX_DIR": str((self.out_dir / "outbox").resolve()),
+                "OPERATOR_EMAIL": "operations@pbm.example",
+                "COACH_TIME_SCALE": repr(self.time_scale),
+                "POWERTOOLS_SERVICE_NAME": LOGGER_NAME,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_METRICS_NAMESPACE": "AutomatedPharmacist",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                "AUDIT_BUCKET": "coach-local-audit",
+            }
+        )
         self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
         self._mock.start()
         from coach import runtime as coach_runtime
@@ -132,8 +156,13 @@ class LocalRuntime:
 
     def status(self) -> dict[str, Any]:
         """Every campaign of this runtime: its state and the decisions it waits for (read by `coach status`)."""
-        return snapshot(self.client("stepfunctions"), self.client("dynamodb"), self.state_machine_arn,
-                        APPROVALS_TABLE, 86_400 * self.time_scale)
+        return snapshot(
+            self.client("stepfunctions"),
+            self.client("dynamodb"),
+            self.state_machine_arn,
+            APPROVALS_TABLE,
+            86_400 * self.time_scale,
+        )
 
     def __exit__(self, *exc: object) -> None:
         if self._status is not None:
@@ -212,30 +241,50 @@ class LocalRuntime:
             s3.create_bucket(Bucket=bucket)
         # the decision trail, as deployed: Object Lock in COMPLIANCE mode (stacks/constructs/storage.py)
         s3.create_bucket(Bucket=os.environ["AUDIT_BUCKET"], ObjectLockEnabledForBucket=True)
-        s3.put_object_lock_configuration(Bucket=os.environ["AUDIT_BUCKET"], ObjectLockConfiguration={
-            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 6}}})
+        s3.put_object_lock_configuration(
+            Bucket=os.environ["AUDIT_BUCKET"],
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 6}},
+            },
+        )
         self.client("dynamodb").create_table(
-            TableName=APPROVALS_TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            TableName=APPROVALS_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
         )
         ses = self.client("ses")
         ses.verify_domain_identity(Domain="pbm.example")
         ses.verify_email_identity(EmailAddress=SENDER)
         role = self.client("iam").create_role(
-            RoleName="coach-local", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+            RoleName="coach-local",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )["Role"]["Arn"]
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("handler.py", "def handler(event, context):\n    raise NotImplementedError\n")
         lam = self.client("lambda")
         for name in FUNCTION_NAMES:
-            lam.create_function(FunctionName=FUNCTION_PREFIX + name, Runtime="python3.11", Role=role,
-                                Handler="handler.handler", Code={"ZipFile": buffer.getvalue()})
+            lam.create_function(
+                FunctionName=FUNCTION_PREFIX + name,
+                Runtime="python3.11",
+                Role=role,
+                Handler="handler.handler",
+                Code={"ZipFile": buffer.getvalue()},
+            )
         definition = render_definition(ASL_PATH.read_text(encoding="utf-8"), substitutions())
         self.state_machine_arn = self.client("stepfunctions").create_state_machine(
-            name=STATE_MACHINE, definition=definition, roleArn=role, type="STANDARD",
+            name=STATE_MACHINE,
+            definition=definition,
+            roleArn=role,
+            type="STANDARD",
         )["stateMachineArn"]
         os.environ["STATE_MACHINE_ARN"] = self.state_machine_arn
         self.client("events").put_rule(Name="coach-market-events", EventPattern=json.dumps(event_pattern()))
@@ -248,8 +297,13 @@ class LocalRuntime:
         rule = self.client("events").describe_rule(Name="coach-market-events")
         matched = EventPattern.load(rule["EventPattern"]).matches_event(_as_bridge_event(envelope))
         if not matched:
-            return {"status": "unmatched", "reasons": ["the event does not match the market-event rule "
-                                                       "(source coach.market-feed, detail-type Drug Market Event)"]}
+            return {
+                "status": "unmatched",
+                "reasons": [
+                    "the event does not match the market-event rule "
+                    "(source coach.market-feed, detail-type Drug Market Event)"
+                ],
+            }
         return dict(self.registry.invoke("intake", envelope))
 
     def execution_arn(self, campaign_id: str) -> str:
@@ -268,8 +322,10 @@ class LocalRuntime:
         sfn = self.client("stepfunctions")
         previous = sfn.describe_execution(executionArn=self.execution_arn(campaign_id))
         if previous["status"] not in ALERT_STATUSES:
-            raise RuntimeError(f"{campaign_id} is {previous['status']}: only a failed, timed-out or stopped "
-                               "campaign can be redriven")
+            raise RuntimeError(
+                f"{campaign_id} is {previous['status']}: only a failed, timed-out or stopped "
+                "campaign can be redriven"
+            )
         attempts = self._attempts.setdefault(campaign_id, [campaign_id])
         name = f"{campaign_id[:68]}--redrive-{len(attempts)}"
         sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=previous["input"])
@@ -277,7 +333,9 @@ class LocalRuntime:
         return name
 
     def describe(self, campaign_id: str) -> dict:
-        return dict(self.client("stepfunctions").describe_execution(executionArn=self.execution_arn(campaign_id)))
+        return dict(
+            self.client("stepfunctions").describe_execution(executionArn=self.execution_arn(campaign_id))
+        )
 
     def wait(self, campaign_id: str, timeout: float = 600.0, poll: float = 0.2) -> CampaignRun:
         arn = self.execution_arn(campaign_id)
@@ -289,7 +347,9 @@ class LocalRuntime:
                 output = json.loads(d["output"]) if d.get("output") else None
                 return CampaignRun(campaign_id, arn, d["status"], output, d.get("error"))
             if time.monotonic() > deadline:
-                return CampaignRun(campaign_id, arn, "TIMED_OUT_LOCALLY", None, "the local run did not finish")
+                return CampaignRun(
+                    campaign_id, arn, "TIMED_OUT_LOCALLY", None, "the local run did not finish"
+                )
             time.sleep(poll)
 
     def history(self, campaign_id: str) -> list[dict]:
@@ -308,7 +368,10 @@ class LocalRuntime:
         from coach.keys import clients_key
 
         calls = [c for c in list(self.registry.invocations) if c.ok and c.campaign_id == campaign_id]
-        done = {name: sum(1 for c in calls if c.function == name) for name in ("audience", "client_outcome", "letters")}
+        done = {
+            name: sum(1 for c in calls if c.function == name)
+            for name in ("audience", "client_outcome", "letters")
+        }
         try:
             clients = json.loads(self.read(DATA_BUCKET, clients_key(campaign_id)))
         except Exception:  # not written yet: the audience is still being found
@@ -318,8 +381,11 @@ class LocalRuntime:
         batches = sum(int(c.get("batch_count", 0)) for c in clients)
         if done["client_outcome"] >= len(clients):  # every client finished: declined ones wrote no batch
             batches = done["letters"]
-        return {"audience": (1, 1), "clients": (min(done["client_outcome"], len(clients)), len(clients)),
-                "letter batches": (min(done["letters"], batches), batches)}
+        return {
+            "audience": (1, 1),
+            "clients": (min(done["client_outcome"], len(clients)), len(clients)),
+            "letter batches": (min(done["letters"], batches), batches),
+        }
 
     def read(self, bucket: str, key: str) -> bytes:
         return bytes(self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -331,7 +397,7 @@ class LocalRuntime:
         paginator = s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=LETTERS_BUCKET, Prefix=prefix):
             for item in page.get("Contents", []):
-                relative = item["Key"][len(prefix):]
+                relative = item["Key"][len(prefix) :]
                 target = self.out_dir / "letters" / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(self.read(LETTERS_BUCKET, item["Key"]))
@@ -353,16 +419,28 @@ class LocalRuntime:
                 return
             self._delivered.add(key)
         event = {
-            "version": "0", "id": str(uuid.uuid4()), "detail-type": STATUS_CHANGE, "source": "aws.states",
-            "account": ACCOUNT, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": REGION,
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": STATUS_CHANGE,
+            "source": "aws.states",
+            "account": ACCOUNT,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": REGION,
             "resources": [execution["executionArn"]],
             "detail": {
-                "executionArn": execution["executionArn"], "stateMachineArn": self.state_machine_arn,
-                "name": execution["name"], "status": execution["status"],
+                "executionArn": execution["executionArn"],
+                "stateMachineArn": self.state_machine_arn,
+                "name": execution["name"],
+                "status": execution["status"],
                 "startDate": int(execution["startDate"].timestamp() * 1000),
-                "stopDate": int(execution["stopDate"].timestamp() * 1000) if execution.get("stopDate") else None,
-                "input": execution.get("input"), "output": None, "error": execution.get("error"),
-                "cause": execution.get("cause"), "redriveCount": attempt,
+                "stopDate": int(execution["stopDate"].timestamp() * 1000)
+                if execution.get("stopDate")
+                else None,
+                "input": execution.get("input"),
+                "output": None,
+                "error": execution.get("error"),
+                "cause": execution.get("cause"),
+                "redriveCount": attempt,
             },
         }
         if EventPattern.load(json.dumps(failure_event_pattern(self.state_machine_arn))).matches_event(event):
@@ -377,5 +455,12 @@ def event_pattern() -> dict:
 
 def _as_bridge_event(envelope: dict) -> dict:
     """TestEventPattern needs the envelope fields EventBridge adds on delivery."""
-    return {"id": "local", "account": ACCOUNT, "time": "2002-11-27T00:00:00Z", "region": REGION,
-            "resources": [], "version": "0", **envelope}
+    return {
+        "id": "local",
+        "account": ACCOUNT,
+        "time": "2002-11-27T00:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "version": "0",
+        **envelope,
+    }

@@ -48,10 +48,19 @@ def open_questions(dynamodb: Any, table: str) -> list[dict[str, Any]]:
         if group in decided:
             continue
         created = float(item["created_at"]["N"])
-        entry = by_group.setdefault(group, {
-            "campaign_id": item["campaign_id"]["S"], "client_id": item["client_id"]["S"],
-            "client_name": item["client_name"]["S"], "role": item["role"]["S"], "since": created,
-            "deadline": float(item["deadline"]["N"]), "kind": item["kind"]["S"], "recipients": 0})
+        entry = by_group.setdefault(
+            group,
+            {
+                "campaign_id": item["campaign_id"]["S"],
+                "client_id": item["client_id"]["S"],
+                "client_name": item["client_name"]["S"],
+                "role": item["role"]["S"],
+                "since": created,
+                "deadline": float(item["deadline"]["N"]),
+                "kind": item["kind"]["S"],
+                "recipients": 0,
+            },
+        )
         entry["recipients"] += 1
         if created >= entry["since"]:  # the latest ask, reminder or escalation is the one that counts
             entry.update(kind=item["kind"]["S"], deadline=float(item["deadline"]["N"]))
@@ -62,7 +71,9 @@ def open_questions(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     return questions
 
 
-def snapshot(sfn: Any, dynamodb: Any, state_machine_arn: str, table: str, day_seconds: float) -> dict[str, Any]:
+def snapshot(
+    sfn: Any, dynamodb: Any, state_machine_arn: str, table: str, day_seconds: float
+) -> dict[str, Any]:
     executions = []
     kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn}
     while True:
@@ -75,11 +86,20 @@ def snapshot(sfn: Any, dynamodb: Any, state_machine_arn: str, table: str, day_se
     campaigns = []
     for execution in sorted(executions, key=lambda e: e["startDate"]):
         campaign_id = execution["name"]
-        waiting = [q for q in questions if q["campaign_id"] == campaign_id] if execution["status"] == "RUNNING" else []
-        campaigns.append({
-            "campaign_id": campaign_id, "state": execution["status"], "started": _iso(execution["startDate"]),
-            "stopped": _iso(execution.get("stopDate")), "waiting_for": waiting,
-        })
+        waiting = (
+            [q for q in questions if q["campaign_id"] == campaign_id]
+            if execution["status"] == "RUNNING"
+            else []
+        )
+        campaigns.append(
+            {
+                "campaign_id": campaign_id,
+                "state": execution["status"],
+                "started": _iso(execution["startDate"]),
+                "stopped": _iso(execution.get("stopDate")),
+                "waiting_for": waiting,
+            }
+        )
     return {"written_at": time.time(), "pid": os.getpid(), "day_seconds": day_seconds, "campaigns": campaigns}
 
 

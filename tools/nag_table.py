@@ -17,7 +17,9 @@ def main(path: str) -> None:
             rule = finding["ruleName"].split("[")[0]
             for construct in finding["violatingConstructs"]:
                 path_ = construct["constructPath"].split("/", 1)[1].rsplit("/Resource", 1)[0]
-                rows[(rule, finding["reason"])].add(path_.replace("/DefaultPolicy", "").replace("/ServiceRole", ""))
+                rows[(rule, finding["reason"])].add(
+                    path_.replace("/DefaultPolicy", "").replace("/ServiceRole", "")
+                )
     print("| rule | resources | reason |\n|---|---|---|")
     for (rule, reason), paths in sorted(rows.items()):
         shown = ", ".join(sorted(paths)[:6]) + (f" (+{len(paths) - 6} more)" if len(paths) > 6 else "")

@@ -25,10 +25,19 @@ def main() -> None:
         lake = Path(tmp) / "lake"
         generate_lake(lake, members=3000, clients=6, seed=5)
         links: list = []
-        thread = threading.Thread(target=run_campaign, kwargs={
-            "event": load_event(ROOT / "coach_local/events/claritin_otc.json"), "lake_dir": lake,
-            "out_dir": Path(tmp) / "out", "interactive": True, "on_link": links.append, "time_scale": 1 / 8640,
-            "timeout": 120}, daemon=True)
+        thread = threading.Thread(
+            target=run_campaign,
+            kwargs={
+                "event": load_event(ROOT / "coach_local/events/claritin_otc.json"),
+                "lake_dir": lake,
+                "out_dir": Path(tmp) / "out",
+                "interactive": True,
+                "on_link": links.append,
+                "time_scale": 1 / 8640,
+                "timeout": 120,
+            },
+            daemon=True,
+        )
         thread.start()
         deadline = time.monotonic() + 60
         while not links and time.monotonic() < deadline:
@@ -36,7 +45,10 @@ def main() -> None:
         if not links:
             raise SystemExit("no approval email arrived")
         with browser() as context:
-            for name, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
+            for name, viewport in (
+                ("desktop", {"width": 1280, "height": 900}),
+                ("phone", {"width": 390, "height": 844}),
+            ):
                 page = context.new_page()
                 page.set_viewport_size(viewport)
                 page.goto(links[0].link)
@@ -46,9 +58,12 @@ def main() -> None:
         # the report of a whole demo-sized campaign, answered by the demo's auto-approver
         report_lake = Path(tmp) / "report-lake"
         generate_lake(report_lake, members=20_000, clients=40, seed=7)
-        result = run_campaign(load_event(ROOT / "coach_local/events/claritin_otc.json"), report_lake,
-                              Path(tmp) / "report-out", decisions={"C0003": {"account_team": "decline"},
-                                                                   "C0009": {"client": "decline"}})
+        result = run_campaign(
+            load_event(ROOT / "coach_local/events/claritin_otc.json"),
+            report_lake,
+            Path(tmp) / "report-out",
+            decisions={"C0003": {"account_team": "decline"}, "C0009": {"client": "decline"}},
+        )
         if result.status != "SUCCEEDED":
             raise SystemExit(f"the report campaign did not succeed: {result.error}")
         with browser() as context:

@@ -59,11 +59,20 @@ def decision(link_id: str) -> Response:
         if len(raw) > 2 * MAX_BODY_BYTES or len(body.encode()) > MAX_BODY_BYTES:
             return _respond(result_page(413, "Too much text", "Please shorten your comment and try again."))
         form = {
-            name: values[0] for name, values in parse_qs(body, keep_blank_values=True, max_num_fields=10).items()
+            name: values[0]
+            for name, values in parse_qs(body, keep_blank_values=True, max_num_fields=10).items()
         }
-    except ValueError:  # not base64 or not UTF-8, or more fields than our form has: it did not come from our page
-        return _respond(result_page(400, "This form could not be read", "Nothing was recorded.",
-                                    "Open the link from your email again and use its Approve or Decline button."))
+    except (
+        ValueError
+    ):  # not base64 or not UTF-8, or more fields than our form has: it did not come from our page
+        return _respond(
+            result_page(
+                400,
+                "This form could not be read",
+                "Nothing was recorded.",
+                "Open the link from your email again and use its Approve or Decline button.",
+            )
+        )
     source_ip, user_agent = _caller()
     now = time.time()
     page = decide(

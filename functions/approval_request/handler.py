@@ -17,9 +17,14 @@ def handler(event: dict, context: LambdaContext) -> dict:
     request = ApprovalRequest.model_validate(event)
     s = settings()
     if reuse_decision(request, store=approval_store(), callbacks=callbacks()):
-        logger.info("decision reused (redrive or re-run): nobody asked again",
-                    extra={"campaign_id": request.campaign_id, "client_id": request.client.client_id,
-                           "role": request.role})
+        logger.info(
+            "decision reused (redrive or re-run): nobody asked again",
+            extra={
+                "campaign_id": request.campaign_id,
+                "client_id": request.client.client_id,
+                "role": request.role,
+            },
+        )
         metrics.add_metric(name="ApprovalDecisionsReused", unit="Count", value=1)
         return {"links": 0, "reused": True}
     sent = request_approval(

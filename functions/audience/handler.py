@@ -13,10 +13,22 @@ from coach.settings import settings
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     campaign = CampaignInput.model_validate(event)
-    summary = build_audience(campaign, engine=claims_engine(), store=objects(),
-                             data_bucket=settings().data_bucket, batch_size=settings().batch_size)
-    logger.info("audience", extra={"campaign_id": campaign.campaign_id, "clients": summary.client_count,
-                                   "affected": summary.affected, "reachable": summary.reachable})
+    summary = build_audience(
+        campaign,
+        engine=claims_engine(),
+        store=objects(),
+        data_bucket=settings().data_bucket,
+        batch_size=settings().batch_size,
+    )
+    logger.info(
+        "audience",
+        extra={
+            "campaign_id": campaign.campaign_id,
+            "clients": summary.client_count,
+            "affected": summary.affected,
+            "reachable": summary.reachable,
+        },
+    )
     metrics.add_metric(name="MembersAffected", unit="Count", value=summary.affected)
     metrics.add_metric(name="MembersReachable", unit="Count", value=summary.reachable)
     return summary.model_dump(mode="json")

@@ -13,9 +13,20 @@ from coach.settings import settings
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     request = OutcomeRequest.model_validate(event)
-    outcome = record_outcome(request, store=objects(), data_bucket=settings().data_bucket,
-                             letters_bucket=settings().letters_bucket, merge_manifest=merge_client_manifest)
-    logger.info("client outcome", extra={"campaign_id": request.campaign_id, "client_id": outcome.client_id,
-                                         "outcome": outcome.outcome})
+    outcome = record_outcome(
+        request,
+        store=objects(),
+        data_bucket=settings().data_bucket,
+        letters_bucket=settings().letters_bucket,
+        merge_manifest=merge_client_manifest,
+    )
+    logger.info(
+        "client outcome",
+        extra={
+            "campaign_id": request.campaign_id,
+            "client_id": outcome.client_id,
+            "outcome": outcome.outcome,
+        },
+    )
     metrics.add_metric(name=f"Client_{outcome.outcome}", unit="Count", value=1)
     return {"client_id": outcome.client_id, "letters": outcome.letters + outcome.emails}

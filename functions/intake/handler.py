@@ -24,7 +24,13 @@ def handler(event: dict, context: LambdaContext) -> dict:
         now=datetime.now(UTC),
         letters_max_concurrency=int(os.environ.get("LETTERS_MAX_CONCURRENCY", "50")),
     )
-    logger.info("intake", extra={"status": result["status"], "campaign_id": result.get("campaign_id"),
-                                 "reasons": result.get("reasons")})
+    logger.info(
+        "intake",
+        extra={
+            "status": result["status"],
+            "campaign_id": result.get("campaign_id"),
+            "reasons": result.get("reasons"),
+        },
+    )
     metrics.add_metric(name=f"Events{result['status'].capitalize()}", unit="Count", value=1)
     return result

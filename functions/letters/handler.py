@@ -14,11 +14,25 @@ from coach.settings import settings
 def handler(event: dict, context: LambdaContext) -> dict:
     request = LetterBatchRequest.model_validate(event["batch"])
     s = settings()
-    result = generate_letter_batch(request, store=objects(), mailer=mailer(), data_bucket=s.data_bucket,
-                                   letters_bucket=s.letters_bucket, sender=s.sender_email)
-    logger.info("letters batch", extra={"campaign_id": request.campaign_id, "client_id": request.client_id,
-                                        "batch_index": request.batch_index, "letters": result.letters,
-                                        "emails": result.emails, "skipped": result.skipped})
+    result = generate_letter_batch(
+        request,
+        store=objects(),
+        mailer=mailer(),
+        data_bucket=s.data_bucket,
+        letters_bucket=s.letters_bucket,
+        sender=s.sender_email,
+    )
+    logger.info(
+        "letters batch",
+        extra={
+            "campaign_id": request.campaign_id,
+            "client_id": request.client_id,
+            "batch_index": request.batch_index,
+            "letters": result.letters,
+            "emails": result.emails,
+            "skipped": result.skipped,
+        },
+    )
     if not result.skipped:  # a batch completed by an earlier attempt is not counted twice
         metrics.add_metric(name="LettersGenerated", unit="Count", value=result.letters)
         metrics.add_metric(name="LetterEmailsSent", unit="Count", value=result.emails)

@@ -28,7 +28,9 @@ def last_state_entered(execution_arn: str) -> str | None:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    if event.get("detail-type") == STATUS_CHANGE:  # EventBridge: a campaign execution failed, timed out or stopped
+    if (
+        event.get("detail-type") == STATUS_CHANGE
+    ):  # EventBridge: a campaign execution failed, timed out or stopped
         notice = alert_from_status_change(event, last_state_entered(event["detail"]["executionArn"]))
     else:
         notice = Notice.model_validate(event)

@@ -58,7 +58,9 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
 
     # an ask already answered (a redrive re-enters the wait): the stored decision answers the new task at once
     r.workflow.grant_task_response(functions["approval_request"])
-    r.workflow.grant_read_history(functions["notify"])  # the stage a failed campaign stopped in, for the alert
+    r.workflow.grant_read_history(
+        functions["notify"]
+    )  # the stage a failed campaign stopped in, for the alert
 
     approval_api = functions["approval_api"]
     r.table.grant_read_write_data(approval_api)  # links, decisions, audit records

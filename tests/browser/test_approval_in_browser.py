@@ -21,15 +21,25 @@ FILL = __import__("datetime").date(2002, 10, 15)
 @pytest.fixture(scope="module")
 def live_campaign(tmp_path_factory):
     base = tmp_path_factory.mktemp("browser")
-    lake = write_lake(base / "lake", [client("C1", "Browser Test Health Plan")],
-                      [member("M1", "C1", "Ada", "Lovelace"), member("M2", "C1", "Alan", "Turing")],
-                      [("M1", CLARITIN_NDC, FILL, "paid"), ("M2", CLARITIN_NDC, FILL, "paid")])
+    lake = write_lake(
+        base / "lake",
+        [client("C1", "Browser Test Health Plan")],
+        [member("M1", "C1", "Ada", "Lovelace"), member("M2", "C1", "Alan", "Turing")],
+        [("M1", CLARITIN_NDC, FILL, "paid"), ("M2", CLARITIN_NDC, FILL, "paid")],
+    )
     links: list = []
     result: dict = {}
 
     def go():
-        result["run"] = run_campaign(load_event(ROOT / "coach_local/events/claritin_otc.json"), lake, base / "out",
-                                     interactive=True, on_link=links.append, time_scale=1 / 600, timeout=240)
+        result["run"] = run_campaign(
+            load_event(ROOT / "coach_local/events/claritin_otc.json"),
+            lake,
+            base / "out",
+            interactive=True,
+            on_link=links.append,
+            time_scale=1 / 600,
+            timeout=240,
+        )
 
     thread = threading.Thread(target=go, daemon=True)
     thread.start()
@@ -72,4 +82,8 @@ def test_person_approves_in_the_browser_and_the_campaign_advances(live_campaign)
     run = result["run"]
     assert run.status == "SUCCEEDED"
     row = run.report["clients"][0]
-    assert (row["account_team_decision"], row["client_decision"], row["letters"]) == ("approved", "approved", 2)
+    assert (row["account_team_decision"], row["client_decision"], row["letters"]) == (
+        "approved",
+        "approved",
+        2,
+    )

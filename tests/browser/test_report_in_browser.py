@@ -22,11 +22,23 @@ FILL = date(2002, 10, 15)
 def finished(tmp_path_factory):
     base = tmp_path_factory.mktemp("report")
     members = [member(f"MBR{i:05d}", f"C{i % 3 + 1}", f"Givenname{i}", f"Familyname{i}") for i in range(9)]
-    lake = write_lake(base / "lake", [client("C1", "One Health"), client("C2", "Two Health"),
-                                      client("C3", "Three Health", {"otc_switch": "never"})],
-                      members, [(m["member_id"], CLARITIN_NDC, FILL, "paid") for m in members])
-    result = run_campaign(load_event(ROOT / "coach_local/events/claritin_otc.json"), lake, base / "out",
-                          decisions={"C2": {"client": "decline"}}, timeout=240)
+    lake = write_lake(
+        base / "lake",
+        [
+            client("C1", "One Health"),
+            client("C2", "Two Health"),
+            client("C3", "Three Health", {"otc_switch": "never"}),
+        ],
+        members,
+        [(m["member_id"], CLARITIN_NDC, FILL, "paid") for m in members],
+    )
+    result = run_campaign(
+        load_event(ROOT / "coach_local/events/claritin_otc.json"),
+        lake,
+        base / "out",
+        decisions={"C2": {"client": "decline"}},
+        timeout=240,
+    )
     assert result.status == "SUCCEEDED", result.error
     return result, members
 
@@ -39,8 +51,12 @@ def test_report_page_shows_the_funnel_charts_and_outcomes(finished):
         page.goto((result.out_dir / "report.html").resolve().as_uri())
         funnel = page.locator("#funnel .kpi").all_inner_texts()
         assert [line.split("\n")[0] for line in funnel] == [
-            "Affected members", "Reachable (address or email)", "Approved by account team", "Opted in by client",
-            "Letters and emails sent"]
+            "Affected members",
+            "Reachable (address or email)",
+            "Approved by account team",
+            "Opted in by client",
+            "Letters and emails sent",
+        ]
         numbers = [int(line.split("\n")[-1].replace(",", "")) for line in funnel]
         assert numbers == [9, 9, 6, 3, 3] and report["totals"]["letters"] == 3
         # every chart is an inline SVG that the browser lays out (no external asset, nothing broken)
@@ -57,7 +73,7 @@ def test_report_page_shows_the_funnel_charts_and_outcomes(finished):
         body = page.content()
     for m in members:
         assert m["first_name"] not in body and m["last_name"] not in body and m["member_id"] not in body
-    assert "src=\"http" not in body and "href=\"http" not in body
+    assert 'src="http' not in body and 'href="http' not in body
 
 
 def test_report_is_rewritten_from_report_json_by_coach_report(finished, tmp_path):
@@ -67,11 +83,19 @@ def test_report_is_rewritten_from_report_json_by_coach_report(finished, tmp_path
 
     result, _ = finished
     shutil.copy(result.out_dir / "report.json", tmp_path / "report.json")
-    completed = subprocess.run([sys.executable, "-m", "coach_local.cli", "report", str(tmp_path), "--json"],
-                               capture_output=True, text=True, cwd=ROOT)
+    completed = subprocess.run(
+        [sys.executable, "-m", "coach_local.cli", "report", str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["report_html"] == str((tmp_path / "report.html").resolve())
     assert (tmp_path / "report.html").read_text() == (result.out_dir / "report.html").read_text()
-    missing = subprocess.run([sys.executable, "-m", "coach_local.cli", "report", str(tmp_path / "nowhere")],
-                             capture_output=True, text=True, cwd=ROOT)
+    missing = subprocess.run(
+        [sys.executable, "-m", "coach_local.cli", "report", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert missing.returncode == 2 and "report.json" in missing.stderr

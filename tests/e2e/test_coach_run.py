@@ -29,22 +29,37 @@ def independent_audience(lake: Path, event: dict, lookback_days: int, allowed: s
     by_ndc = {d["ndc"]: d for d in drugs}
     wanted = set(detail["drug"].get("ndcs", []))
     ingredient = (detail["drug"].get("ingredient") or "").lower()
-    matching = {ndc for ndc, d in by_ndc.items() if ndc in wanted or (d["ingredient"] or "").lower() == ingredient}
-    members = {m["member_id"]: m for m in ds.dataset(lake / "members", format="parquet").to_table().to_pylist()}
+    matching = {
+        ndc for ndc, d in by_ndc.items() if ndc in wanted or (d["ingredient"] or "").lower() == ingredient
+    }
+    members = {
+        m["member_id"]: m for m in ds.dataset(lake / "members", format="parquet").to_table().to_pylist()
+    }
     hit: dict[str, set[str]] = defaultdict(set)  # member → classes of the matched drugs
     claims = ds.dataset(lake / "claims", format="parquet", partitioning="hive")
     for claim in claims.to_table(columns=["member_id", "ndc", "fill_date", "claim_status"]).to_pylist():
-        if claim["claim_status"] == "paid" and claim["ndc"] in matching and first_day <= claim["fill_date"] <= announced:
+        if (
+            claim["claim_status"] == "paid"
+            and claim["ndc"] in matching
+            and first_day <= claim["fill_date"] <= announced
+        ):
             hit[claim["member_id"]].add(by_ndc[claim["ndc"]]["sensitive_class"] or "")
     affected, reachable = defaultdict(set), defaultdict(set)
     for member_id, classes in hit.items():
         m = members[member_id]
         affected[m["client_id"]].add(member_id)
-        address = all((m[f] or "").strip() for f in ("address_line1", "city", "postal_code")) and len(
-            (m["state"] or "").strip()) == 2
+        address = (
+            all((m[f] or "").strip() for f in ("address_line1", "city", "postal_code"))
+            and len((m["state"] or "").strip()) == 2
+        )
         email_ok = bool((m["email"] or "").strip()) and bool(m["email_consent"])
-        if (m["eligibility_end"] is None or m["eligibility_end"] >= effective) and not m["deceased"] \
-                and not m["opted_out"] and (address or email_ok) and all(c in allowed or c == "" for c in classes):
+        if (
+            (m["eligibility_end"] is None or m["eligibility_end"] >= effective)
+            and not m["deceased"]
+            and not m["opted_out"]
+            and (address or email_ok)
+            and all(c in allowed or c == "" for c in classes)
+        ):
             reachable[m["client_id"]].add(member_id)
     return affected, reachable
 
@@ -53,15 +68,36 @@ def independent_audience(lake: Path, event: dict, lookback_days: int, allowed: s
 def run(tmp_path_factory):
     base = tmp_path_factory.mktemp("e2e")
     lake, out = base / "lake", base / "out"
-    subprocess.run([*COACH, "generate-lake", "--out", str(lake), "--members", "3000", "--clients", "12",
-                    "--seed", "11"], check=True, cwd=ROOT, capture_output=True)
+    subprocess.run(
+        [*COACH, "generate-lake", "--out", str(lake), "--members", "3000", "--clients", "12", "--seed", "11"],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
     clients = ds.dataset(lake / "clients", format="parquet").to_table().to_pylist()
-    asked = sorted(c["client_id"] for c in clients if dict(c["elections"] or []).get("otc_switch", "ask") == "ask")
+    asked = sorted(
+        c["client_id"] for c in clients if dict(c["elections"] or []).get("otc_switch", "ask") == "ask"
+    )
     decisions = {asked[0]: {"account_team": "decline"}, asked[1]: {"client": "decline"}}
     (base / "decisions.json").write_text(json.dumps(decisions))
-    completed = subprocess.run([*COACH, "run", "--event", str(EVENT), "--lake", str(lake), "--out", str(out),
-                                "--decisions", str(base / "decisions.json")], cwd=ROOT, capture_output=True,
-                               text=True, timeout=600)
+    completed = subprocess.run(
+        [
+            *COACH,
+            "run",
+            "--event",
+            str(EVENT),
+            "--lake",
+            str(lake),
+            "--out",
+            str(out),
+            "--decisions",
+            str(base / "decisions.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return {"lake": lake, "out": out, "decisions": decisions, "completed": completed, "clients": clients}
 
 
@@ -106,8 +142,21 @@ def test_bad_event_stops_with_a_clear_error_and_exit_code_2(tmp_path, run):
     bad = json.loads(EVENT.read_text())
     bad["detail"]["event_type"] = "price_hike"
     (tmp_path / "bad.json").write_text(json.dumps(bad))
-    completed = subprocess.run([*COACH, "run", "--event", str(tmp_path / "bad.json"), "--lake", str(run["lake"]),
-                                "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True)
+    completed = subprocess.run(
+        [
+            *COACH,
+            "run",
+            "--event",
+            str(tmp_path / "bad.json"),
+            "--lake",
+            str(run["lake"]),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert completed.returncode == 2
     assert "event_type" in completed.stderr
 
@@ -121,8 +170,12 @@ def test_lake_with_a_missing_column_stops_with_one_line_naming_column_and_file(t
     shutil.copytree(run["lake"], lake)
     members = next((lake / "members").glob("*.parquet"))
     pq.write_table(pq.read_table(members).drop(["opted_out"]), members)
-    completed = subprocess.run([*COACH, "run", "--event", str(EVENT), "--lake", str(lake), "--out",
-                                str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True)
+    completed = subprocess.run(
+        [*COACH, "run", "--event", str(EVENT), "--lake", str(lake), "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert completed.returncode == 2
     message = completed.stderr.strip()
     assert len(message.splitlines()) == 1 and "opted_out" in message and members.name in message

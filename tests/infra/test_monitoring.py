@@ -149,7 +149,9 @@ def test_alarm_dimensions_point_at_this_stacks_resources(synth):
     }
     assert dims["CampaignFailed"]["StateMachineArn"]["Ref"].startswith("WorkflowStateMachine")
     assert dims["IntakeDeadLetters"]["QueueName"]["Fn::GetAtt"][0].startswith("IntakeDeadLetters")
-    assert dims["FailureAlertDeadLetters"]["QueueName"]["Fn::GetAtt"][0].startswith("FailureAlertsDeadLetters")
+    assert dims["FailureAlertDeadLetters"]["QueueName"]["Fn::GetAtt"][0].startswith(
+        "FailureAlertsDeadLetters"
+    )
     assert dims["CallbackWaitPastDeadline"]["LambdaFunctionArn"]["Fn::GetAtt"][0].startswith(
         "Functionsapprovalrequest"
     )

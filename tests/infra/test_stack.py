@@ -131,7 +131,10 @@ def test_key_rotates_and_lets_only_named_services_use_it(synth):
     [events] = [c for s, c in services.items() if "events.amazonaws.com" in s]
     rules = sorted(json.dumps(c["ArnEquals"]["aws:SourceArn"]) for c in events)
     assert len(rules) == 2
-    assert "automated-pharmacist-campaign-failures" in rules[0] and "automated-pharmacist-market-events" in rules[1]
+    assert (
+        "automated-pharmacist-campaign-failures" in rules[0]
+        and "automated-pharmacist-market-events" in rules[1]
+    )
     [alarms] = [c for s, c in services.items() if "cloudwatch.amazonaws.com" in s]
     assert all(c["StringEquals"] for c in alarms)
 
@@ -225,7 +228,9 @@ def test_every_function_gets_the_whole_environment_with_a_real_approval_url(synt
 def rule_with_its_queue(synth, rule_name: str) -> tuple[str, dict, dict, str]:
     """(rule id, rule properties, its target, its dead-letter queue's logical id)."""
     [(rule_id, rule)] = [
-        (i, r["Properties"]) for i, r in synth.of_type("AWS::Events::Rule").items() if r["Properties"]["Name"] == rule_name
+        (i, r["Properties"])
+        for i, r in synth.of_type("AWS::Events::Rule").items()
+        if r["Properties"]["Name"] == rule_name
     ]
     [target] = rule["Targets"]
     return rule_id, rule, target, target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
@@ -235,7 +240,9 @@ def rule_with_its_queue(synth, rule_name: str) -> tuple[str, dict, dict, str]:
     ("rule_name", "function"),
     [("automated-pharmacist-market-events", "intake"), ("automated-pharmacist-campaign-failures", "notify")],
 )
-def test_each_rule_targets_its_function_with_retries_and_its_own_dead_letter_queue(synth, rule_name, function):
+def test_each_rule_targets_its_function_with_retries_and_its_own_dead_letter_queue(
+    synth, rule_name, function
+):
     rule_id, rule, target, dlq_id = rule_with_its_queue(synth, rule_name)
     assert target["Arn"]["Fn::GetAtt"][0].startswith(f"Functions{function}")
     # retried 8 times within a day, then kept in the dead-letter queue (never dropped)

@@ -21,21 +21,38 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def api(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-                        "DATA_BUCKET": "data", "LETTERS_BUCKET": "letters", "APPROVALS_TABLE": "approvals",
-                        "SENDER_EMAIL": "p@pbm.example", "APPROVAL_BASE_URL": "https://approve.example",
-                        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}.items():
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "DATA_BUCKET": "data",
+        "LETTERS_BUCKET": "letters",
+        "APPROVALS_TABLE": "approvals",
+        "SENDER_EMAIL": "p@pbm.example",
+        "APPROVAL_BASE_URL": "https://approve.example",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         from coach import runtime
 
         runtime.reset()
         boto3.client("dynamodb").create_table(
-            TableName="approvals", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
-        spec = importlib.util.spec_from_file_location("approval_api_handler", ROOT / "functions/approval_api/handler.py")
+            TableName="approvals",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+        )
+        spec = importlib.util.spec_from_file_location(
+            "approval_api_handler", ROOT / "functions/approval_api/handler.py"
+        )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         from coach.adapters.memory import MemoryMailer, MemoryObjectStore
@@ -45,18 +62,47 @@ def api(monkeypatch):
         objects, mailer = MemoryObjectStore(), MemoryMailer()
         objects.put("data", "c.json", json.dumps({"account_team_emails": ["ann@pbm.example"]}).encode())
         request = ApprovalRequest(
-            campaign_id="camp", role="account_team", task_token="tok", deadline_seconds=3600,
-            client=ClientWork(client_id="C1", client_name="Acme", affected=3, reachable=2, election="ask",
-                              batches_key="b", batch_count=1, contacts_key="c.json"),
-            event=MarketEvent.model_validate({"event_id": "e", "event_type": "otc_switch", "drug": {"name": "Claritin",
-                                              "ingredient": "loratadine"}, "effective_date": "2003-01-01",
-                                              "announced_on": "2002-11-27", "summary": "s"}))
-        request_approval(request, store=runtime.approval_store(), mailer=mailer, objects=objects, data_bucket="data",
-                         sender="p@pbm.example", base_url="https://approve.example", now=int(time.time()))
+            campaign_id="camp",
+            role="account_team",
+            task_token="tok",
+            deadline_seconds=3600,
+            client=ClientWork(
+                client_id="C1",
+                client_name="Acme",
+                affected=3,
+                reachable=2,
+                election="ask",
+                batches_key="b",
+                batch_count=1,
+                contacts_key="c.json",
+            ),
+            event=MarketEvent.model_validate(
+                {
+                    "event_id": "e",
+                    "event_type": "otc_switch",
+                    "drug": {"name": "Claritin", "ingredient": "loratadine"},
+                    "effective_date": "2003-01-01",
+                    "announced_on": "2002-11-27",
+                    "summary": "s",
+                }
+            ),
+        )
+        request_approval(
+            request,
+            store=runtime.approval_store(),
+            mailer=mailer,
+            objects=objects,
+            data_bucket="data",
+            sender="p@pbm.example",
+            base_url="https://approve.example",
+            now=int(time.time()),
+        )
         link_id = mailer.sent[0].text.split("/a/")[1].split()[0]
 
         def call(method, path=None, body=b"", headers=None):
-            event = api_event(method, path or f"/a/{link_id}", headers or {"User-Agent": "pytest"}, body, "192.0.2.1")
+            event = api_event(
+                method, path or f"/a/{link_id}", headers or {"User-Agent": "pytest"}, body, "192.0.2.1"
+            )
             return module.handler(event, FakeLambdaContext("coach-approval_api"))
 
         yield call, runtime
@@ -72,7 +118,7 @@ def test_get_shows_the_confirmation_page_with_security_headers(api):
     flat = {k: (v[0] if isinstance(v, list) else v) for k, v in headers.items()}
     assert flat["cache-control"] == "no-store" and flat["x-frame-options"] == "DENY"
     assert "default-src 'none'" in flat["content-security-policy"]
-    assert "<form method=\"post\"" in response["body"]
+    assert '<form method="post"' in response["body"]
 
 
 def test_head_does_not_decide(api):
@@ -87,12 +133,17 @@ def test_post_through_the_api_records_the_decision_and_calls_back(api, monkeypat
     sent = []
     monkeypatch.setattr(runtime.callbacks(), "succeed", lambda token, output: sent.append((token, output)))
     token = re.search(r'name="csrf_token" value="([^"]+)"', call("GET")["body"]).group(1)
-    response = call("POST", body=urlencode({"csrf_token": token, "decision": "approve", "comment": "ok"}).encode(),
-                    headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "phone"})
+    response = call(
+        "POST",
+        body=urlencode({"csrf_token": token, "decision": "approve", "comment": "ok"}).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "phone"},
+    )
     assert response["statusCode"] == 200 and "you approved" in response["body"]
     assert sent[0][0] == "tok"
     trail = runtime.approval_store().audit("camp")
-    assert [(a.action, a.source_ip, a.user_agent, a.comment) for a in trail] == [("approved", "192.0.2.1", "phone", "ok")]
+    assert [(a.action, a.source_ip, a.user_agent, a.comment) for a in trail] == [
+        ("approved", "192.0.2.1", "phone", "ok")
+    ]
 
 
 def test_oversized_body_is_refused(api):

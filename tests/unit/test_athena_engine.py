@@ -33,7 +33,11 @@ class FakeS3:
 
         class Paginator:
             def paginate(self, Bucket, Prefix):
-                yield {"Contents": [{"Key": k, "Size": len(v)} for k, v in objects.items() if k.startswith(Prefix)]}
+                yield {
+                    "Contents": [
+                        {"Key": k, "Size": len(v)} for k, v in objects.items() if k.startswith(Prefix)
+                    ]
+                }
 
         return Paginator()
 
@@ -59,19 +63,34 @@ def params(raw=CLARITIN):
 
 
 def expect_query(stub, states=("RUNNING", "SUCCEEDED"), expected_parameters=ANY, reason=None):
-    stub.add_response("start_query_execution", {"QueryExecutionId": "q1"}, {
-        "QueryString": ANY, "WorkGroup": "wg", "QueryExecutionContext": {"Database": "db"},
-        "ExecutionParameters": expected_parameters})
+    stub.add_response(
+        "start_query_execution",
+        {"QueryExecutionId": "q1"},
+        {
+            "QueryString": ANY,
+            "WorkGroup": "wg",
+            "QueryExecutionContext": {"Database": "db"},
+            "ExecutionParameters": expected_parameters,
+        },
+    )
     for state in states:
         status = {"State": state}
         if reason and state == "FAILED":
             status["StateChangeReason"] = reason
-        stub.add_response("get_query_execution", {"QueryExecution": {"Status": status}}, {"QueryExecutionId": "q1"})
+        stub.add_response(
+            "get_query_execution", {"QueryExecution": {"Status": status}}, {"QueryExecutionId": "q1"}
+        )
 
 
 def engine(client, s3):
-    return AthenaClaimsEngine(workgroup="wg", database="db", output_s3_uri="s3://results/unload", athena=client,
-                              s3=s3, sleep=lambda seconds: None)
+    return AthenaClaimsEngine(
+        workgroup="wg",
+        database="db",
+        output_s3_uri="s3://results/unload",
+        athena=client,
+        s3=s3,
+        sleep=lambda seconds: None,
+    )
 
 
 def test_audience_is_unloaded_and_read_back_from_s3_grouped_by_client(athena):
@@ -79,11 +98,14 @@ def test_audience_is_unloaded_and_read_back_from_s3_grouped_by_client(athena):
     p = params()
     expect_query(stub, expected_parameters=[sql_literal(v) for v in p.bindings()])
     prefix = f"unload/{p.campaign_id}/{FIXED.hex}/"
-    s3 = FakeS3({
-        prefix + "client_id=C2/part-0.gz": gz_lines([{"member_id": "M3", "reachable": True}]),
-        prefix + "client_id=C1/part-0.gz": gz_lines([{"member_id": "M1", "reachable": True},
-                                                     {"member_id": "M2", "reachable": False}]),
-    })
+    s3 = FakeS3(
+        {
+            prefix + "client_id=C2/part-0.gz": gz_lines([{"member_id": "M3", "reachable": True}]),
+            prefix + "client_id=C1/part-0.gz": gz_lines(
+                [{"member_id": "M1", "reachable": True}, {"member_id": "M2", "reachable": False}]
+            ),
+        }
+    )
     rows = list(engine(client, s3).audience_rows(p))
     assert [(r["client_id"], r["member_id"]) for r in rows] == [("C1", "M1"), ("C1", "M2"), ("C2", "M3")]
 
@@ -93,17 +115,30 @@ def test_the_query_text_is_the_one_sql_with_placeholders_only(athena):
     hostile = event(drug={"name": "X", "ingredient": "x' OR 1=1 --"})
     p = params(hostile)
     seen = {}
-    stub.add_response("start_query_execution", {"QueryExecutionId": "q1"}, {
-        "QueryString": ANY, "WorkGroup": "wg", "QueryExecutionContext": {"Database": "db"},
-        "ExecutionParameters": ANY})
-    stub.add_response("get_query_execution", {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}},
-                      {"QueryExecutionId": "q1"})
-    client.meta.events.register("provide-client-params.athena.StartQueryExecution",
-                                lambda params, **kw: seen.update(params))
+    stub.add_response(
+        "start_query_execution",
+        {"QueryExecutionId": "q1"},
+        {
+            "QueryString": ANY,
+            "WorkGroup": "wg",
+            "QueryExecutionContext": {"Database": "db"},
+            "ExecutionParameters": ANY,
+        },
+    )
+    stub.add_response(
+        "get_query_execution",
+        {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}},
+        {"QueryExecutionId": "q1"},
+    )
+    client.meta.events.register(
+        "provide-client-params.athena.StartQueryExecution", lambda params, **kw: seen.update(params)
+    )
     list(engine(client, FakeS3({})).audience_rows(p))
     assert "OR 1=1" not in seen["QueryString"]
     assert AUDIENCE_SQL.strip().rsplit("ORDER BY", 1)[0].strip()[:200] in seen["QueryString"]
-    assert "'x'' or 1=1 --'" in seen["ExecutionParameters"]  # the ingredient, lower-cased, as a quoted literal
+    assert (
+        "'x'' or 1=1 --'" in seen["ExecutionParameters"]
+    )  # the ingredient, lower-cased, as a quoted literal
 
 
 def test_throttling_is_retried_with_backoff(athena):
@@ -116,7 +151,11 @@ def test_throttling_is_retried_with_backoff(athena):
 
 def test_failed_query_surfaces_athenas_reason(athena):
     client, stub = athena
-    expect_query(stub, states=("RUNNING", "FAILED"), reason="COLUMN_NOT_FOUND: line 3:12: Column 'ndc' cannot be resolved")
+    expect_query(
+        stub,
+        states=("RUNNING", "FAILED"),
+        reason="COLUMN_NOT_FOUND: line 3:12: Column 'ndc' cannot be resolved",
+    )
     with pytest.raises(AudienceQueryFailed, match="Column 'ndc' cannot be resolved"):
         list(engine(client, FakeS3({})).audience_rows(params()))
 

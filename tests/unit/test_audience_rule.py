@@ -30,18 +30,23 @@ def audience(tmp_path, members, fills, raw_event=CLARITIN, batch_size=100, drugs
         pq.write_table(pa.Table.from_pylist(table), lake / "drugs" / "drugs.parquet")
     store = MemoryObjectStore()
     campaign = plan_campaign(raw_event).campaign
-    summary = build_audience(campaign, engine=DuckDbClaimsEngine(lake), store=store, data_bucket="d",
-                             batch_size=batch_size)
+    summary = build_audience(
+        campaign, engine=DuckDbClaimsEngine(lake), store=store, data_bucket="d", batch_size=batch_size
+    )
     clients = {c["client_id"]: c for c in json.loads(store.get("d", summary.clients_key))}
     reachable = set()
     for c in clients.values():
         for batch in json.loads(store.get("d", c["batches_key"])):
-            reachable |= {json.loads(line)["member_id"] for line in store.get("d", batch["batch_key"]).splitlines()}
+            reachable |= {
+                json.loads(line)["member_id"] for line in store.get("d", batch["batch_key"]).splitlines()
+            }
     return summary, clients, reachable, store
 
 
 def test_reversed_claims_never_count(tmp_path):
-    summary, _, _, _ = audience(tmp_path, [member("M1", "C1", "A", "B")], [("M1", CLARITIN_NDC, ANNOUNCED, "reversed")])
+    summary, _, _, _ = audience(
+        tmp_path, [member("M1", "C1", "A", "B")], [("M1", CLARITIN_NDC, ANNOUNCED, "reversed")]
+    )
     assert summary.affected == 0 and summary.client_count == 0
 
 
@@ -53,20 +58,26 @@ def test_fill_on_lookback_boundaries_counts(tmp_path):
 
 def test_fill_outside_the_window_does_not_count(tmp_path):
     members = [member("M1", "C1", "A", "B"), member("M2", "C1", "C", "D")]
-    fills = [("M1", CLARITIN_NDC, FIRST_DAY - timedelta(days=1), "paid"),
-             ("M2", CLARITIN_NDC, ANNOUNCED + timedelta(days=1), "paid")]
+    fills = [
+        ("M1", CLARITIN_NDC, FIRST_DAY - timedelta(days=1), "paid"),
+        ("M2", CLARITIN_NDC, ANNOUNCED + timedelta(days=1), "paid"),
+    ]
     assert audience(tmp_path, members, fills)[0].affected == 0
 
 
 def test_ingredient_match_is_case_insensitive(tmp_path):
     raw = event(drug={"name": "Claritin", "ingredient": "LORATADINE"})
-    summary, _, _, _ = audience(tmp_path, [member("M1", "C1", "A", "B")], [("M1", CLARITIN_NDC, ANNOUNCED, "paid")], raw)
+    summary, _, _, _ = audience(
+        tmp_path, [member("M1", "C1", "A", "B")], [("M1", CLARITIN_NDC, ANNOUNCED, "paid")], raw
+    )
     assert summary.affected == 1
 
 
 def test_ndc_list_matches_without_ingredient(tmp_path):
     raw = event(drug={"name": "Zocor", "ndcs": [OTHER_NDC]})
-    summary, _, _, _ = audience(tmp_path, [member("M1", "C1", "A", "B")], [("M1", OTHER_NDC, ANNOUNCED, "paid")], raw)
+    summary, _, _, _ = audience(
+        tmp_path, [member("M1", "C1", "A", "B")], [("M1", OTHER_NDC, ANNOUNCED, "paid")], raw
+    )
     assert summary.affected == 1
 
 
@@ -88,24 +99,31 @@ def test_member_counts_once_across_fills(tmp_path):
     assert audience(tmp_path, [member("M1", "C1", "A", "B")], fills)[0].affected == 1
 
 
-@pytest.mark.parametrize(("overrides", "why"), [
-    ({"deceased": True}, "deceased"),
-    ({"opted_out": True}, "opted out"),
-    ({"eligibility_end": date(2002, 12, 31)}, "not eligible on the effective date"),
-    ({"address_line1": "", "email": None}, "no address, no email"),
-    ({"state": "Illinois"}, "state is not 2 letters"),
-    ({"address_line1": " ", "email": "a@mail.example", "email_consent": False}, "email without consent"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "why"),
+    [
+        ({"deceased": True}, "deceased"),
+        ({"opted_out": True}, "opted out"),
+        ({"eligibility_end": date(2002, 12, 31)}, "not eligible on the effective date"),
+        ({"address_line1": "", "email": None}, "no address, no email"),
+        ({"state": "Illinois"}, "state is not 2 letters"),
+        ({"address_line1": " ", "email": "a@mail.example", "email_consent": False}, "email without consent"),
+    ],
+)
 def test_unreachable_members_are_affected_but_get_nothing(tmp_path, overrides, why):
-    summary, clients, reachable, _ = audience(tmp_path, [member("M1", "C1", "A", "B", **overrides)],
-                                              [("M1", CLARITIN_NDC, ANNOUNCED, "paid")])
+    summary, clients, reachable, _ = audience(
+        tmp_path, [member("M1", "C1", "A", "B", **overrides)], [("M1", CLARITIN_NDC, ANNOUNCED, "paid")]
+    )
     assert (summary.affected, summary.reachable, reachable) == (1, 0, set()), why
     assert clients["C1"]["batch_count"] == 0
 
 
 def test_eligible_through_the_effective_date_is_reachable(tmp_path):
-    summary, _, _, _ = audience(tmp_path, [member("M1", "C1", "A", "B", eligibility_end=date(2003, 1, 1))],
-                                [("M1", CLARITIN_NDC, ANNOUNCED, "paid")])
+    summary, _, _, _ = audience(
+        tmp_path,
+        [member("M1", "C1", "A", "B", eligibility_end=date(2003, 1, 1))],
+        [("M1", CLARITIN_NDC, ANNOUNCED, "paid")],
+    )
     assert summary.reachable == 1
 
 
@@ -120,7 +138,9 @@ def test_sensitive_class_excluded_unless_playbook_allows(tmp_path):
     summary, _, _, _ = audience(tmp_path, [member("M1", "C1", "A", "B")], fills, drugs_extra=[hiv])
     assert (summary.affected, summary.reachable) == (1, 0)
     recall = event(event_type="recall", recall_class="II", drug={"name": "X", "ingredient": "loratadine"})
-    summary, _, _, _ = audience(tmp_path / "r", [member("M1", "C1", "A", "B")], fills, recall, drugs_extra=[hiv])
+    summary, _, _, _ = audience(
+        tmp_path / "r", [member("M1", "C1", "A", "B")], fills, recall, drugs_extra=[hiv]
+    )
     assert (summary.affected, summary.reachable) == (1, 1)  # the recall playbook allows every class
 
 
@@ -133,8 +153,9 @@ def test_counts_are_per_current_client_and_batches_split(tmp_path):
 
 
 def test_workflow_state_gets_counts_and_keys_only(tmp_path):
-    summary, clients, _, _ = audience(tmp_path, [member("M1", "C1", "Zebulon", "Quartermaine")],
-                                      [("M1", CLARITIN_NDC, ANNOUNCED, "paid")])
+    summary, clients, _, _ = audience(
+        tmp_path, [member("M1", "C1", "Zebulon", "Quartermaine")], [("M1", CLARITIN_NDC, ANNOUNCED, "paid")]
+    )
     text = summary.model_dump_json() + json.dumps(clients)
     assert "Zebulon" not in text and "Quartermaine" not in text and "M1" not in text
 
@@ -145,5 +166,10 @@ def test_member_of_an_unlisted_client_is_a_clear_error(tmp_path):
 
 
 def test_client_facing_counts_suppress_small_cells():
-    assert [client_facing_count(n) for n in (0, 1, 10, 11, 12345)] == ["0", "fewer than 11", "fewer than 11", "11",
-                                                                        "12,345"]
+    assert [client_facing_count(n) for n in (0, 1, 10, 11, 12345)] == [
+        "0",
+        "fewer than 11",
+        "fewer than 11",
+        "11",
+        "12,345",
+    ]

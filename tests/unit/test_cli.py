@@ -16,10 +16,20 @@ runner = CliRunner()
 
 
 def test_every_command_has_help():
-    for command in (["--help"], ["demo", "--help"], ["run", "--help"], ["audit", "--help"],
-                    ["templates", "check", "--help"], ["event", "put", "--help"], ["generate-lake", "--help"],
-                    ["report", "--help"], ["status", "--help"], ["cost", "--help"], ["redrive", "--help"],
-                    ["templates", "preview", "--help"]):
+    for command in (
+        ["--help"],
+        ["demo", "--help"],
+        ["run", "--help"],
+        ["audit", "--help"],
+        ["templates", "check", "--help"],
+        ["event", "put", "--help"],
+        ["generate-lake", "--help"],
+        ["report", "--help"],
+        ["status", "--help"],
+        ["cost", "--help"],
+        ["redrive", "--help"],
+        ["templates", "preview", "--help"],
+    ):
         result = runner.invoke(app, command)
         assert result.exit_code == 0 and "Usage" in result.output, command
 
@@ -27,8 +37,9 @@ def test_every_command_has_help():
 def test_event_put_validates_then_sends_to_the_bus(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
-        result = runner.invoke(app, ["event", "put", "--file", str(ROOT / "coach_local/events/claritin_otc.json"),
-                                     "--json"])
+        result = runner.invoke(
+            app, ["event", "put", "--file", str(ROOT / "coach_local/events/claritin_otc.json"), "--json"]
+        )
         assert boto3.client("events").list_event_buses()["EventBuses"]
     assert result.exit_code == 0, result.output
     sent = json.loads(result.output)
@@ -76,7 +87,9 @@ def test_redrive_resumes_a_failed_campaign_and_refuses_one_that_is_not(monkeypat
         monkeypatch.setattr(boto3, "client", lambda service, region_name=None, sfn=sfn: sfn)
         result = runner.invoke(app, ["redrive", "cmp-1", "--state-machine", arn, "--json"])
         assert result.exit_code == code, result.output
-        assert sfn.redriven == ([arn.replace(":stateMachine:", ":execution:") + ":cmp-1"] if code == 0 else [])
+        assert sfn.redriven == (
+            [arn.replace(":stateMachine:", ":execution:") + ":cmp-1"] if code == 0 else []
+        )
     result = runner.invoke(app, ["redrive", "nope", "--state-machine", arn])
     assert result.exit_code == 2 and "no campaign" in result.output
 
@@ -84,14 +97,18 @@ def test_redrive_resumes_a_failed_campaign_and_refuses_one_that_is_not(monkeypat
 def test_json_output_for_scripts_and_exit_code_2_for_a_bad_template(tmp_path):
     checked = runner.invoke(app, ["templates", "check", "--json"])
     assert checked.exit_code == 0 and json.loads(checked.stdout) == {"ok": True, "problems": []}
-    preview = runner.invoke(app, ["templates", "preview", "recall/es", "--out", str(tmp_path / "r.pdf"), "--json"])
+    preview = runner.invoke(
+        app, ["templates", "preview", "recall/es", "--out", str(tmp_path / "r.pdf"), "--json"]
+    )
     assert preview.exit_code == 0 and json.loads(preview.stdout)["template"] == "recall/es"
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
     for bad in ("price_hike", "otc_switch/fr"):
         refused = runner.invoke(app, ["templates", "preview", bad, "--out", str(tmp_path / "x.pdf")])
         assert refused.exit_code == 2 and bad.split("/")[-1] in refused.output
-    lake = runner.invoke(app, ["generate-lake", "--out", str(tmp_path / "lake"), "--members", "200", "--clients", "3",
-                               "--json"])
+    lake = runner.invoke(
+        app,
+        ["generate-lake", "--out", str(tmp_path / "lake"), "--members", "200", "--clients", "3", "--json"],
+    )
     assert lake.exit_code == 0
     stats = json.loads(lake.stdout)
     assert stats["members"] == 200 and stats["clients"] == 3 and stats["claims"] > 0

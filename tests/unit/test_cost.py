@@ -20,8 +20,16 @@ def test_prices_are_dated_in_one_file_with_every_service_priced():
     data = inputs()
     date.fromisoformat(data["prices"]["as_of"])
     date.fromisoformat(data["measured"]["as_of"])
-    assert {"lambda_gb_second", "lambda_request", "sfn_standard_transition", "athena_per_tb_scanned",
-            "ses_per_message", "s3_put", "s3_get", "s3_gb_month"} <= set(data["prices"])
+    assert {
+        "lambda_gb_second",
+        "lambda_request",
+        "sfn_standard_transition",
+        "athena_per_tb_scanned",
+        "ses_per_message",
+        "s3_put",
+        "s3_get",
+        "s3_gb_month",
+    } <= set(data["prices"])
     assert all(value > 0 for key, value in data["prices"].items() if isinstance(value, float))
 
 
@@ -29,23 +37,35 @@ def test_every_cost_line_is_priced_from_its_quantity():
     ours = estimate_ours(9_000_000, 400, lake_claims=1_000_000_000)
     prices = inputs()["prices"]
     assert set(ours.lines) == {"Athena", "DynamoDB", "Lambda", "S3", "SES", "Step Functions"}
-    assert ours.lines["Step Functions"] == ours.detail["state_transitions"] * prices["sfn_standard_transition"]
+    assert (
+        ours.lines["Step Functions"] == ours.detail["state_transitions"] * prices["sfn_standard_transition"]
+    )
     assert ours.detail["map_items"] == 400 * 12  # 22,500 members per client in batches of 2,000
     assert abs(ours.lines["SES"] - ours.detail["emails"] * prices["ses_per_message"]) < 1e-9
-    assert ours.detail["athena_gb_scanned"] < estimate_naive(9_000_000, 400, 1_000_000_000).detail["athena_gb_scanned"]
+    assert (
+        ours.detail["athena_gb_scanned"]
+        < estimate_naive(9_000_000, 400, 1_000_000_000).detail["athena_gb_scanned"]
+    )
 
 
 def test_the_naive_design_costs_more_at_every_size_and_its_workflow_bill_grows_per_member():
     for members, clients in ((10_000, 5), (9_000_000, 400)):
         assert estimate_naive(members, clients).total > 2 * estimate_ours(members, clients).total
-        assert estimate_naive(members, clients).wall_clock_seconds > estimate_ours(members, clients).wall_clock_seconds
-    assert estimate_naive(9_000_000, 400).lines["Step Functions"] > 100 * estimate_ours(9_000_000, 400).lines[
-        "Step Functions"]
+        assert (
+            estimate_naive(members, clients).wall_clock_seconds
+            > estimate_ours(members, clients).wall_clock_seconds
+        )
+    assert (
+        estimate_naive(9_000_000, 400).lines["Step Functions"]
+        > 100 * estimate_ours(9_000_000, 400).lines["Step Functions"]
+    )
 
 
 def test_measured_durations_change_the_lambda_line():
     base = estimate_ours(100_000, 20)
-    slower = estimate_ours(100_000, 20, seconds_per_invocation={"approval_request": 5.0, "client_outcome": 5.0})
+    slower = estimate_ours(
+        100_000, 20, seconds_per_invocation={"approval_request": 5.0, "client_outcome": 5.0}
+    )
     assert slower.lines["Lambda"] > base.lines["Lambda"] and slower.lines["SES"] == base.lines["SES"]
 
 
@@ -56,19 +76,43 @@ def test_letters_cost_grows_with_the_clients_members():
 
 
 def test_coach_cost_prints_both_estimates_and_the_ratio():
-    completed = subprocess.run([sys.executable, "-m", "coach_local.cli", "cost", "--members", "9000000",
-                                "--clients", "400"], capture_output=True, text=True, cwd=ROOT)
+    completed = subprocess.run(
+        [sys.executable, "-m", "coach_local.cli", "cost", "--members", "9000000", "--clients", "400"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert completed.returncode == 0, completed.stderr
     ours, naive = estimate_ours(9_000_000, 400), estimate_naive(9_000_000, 400)
     out = " ".join(completed.stdout.split())
     assert f"${ours.total:,.2f}" in out and f"${naive.total:,.2f}" in out
     assert f"{naive.total / ours.total:,.1f}× as much" in out and "2025-11" in out
-    scripted = subprocess.run([sys.executable, "-m", "coach_local.cli", "cost", "--members", "9000000",
-                               "--clients", "400", "--json"], capture_output=True, text=True, cwd=ROOT)
+    scripted = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coach_local.cli",
+            "cost",
+            "--members",
+            "9000000",
+            "--clients",
+            "400",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     data = json.loads(scripted.stdout)
-    assert data["ours"]["total_usd"] == round(ours.total, 4) and data["ratio"] == round(naive.total / ours.total, 2)
-    bad = subprocess.run([sys.executable, "-m", "coach_local.cli", "cost", "--members", "-5"],
-                         capture_output=True, text=True, cwd=ROOT)
+    assert data["ours"]["total_usd"] == round(ours.total, 4) and data["ratio"] == round(
+        naive.total / ours.total, 2
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "coach_local.cli", "cost", "--members", "-5"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert bad.returncode == 2
 
 

@@ -15,11 +15,15 @@ def test_every_deployed_function_has_a_handler_file():
 def test_invocation_routes_by_function_name_and_arn(monkeypatch):
     registry = dispatch.FunctionRegistry()
     seen = []
-    monkeypatch.setattr(registry, "handler", lambda name: lambda event, context: seen.append((name, event)) or {"ok": name})
+    monkeypatch.setattr(
+        registry, "handler", lambda name: lambda event, context: seen.append((name, event)) or {"ok": name}
+    )
     dispatch.install(registry)
     try:
         headers: dict = {}
-        body = dispatch._dispatching_invoke(None, dispatch.function_arn("summary"), None, json.dumps({"a": 1}), {}, headers)
+        body = dispatch._dispatching_invoke(
+            None, dispatch.function_arn("summary"), None, json.dumps({"a": 1}), {}, headers
+        )
         assert json.loads(body) == {"ok": "summary"} and "x-amz-function-error" not in headers
         dispatch._dispatching_invoke(None, "coach-audience", None, "{}", {}, {})
     finally:

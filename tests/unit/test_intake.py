@@ -60,8 +60,17 @@ def test_same_event_id_gives_same_execution_name_and_different_ids_differ():
 
 def test_duplicate_delivery_starts_one_campaign():
     starter, store = FakeStarter(), MemoryObjectStore()
-    results = [start_campaign(CLARITIN, starter=starter, store=store, data_bucket="b", time_scale=1,
-                              now=datetime(2026, 1, 1, tzinfo=UTC)) for _ in range(5)]
+    results = [
+        start_campaign(
+            CLARITIN,
+            starter=starter,
+            store=store,
+            data_bucket="b",
+            time_scale=1,
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        for _ in range(5)
+    ]
     assert [r["status"] for r in results] == ["started"] + ["duplicate"] * 4
     assert len(starter.started) == 1
 
@@ -98,8 +107,14 @@ def test_bad_event_is_rejected_naming_the_field(changes, where):
 
 def test_rejected_event_is_quarantined_with_its_reasons_and_starts_nothing():
     starter, store = FakeStarter(), MemoryObjectStore()
-    result = start_campaign(event(event_type="price_hike"), starter=starter, store=store, data_bucket="b",
-                            time_scale=1, now=datetime(2026, 1, 1, tzinfo=UTC))
+    result = start_campaign(
+        event(event_type="price_hike"),
+        starter=starter,
+        store=store,
+        data_bucket="b",
+        time_scale=1,
+        now=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     assert result["status"] == "rejected" and not starter.started
     kept = json.loads(store.get("b", result["quarantine_key"]))
     assert kept["event"]["detail"]["event_type"] == "price_hike"
@@ -114,7 +129,11 @@ def test_wrong_source_is_rejected():
 
 
 def test_class_one_recall_is_mandatory_and_class_two_is_not():
-    recall = {"event_type": "recall", "recall_class": "I", "drug": {"name": "Valsartan", "ingredient": "valsartan"}}
+    recall = {
+        "event_type": "recall",
+        "recall_class": "I",
+        "drug": {"name": "Valsartan", "ingredient": "valsartan"},
+    }
     assert plan_campaign(event(**recall)).campaign.mandatory is True
     assert plan_campaign(event(**{**recall, "recall_class": "II"})).campaign.mandatory is False
 

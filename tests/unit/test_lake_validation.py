@@ -19,8 +19,12 @@ FILL = date(2002, 10, 1)
 
 @pytest.fixture
 def lake(tmp_path) -> Path:
-    return write_lake(tmp_path / "lake", [client("C1", "One")], [member("M1", "C1", "A", "B")],
-                      [("M1", CLARITIN_NDC, FILL, "paid")])
+    return write_lake(
+        tmp_path / "lake",
+        [client("C1", "One")],
+        [member("M1", "C1", "A", "B")],
+        [("M1", CLARITIN_NDC, FILL, "paid")],
+    )
 
 
 def rewrite(path: Path, change) -> None:
@@ -43,8 +47,12 @@ def test_missing_column_names_the_column_and_the_file(lake):
 
 def test_mistyped_column_names_the_column(lake):
     path = lake / "members" / "members.parquet"
-    rewrite(path, lambda t: t.set_column(t.schema.get_field_index("deceased"), "deceased",
-                                         pa.array(["no"] * t.num_rows)))
+    rewrite(
+        path,
+        lambda t: t.set_column(
+            t.schema.get_field_index("deceased"), "deceased", pa.array(["no"] * t.num_rows)
+        ),
+    )
     with pytest.raises(LakeError, match="'deceased' has type VARCHAR, expected bool"):
         open_lake(lake)
 
@@ -70,16 +78,23 @@ def test_unreadable_file_is_named(lake):
 
 
 def test_hyphenated_ndc_in_drug_catalog_is_rejected(lake):
-    rewrite(lake / "drugs" / "drugs.parquet",
-            lambda t: t.set_column(0, "ndc", pa.array(["11523-7160-01"] + t.column("ndc").to_pylist()[1:])))
+    rewrite(
+        lake / "drugs" / "drugs.parquet",
+        lambda t: t.set_column(0, "ndc", pa.array(["11523-7160-01"] + t.column("ndc").to_pylist()[1:])),
+    )
     with pytest.raises(LakeError, match="'ndc'.*11 digits"):
         open_lake(lake)
 
 
 def test_bad_election_value_is_rejected(lake):
-    rewrite(lake / "clients" / "clients.parquet", lambda t: t.set_column(
-        t.schema.get_field_index("elections"), "elections",
-        pa.array([[("otc_switch", "sometimes")]], pa.map_(pa.string(), pa.string()))))
+    rewrite(
+        lake / "clients" / "clients.parquet",
+        lambda t: t.set_column(
+            t.schema.get_field_index("elections"),
+            "elections",
+            pa.array([[("otc_switch", "sometimes")]], pa.map_(pa.string(), pa.string())),
+        ),
+    )
     with pytest.raises(LakeError, match="sometimes"):
         read_clients(lake)
 
@@ -98,9 +113,12 @@ def test_csv_lake_with_header_works(tmp_path, lake):
     (csv_lake / "clients").mkdir()
     (csv_lake / "clients" / "clients.csv").write_text(
         "client_id,name,account_team_emails,client_contact_emails,elections,escalation_email\n"
-        'C1,One,a@pbm.example;b@pbm.example,hr@one.example,"{""otc_switch"": ""always""}",\n')
+        'C1,One,a@pbm.example;b@pbm.example,hr@one.example,"{""otc_switch"": ""always""}",\n'
+    )
     con = open_lake(csv_lake)
     assert con.execute("SELECT count(*) FROM claims WHERE fill_date = DATE '2002-10-01'").fetchone()[0] == 1
     assert con.execute("SELECT deceased FROM members").fetchone()[0] is False
     [c] = read_clients(csv_lake)
-    assert c["account_team_emails"] == ["a@pbm.example", "b@pbm.example"] and c["elections"] == {"otc_switch": "always"}
+    assert c["account_team_emails"] == ["a@pbm.example", "b@pbm.example"] and c["elections"] == {
+        "otc_switch": "always"
+    }

@@ -24,15 +24,32 @@ from coach.letters.templates import (
 from coach.models import LetterBatchRequest, MarketEvent, MemberRecord
 from pypdf import PdfReader
 
-EVENT = MarketEvent.model_validate({
-    "event_id": "e1", "event_type": "otc_switch", "drug": {"name": "Claritin", "ingredient": "loratadine"},
-    "effective_date": "2003-01-01", "announced_on": "2002-11-27", "summary": "OTC.", "alternatives": ["cetirizine"]})
+EVENT = MarketEvent.model_validate(
+    {
+        "event_id": "e1",
+        "event_type": "otc_switch",
+        "drug": {"name": "Claritin", "ingredient": "loratadine"},
+        "effective_date": "2003-01-01",
+        "announced_on": "2002-11-27",
+        "summary": "OTC.",
+        "alternatives": ["cetirizine"],
+    }
+)
 
 
 def member(member_id, first, last, **overrides):
-    values = {"member_id": member_id, "client_id": "C1", "first_name": first, "last_name": last,
-              "address_line1": "12 Elm St", "city": "Springfield", "state": "IL", "postal_code": "62701",
-              "drug_name": "Claritin 10 mg", "last_fill_date": date(2002, 10, 1)}
+    values = {
+        "member_id": member_id,
+        "client_id": "C1",
+        "first_name": first,
+        "last_name": last,
+        "address_line1": "12 Elm St",
+        "city": "Springfield",
+        "state": "IL",
+        "postal_code": "62701",
+        "drug_name": "Claritin 10 mg",
+        "last_fill_date": date(2002, 10, 1),
+    }
     values.update(overrides)
     return MemberRecord.model_validate(values)
 
@@ -40,7 +57,9 @@ def member(member_id, first, last, **overrides):
 MEMBERS = [
     member("M1", "Ada", "O'Brien"),
     member("M2", "José", "Núñez", language="es"),
-    member("M3", "Grace", "Hopper", email="grace@mail.example", email_consent=True, preferred_channel="email"),
+    member(
+        "M3", "Grace", "Hopper", email="grace@mail.example", email_consent=True, preferred_channel="email"
+    ),
     member("M4", "Alan", "Turing", email="alan@mail.example", email_consent=False, preferred_channel="email"),
     member("M5", "Nguyễn", "Văn An", language="vi"),
     member("M6", "Hidden", "Person", confidential_address=True),
@@ -50,10 +69,23 @@ MEMBERS = [
 def run_batch(store=None, mailer=None):
     store, mailer = store or MemoryObjectStore(), mailer or MemoryMailer()
     store.put("data", "b/batch-00000.jsonl", "\n".join(m.model_dump_json() for m in MEMBERS).encode())
-    request = LetterBatchRequest(campaign_id="camp", client_id="C1", batch_key="b/batch-00000.jsonl", batch_index=0,
-                                 event=EVENT, template_id="otc_switch")
-    result = generate_letter_batch(request, store=store, mailer=mailer, data_bucket="data", letters_bucket="letters",
-                                   sender="pharmacist@pbm.example", today=date(2002, 12, 1))
+    request = LetterBatchRequest(
+        campaign_id="camp",
+        client_id="C1",
+        batch_key="b/batch-00000.jsonl",
+        batch_index=0,
+        event=EVENT,
+        template_id="otc_switch",
+    )
+    result = generate_letter_batch(
+        request,
+        store=store,
+        mailer=mailer,
+        data_bucket="data",
+        letters_bucket="letters",
+        sender="pharmacist@pbm.example",
+        today=date(2002, 12, 1),
+    )
     return store, mailer, result
 
 
@@ -78,7 +110,10 @@ def test_every_member_gets_exactly_one_piece_on_the_right_channel():
 
 def test_pdf_pages_carry_name_drug_and_effective_date_per_language():
     store, _, result = run_batch()
-    rows = {r["member_id"]: r for r in csv.DictReader(io.StringIO(store.get("letters", result.manifest_key).decode()))}
+    rows = {
+        r["member_id"]: r
+        for r in csv.DictReader(io.StringIO(store.get("letters", result.manifest_key).decode()))
+    }
     pages = pages_text(store.get("letters", result.pdf_key))
     ada = pages[int(rows["M1"]["first_page"]) - 1]
     assert "Ada O'Brien" in ada and "Claritin" in ada and "January 1, 2003" in ada
@@ -94,7 +129,9 @@ def test_nothing_visible_through_the_window_names_the_drug():
 
     confidential = MEMBERS[5]
     assert "Claritin" not in " ".join(address_lines(confidential))
-    pdf, _ = render_letters([(confidential, "# Claritin\nBody about Claritin.", "en")], today=date(2002, 12, 1))
+    pdf, _ = render_letters(
+        [(confidential, "# Claritin\nBody about Claritin.", "en")], today=date(2002, 12, 1)
+    )
     reader = PdfReader(io.BytesIO(pdf))
     top_part: list[str] = []
     height = float(reader.pages[0].mediabox.height)
@@ -138,8 +175,11 @@ def test_a_batch_cut_off_before_its_manifest_is_regenerated_on_the_same_keys_wit
 
 def test_client_manifest_merges_batches_in_order():
     store, _, _ = run_batch()
-    store.put("letters", "campaigns/camp/C1/batch-00001.manifest.csv",
-              store.get("letters", "campaigns/camp/C1/batch-00000.manifest.csv"))
+    store.put(
+        "letters",
+        "campaigns/camp/C1/batch-00001.manifest.csv",
+        store.get("letters", "campaigns/camp/C1/batch-00000.manifest.csv"),
+    )
     mailed, emailed = merge_client_manifest(store, "letters", "camp", "C1")
     assert (mailed, emailed) == (10, 2)
     merged = store.get("letters", "campaigns/camp/C1/manifest.csv").decode().splitlines()
@@ -172,7 +212,9 @@ def test_missing_required_element_fails_the_check_naming_it(template_copy):
     path = template_copy / "otc_switch" / "en.j2"
     path.write_text(path.read_text().replace("{{ tagline }}", ""))
     approve_template("otc_switch", "en", "Test", date(2026, 1, 1), "9.9.9", root=template_copy)
-    assert check_templates(template_copy) == ["otc_switch/en.j2: missing required element: language-assistance tagline"]
+    assert check_templates(template_copy) == [
+        "otc_switch/en.j2: missing required element: language-assistance tagline"
+    ]
 
 
 def test_preview_writes_a_readable_pdf(tmp_path):
@@ -191,7 +233,9 @@ def test_templates_exist_for_every_event_type_in_english_and_spanish():
 
 def test_a_long_letter_continues_on_a_second_page_and_the_next_starts_fresh():
     long_text = "# Heading\n" + "\n\n".join(["A long paragraph that keeps going. " * 30] * 6)
-    pdf, pages = render_letters([(MEMBERS[0], long_text, "en"), (MEMBERS[1], "Short.", "es")], today=date(2002, 12, 1))
+    pdf, pages = render_letters(
+        [(MEMBERS[0], long_text, "en"), (MEMBERS[1], "Short.", "es")], today=date(2002, 12, 1)
+    )
     assert pages[0][0] == 1 and pages[0][1] >= 2
     assert pages[1] == (pages[0][1] + 1, 1)
     assert len(PdfReader(io.BytesIO(pdf)).pages) == pages[0][1] + 1

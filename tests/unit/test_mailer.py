@@ -23,7 +23,10 @@ def ses(monkeypatch):
         boto3.client("ses").verify_email_identity(EmailAddress="coach@plan.example")
         boto3.client("dynamodb").create_table(
             TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
@@ -58,7 +61,9 @@ def test_the_same_key_sends_once(ses, tmp_path):
 @pytest.mark.parametrize("code", ["Throttling", "ThrottlingException", "TooManyRequestsException"])
 def test_ses_throttling_raises_throttling_and_frees_the_key_for_the_retry(ses, monkeypatch, code):
     def refuse(**kwargs):
-        raise ClientError({"Error": {"Code": code, "Message": "Maximum sending rate exceeded."}}, "SendRawEmail")
+        raise ClientError(
+            {"Error": {"Code": code, "Message": "Maximum sending rate exceeded."}}, "SendRawEmail"
+        )
 
     monkeypatch.setattr(ses, "send_raw_email", refuse)
     mailer = SesMailer(ledger_table=TABLE)
@@ -70,8 +75,10 @@ def test_ses_throttling_raises_throttling_and_frees_the_key_for_the_retry(ses, m
 
 def test_a_rejected_message_is_not_disguised_as_throttling(ses, monkeypatch):
     def reject(**kwargs):
-        raise ClientError({"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."}},
-                          "SendRawEmail")
+        raise ClientError(
+            {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."}},
+            "SendRawEmail",
+        )
 
     monkeypatch.setattr(ses, "send_raw_email", reject)
     with pytest.raises(ClientError) as raised:

@@ -28,4 +28,6 @@ def test_a_broken_playbook_names_the_file_and_the_field():
     with pytest.raises(PlaybookError, match="not valid JSON"):
         parse_playbook("{", "playbooks/x.json")
     with pytest.raises(PlaybookError, match="approval.reminders"):
-        parse_playbook(json.dumps({**good, "approval": {**good["approval"], "reminders": 9}}), "playbooks/x.json")
+        parse_playbook(
+            json.dumps({**good, "approval": {**good["approval"], "reminders": 9}}), "playbooks/x.json"
+        )

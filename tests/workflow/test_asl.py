@@ -32,7 +32,9 @@ def test_asl_validator_accepts_every_definition():
         pytest.fail("asl-validator is not installed: run `make install` (npm ci)")
     for path in sorted((ROOT / "step_definitions").glob("*.json")):
         rendered = render_definition(path.read_text(), substitutions())
-        result = subprocess.run([str(validator), "--json-definition", rendered], capture_output=True, text=True)
+        result = subprocess.run(
+            [str(validator), "--json-definition", rendered], capture_output=True, text=True
+        )
         assert result.returncode == 0, f"{path.name}: {result.stdout}{result.stderr}"
 
 
@@ -62,7 +64,7 @@ def test_no_unknown_substitution_left(definition):
 
 def test_state_payloads_pass_no_member_fields(definition):
     text = json.dumps(definition)
-    for field in ("first_name", "last_name", "address_line1", "postal_code", "email\""):
+    for field in ("first_name", "last_name", "address_line1", "postal_code", 'email"'):
         assert field not in text
 
 

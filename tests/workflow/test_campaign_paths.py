@@ -31,8 +31,15 @@ MEMBERS = [
     member("M100", "C1", "Zebulon", "Quartermaine"),
     member("M101", "C1", "Ysolde", "Farthingale", deceased=True),
     member("M200", "C2", "Xanthe", "Oglethorpe"),
-    member("M201", "C2", "Wolfram", "Pettigrew", email="wolfram@mail.example", email_consent=True,
-           preferred_channel="email"),
+    member(
+        "M201",
+        "C2",
+        "Wolfram",
+        "Pettigrew",
+        email="wolfram@mail.example",
+        email_consent=True,
+        preferred_channel="email",
+    ),
     member("M202", "C2", "Valentin", "Ashcombe", language="es"),
     member("M203", "C2", "Ulrika", "Brackenbury"),  # reversed claim only: not affected
     member("M300", "C3", "Tobiah", "Cavendish"),
@@ -65,8 +72,9 @@ def campaign(tmp_path_factory):
     lake = write_lake(base / "lake", CLIENTS, MEMBERS, FILLS)
     try:
         # a playbook day lasts one second here, so the silent paths (reminder, escalation) finish quickly
-        result = run_campaign(load_event(EVENT), lake, base / "out", decisions=DECISIONS, timeout=300,
-                              time_scale=1 / 86_400)
+        result = run_campaign(
+            load_event(EVENT), lake, base / "out", decisions=DECISIONS, timeout=300, time_scale=1 / 86_400
+        )
     finally:
         patch.undo()
     return result
@@ -74,8 +82,11 @@ def campaign(tmp_path_factory):
 
 def test_no_task_token_in_any_email_page_log_or_report(campaign):
     assert len(TASK_TOKENS) >= 10
-    texts = [p.read_text(errors="ignore") for p in campaign.out_dir.rglob("*") if p.is_file()
-             and p.suffix in (".eml", ".log", ".json")]
+    texts = [
+        p.read_text(errors="ignore")
+        for p in campaign.out_dir.rglob("*")
+        if p.is_file() and p.suffix in (".eml", ".log", ".json")
+    ]
     for token in TASK_TOKENS:
         assert not [t for t in texts if token in t]
 
@@ -106,8 +117,11 @@ def test_ask_election_asks_both_and_sends_letters(campaign):
 def test_election_never_asks_nobody_and_sends_nothing(campaign):
     c3 = rows(campaign)["C3"]
     assert (c3["account_team_decision"], c3["client_decision"], c3["letters"]) == ("not_asked", "auto", 0)
-    assert not any("c3" in p.read_text(errors="ignore").lower() for p in (campaign.out_dir / "outbox").glob("*.eml")
-                   if "X-Coach-Client: C3" in p.read_text(errors="ignore"))
+    assert not any(
+        "c3" in p.read_text(errors="ignore").lower()
+        for p in (campaign.out_dir / "outbox").glob("*.eml")
+        if "X-Coach-Client: C3" in p.read_text(errors="ignore")
+    )
 
 
 def test_account_team_decline_ends_only_that_clients_branch(campaign):
@@ -118,7 +132,11 @@ def test_account_team_decline_ends_only_that_clients_branch(campaign):
 
 def test_client_silence_times_out_to_no_response(campaign):
     c5 = rows(campaign)["C5"]
-    assert (c5["account_team_decision"], c5["client_decision"], c5["letters"]) == ("approved", "no_response", 0)
+    assert (c5["account_team_decision"], c5["client_decision"], c5["letters"]) == (
+        "approved",
+        "no_response",
+        0,
+    )
 
 
 def test_account_team_silence_gets_reminder_then_escalation_then_no_response(campaign):
@@ -176,8 +194,11 @@ def test_workflow_history_and_logs_hold_no_member_data(campaign):
 def test_letter_pdf_shows_name_drug_and_effective_date(campaign):
     from pypdf import PdfReader
 
-    text = "".join(page.extract_text() for pdf in (campaign.out_dir / "letters").glob("C2/*.pdf")
-                   for page in PdfReader(pdf).pages)
+    text = "".join(
+        page.extract_text()
+        for pdf in (campaign.out_dir / "letters").glob("C2/*.pdf")
+        for page in PdfReader(pdf).pages
+    )
     assert "Xanthe Oglethorpe" in text and "Claritin" in text
     assert "January 1, 2003" in text or "2003" in text
     assert "Valentin Ashcombe" in text and "enero" in text.lower()

@@ -30,16 +30,34 @@ from coach_local.runtime import ACCOUNT, DATA_BUCKET, LETTERS_BUCKET, REGION, Lo
 from tests.workflow.tiny_lake import CLARITIN_NDC, OTHER_NDC, client, member, write_lake
 
 
-def market_event(event_id: str, event_type: str, name: str, *, ndcs: Iterable[str] = (), ingredient: str | None = None,
-                 recall_class: str | None = None) -> dict:
+def market_event(
+    event_id: str,
+    event_type: str,
+    name: str,
+    *,
+    ndcs: Iterable[str] = (),
+    ingredient: str | None = None,
+    recall_class: str | None = None,
+) -> dict:
     """An EventBridge envelope in the shape of DATA_CONTRACT.md."""
     drug: dict[str, Any] = {"name": name, "ndcs": list(ndcs)}
     if ingredient:
         drug["ingredient"] = ingredient
-    return {"source": "coach.market-feed", "detail-type": "Drug Market Event", "detail": {
-        "event_id": event_id, "event_type": event_type, "drug": drug, "effective_date": "2003-01-01",
-        "announced_on": "2002-11-27", "summary": f"{name}: {event_type.replace('_', ' ')}.",
-        "source_url": "https://example.org/notice", "alternatives": [], "recall_class": recall_class}}
+    return {
+        "source": "coach.market-feed",
+        "detail-type": "Drug Market Event",
+        "detail": {
+            "event_id": event_id,
+            "event_type": event_type,
+            "drug": drug,
+            "effective_date": "2003-01-01",
+            "announced_on": "2002-11-27",
+            "summary": f"{name}: {event_type.replace('_', ' ')}.",
+            "source_url": "https://example.org/notice",
+            "alternatives": [],
+            "recall_class": recall_class,
+        },
+    }
 
 
 @dataclass
@@ -86,9 +104,18 @@ def _text(message: EmailMessage) -> str:
     return body.get_content() if body is not None else ""
 
 
-def run_together(lake_dir: Path, out_dir: Path, events: list[dict], *, faults: dict[str, Callable[[dict], None]] | None = None,
-                 decisions: Decisions | None = None, timeout: float = 240.0, time_scale: float = 1 / 86_400,
-                 batch_size: int = 500, fix_then_redrive: Callable[[], None] | None = None) -> Together:
+def run_together(
+    lake_dir: Path,
+    out_dir: Path,
+    events: list[dict],
+    *,
+    faults: dict[str, Callable[[dict], None]] | None = None,
+    decisions: Decisions | None = None,
+    timeout: float = 240.0,
+    time_scale: float = 1 / 86_400,
+    batch_size: int = 500,
+    fix_then_redrive: Callable[[], None] | None = None,
+) -> Together:
     """Start every event at once in one LocalRuntime (auto-approver as in coach_local/runner.py) and wait for all.
     With `fix_then_redrive`: once all have stopped, call it (it removes the faults), redrive every campaign that did
     not succeed, all at once, and wait for those too."""
@@ -110,8 +137,10 @@ def run_together(lake_dir: Path, out_dir: Path, events: list[dict], *, faults: d
                 assert intake["status"] == "started", intake
                 ids[event["detail"]["event_id"]] = intake["campaign_id"]
             deadline = time.monotonic() + timeout
-            runs = {event_id: runtime.wait(cid, timeout=max(1.0, deadline - time.monotonic()))
-                    for event_id, cid in ids.items()}
+            runs = {
+                event_id: runtime.wait(cid, timeout=max(1.0, deadline - time.monotonic()))
+                for event_id, cid in ids.items()
+            }
             first = {event_id: run.status for event_id, run in runs.items()}
             if fix_then_redrive is not None:
                 fix_then_redrive()
@@ -120,7 +149,9 @@ def run_together(lake_dir: Path, out_dir: Path, events: list[dict], *, faults: d
                     runtime.redrive(ids[event_id])
                 deadline = time.monotonic() + timeout
                 for event_id in failed:
-                    runs[event_id] = runtime.wait(ids[event_id], timeout=max(1.0, deadline - time.monotonic()))
+                    runs[event_id] = runtime.wait(
+                        ids[event_id], timeout=max(1.0, deadline - time.monotonic())
+                    )
         finally:
             watcher.stop()
         seconds = time.perf_counter() - started
@@ -131,21 +162,36 @@ def run_together(lake_dir: Path, out_dir: Path, events: list[dict], *, faults: d
                 report = json.loads(runtime.read(DATA_BUCKET, f"campaigns/{cid}/report.json"))
             except s3.exceptions.NoSuchKey:
                 report = None
-            letters = [item["Key"][len(f"campaigns/{cid}/"):]
-                       for page in s3.get_paginator("list_objects_v2").paginate(Bucket=LETTERS_BUCKET,
-                                                                               Prefix=f"campaigns/{cid}/")
-                       for item in page.get("Contents", [])]
+            letters = [
+                item["Key"][len(f"campaigns/{cid}/") :]
+                for page in s3.get_paginator("list_objects_v2").paginate(
+                    Bucket=LETTERS_BUCKET, Prefix=f"campaigns/{cid}/"
+                )
+                for item in page.get("Contents", [])
+            ]
             run, execution = runs[event_id], runtime.describe(cid)
-            results[event_id] = CampaignResult(cid, run.status, run.error, report, letters=sorted(letters),
-                                               started=execution["startDate"].timestamp(),
-                                               stopped=execution["stopDate"].timestamp(),
-                                               first_status=first[event_id])
+            results[event_id] = CampaignResult(
+                cid,
+                run.status,
+                run.error,
+                report,
+                letters=sorted(letters),
+                started=execution["startDate"].timestamp(),
+                stopped=execution["stopDate"].timestamp(),
+                first_status=first[event_id],
+            )
         by_campaign = {r.campaign_id: r for r in results.values()}
         for raw in ses_backends[ACCOUNT][REGION].sent_messages:
             message = _parse(raw.raw_data)
             headers = {k: str(v).strip() for k, v in message.items() if k.startswith("X-Coach-")}
-            sent = Sent(headers.get("X-Coach-Campaign", ""), headers.get("X-Coach-Kind", ""),
-                        tuple(sorted(str(message["To"]).split(", "))), str(message["Subject"]), headers, _text(message))
+            sent = Sent(
+                headers.get("X-Coach-Campaign", ""),
+                headers.get("X-Coach-Kind", ""),
+                tuple(sorted(str(message["To"]).split(", "))),
+                str(message["Subject"]),
+                headers,
+                _text(message),
+            )
             assert sent.campaign in by_campaign, f"an email of no campaign of this run: {sent.subject}"
             by_campaign[sent.campaign].sent.append(sent)
         for path in sorted((out_dir / "outbox").glob("*.eml")):
@@ -161,21 +207,38 @@ SIMVASTATIN_NDC = OTHER_NDC  # the tiny lake's second drug
 
 
 def tiny_lake(base: Path) -> Path:
-    return write_lake(base / "lake", [client("C1", "One", {"otc_switch": "always"}), client("C2", "Two"),
-                                      client("C3", "Three", {"patent_expiry": "never"})],
-                      [member("M1", "C1", "Ada", "Lovelace"),
-                       member("M2", "C2", "Alan", "Turing", email="alan@mail.example", email_consent=True,
-                              preferred_channel="email"),
-                       member("M3", "C2", "Grace", "Hopper", deceased=True),
-                       member("M4", "C3", "Edsger", "Dijkstra"),
-                       member("M5", "C3", "Barbara", "Liskov", opted_out=True)],
-                      [("M1", CLARITIN_NDC, date(2002, 10, 1), "paid"),
-                       ("M2", CLARITIN_NDC, date(2002, 9, 1), "paid"),
-                       ("M3", CLARITIN_NDC, date(2002, 8, 1), "paid"),
-                       ("M4", CLARITIN_NDC, date(2002, 7, 1), "reversed"),  # reversed: never counts
-                       ("M4", SIMVASTATIN_NDC, date(2002, 6, 1), "paid"),
-                       ("M5", SIMVASTATIN_NDC, date(2002, 5, 1), "paid"),
-                       ("M1", SIMVASTATIN_NDC, date(2000, 1, 1), "paid")])  # outside every lookback
+    return write_lake(
+        base / "lake",
+        [
+            client("C1", "One", {"otc_switch": "always"}),
+            client("C2", "Two"),
+            client("C3", "Three", {"patent_expiry": "never"}),
+        ],
+        [
+            member("M1", "C1", "Ada", "Lovelace"),
+            member(
+                "M2",
+                "C2",
+                "Alan",
+                "Turing",
+                email="alan@mail.example",
+                email_consent=True,
+                preferred_channel="email",
+            ),
+            member("M3", "C2", "Grace", "Hopper", deceased=True),
+            member("M4", "C3", "Edsger", "Dijkstra"),
+            member("M5", "C3", "Barbara", "Liskov", opted_out=True),
+        ],
+        [
+            ("M1", CLARITIN_NDC, date(2002, 10, 1), "paid"),
+            ("M2", CLARITIN_NDC, date(2002, 9, 1), "paid"),
+            ("M3", CLARITIN_NDC, date(2002, 8, 1), "paid"),
+            ("M4", CLARITIN_NDC, date(2002, 7, 1), "reversed"),  # reversed: never counts
+            ("M4", SIMVASTATIN_NDC, date(2002, 6, 1), "paid"),
+            ("M5", SIMVASTATIN_NDC, date(2002, 5, 1), "paid"),
+            ("M1", SIMVASTATIN_NDC, date(2000, 1, 1), "paid"),
+        ],
+    )  # outside every lookback
 
 
 EVENTS = [
@@ -200,33 +263,59 @@ EXPECTED = {
 
 
 def report_rows(report: dict) -> dict[str, tuple]:
-    return {r["client_id"]: (r["affected"], r["reachable"], r["account_team_decision"], r["client_decision"],
-                             r["mailed"], r["emailed"], r["outcome"]) for r in report["clients"]}
+    return {
+        r["client_id"]: (
+            r["affected"],
+            r["reachable"],
+            r["account_team_decision"],
+            r["client_decision"],
+            r["mailed"],
+            r["emailed"],
+            r["outcome"],
+        )
+        for r in report["clients"]
+    }
 
 
 @pytest.mark.slow
 def test_three_campaigns_at_once_each_get_their_own_right_report(tmp_path):
-    together = run_together(tiny_lake(tmp_path), tmp_path / "out", EVENTS, time_scale=1 / 864)  # no deadline passes
+    together = run_together(
+        tiny_lake(tmp_path), tmp_path / "out", EVENTS, time_scale=1 / 864
+    )  # no deadline passes
     assert together.watcher_errors == []
-    assert {e: r.campaign_id for e, r in together.results.items()} == {e: campaign_id_for(e) for e in EXPECTED}
+    assert {e: r.campaign_id for e, r in together.results.items()} == {
+        e: campaign_id_for(e) for e in EXPECTED
+    }
     for event_id, expected in EXPECTED.items():
         result = together.results[event_id]
         assert result.status == "SUCCEEDED", (event_id, result.error)
         assert result.report is not None and result.report["event_id"] == event_id
         assert report_rows(result.report) == expected, event_id
         totals = result.report["totals"]
-        assert (totals["affected"], totals["reachable"]) == (sum(v[0] for v in expected.values()),
-                                                             sum(v[1] for v in expected.values()))
+        assert (totals["affected"], totals["reachable"]) == (
+            sum(v[0] for v in expected.values()),
+            sum(v[1] for v in expected.values()),
+        )
         assert totals["letters"] == sum(v[4] + v[5] for v in expected.values())
         # its emails are its own: one SES send per outbox file, none twice, and only its members' letter emails
-        assert len(result.sent) == len(result.outbox) == len({(s.kind, s.to, s.subject, tuple(sorted(s.headers.items())))
-                                                              for s in result.sent})
+        assert (
+            len(result.sent)
+            == len(result.outbox)
+            == len({(s.kind, s.to, s.subject, tuple(sorted(s.headers.items()))) for s in result.sent})
+        )
         assert all(s.campaign == result.campaign_id for s in result.sent)
-        assert [s.to for s in result.sent if s.kind == "letter"] == [("alan@mail.example",)] * (event_id != EVENTS[2]["detail"]["event_id"])
-        assert sum(1 for k in result.letters if k.endswith(".pdf")) == sum(1 for v in expected.values() if v[4])
+        assert [s.to for s in result.sent if s.kind == "letter"] == [("alan@mail.example",)] * (
+            event_id != EVENTS[2]["detail"]["event_id"]
+        )
+        assert sum(1 for k in result.letters if k.endswith(".pdf")) == sum(
+            1 for v in expected.values() if v[4]
+        )
     kinds = {e: sorted({s.kind for s in r.sent}) for e, r in together.results.items()}
-    assert kinds == {"together-otc-claritin": ["approval", "letter"], "together-recall-claritin": ["letter", "notice"],
-                     "together-patent-simvastatin": []}
+    assert kinds == {
+        "together-otc-claritin": ["approval", "letter"],
+        "together-recall-claritin": ["letter", "notice"],
+        "together-patent-simvastatin": [],
+    }
     # the three executions ran at once, not one after the other
     results = together.results.values()
     assert max(r.started for r in results) < min(r.stopped for r in results)
@@ -236,10 +325,17 @@ def test_a_query_reads_one_partition_and_answers_exactly_as_moto_does(monkeypatc
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     queries = [
         {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "group#7"}}},
-        {"KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
-         "ExpressionAttributeValues": {":p": {"S": "group#3"}, ":s": {"S": "link#1"}}},
-        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "group#5"}, ":n": {"N": "2"}},
-         "FilterExpression": "n >= :n", "ScanIndexForward": False, "Limit": 2},
+        {
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+            "ExpressionAttributeValues": {":p": {"S": "group#3"}, ":s": {"S": "link#1"}},
+        },
+        {
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "group#5"}, ":n": {"N": "2"}},
+            "FilterExpression": "n >= :n",
+            "ScanIndexForward": False,
+            "Limit": 2,
+        },
         {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nobody"}}},
     ]
 
@@ -258,15 +354,28 @@ def test_a_query_reads_one_partition_and_answers_exactly_as_moto_does(monkeypatc
 
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                                    {"AttributeName": "sk", "AttributeType": "S"}],
-                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                         {"AttributeName": "sk", "KeyType": "RANGE"}])
+        dynamodb.create_table(
+            TableName="t",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+        )
         for group in range(10):
             for index in range(5):
-                dynamodb.put_item(TableName="t", Item={"pk": {"S": f"group#{group}"}, "sk": {"S": f"link#{index}"},
-                                                       "n": {"N": str(index)}})
+                dynamodb.put_item(
+                    TableName="t",
+                    Item={
+                        "pk": {"S": f"group#{group}"},
+                        "sk": {"S": f"link#{index}"},
+                        "n": {"N": str(index)},
+                    },
+                )
         mine_before = answers()
         read: list[int] = []
         all_items = Table.all_items
@@ -278,4 +387,11 @@ def test_a_query_reads_one_partition_and_answers_exactly_as_moto_does(monkeypatc
             moto_fixes.uninstall()
         assert set(read) == {0, 5}, "the fixed query read more than the partition asked for"
         assert fixed == mine_before == answers()
-    assert [len(page) for page in fixed] == [5, 1, 2, 1, 0, 0]  # the filtered query: 3 pages of at most 2 read
+    assert [len(page) for page in fixed] == [
+        5,
+        1,
+        2,
+        1,
+        0,
+        0,
+    ]  # the filtered query: 3 pages of at most 2 read

@@ -24,8 +24,12 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory):
     base = tmp_path_factory.mktemp("dupes")
-    lake = write_lake(base / "lake", [client("C1", "One")], [member("M1", "C1", "Ada", "Lovelace")],
-                      [("M1", CLARITIN_NDC, date(2002, 10, 1), "paid")])
+    lake = write_lake(
+        base / "lake",
+        [client("C1", "One")],
+        [member("M1", "C1", "Ada", "Lovelace")],
+        [("M1", CLARITIN_NDC, date(2002, 10, 1), "paid")],
+    )
     # a playbook day lasts ~2.4 minutes here: no link may expire while the machine is busy
     with LocalRuntime(base / "out", lake, time_scale=1 / 600) as rt:
         yield rt
@@ -69,8 +73,9 @@ def test_the_same_approval_post_20_times_at_once_records_one_decision(runtime):
     form = urllib.parse.urlencode({"csrf_token": token, "decision": "approve"}).encode()
 
     def post(_):
-        request = urllib.request.Request(link, data=form, method="POST",
-                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        request = urllib.request.Request(
+            link, data=form, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status
 

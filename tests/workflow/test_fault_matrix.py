@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -56,7 +57,14 @@ SERVICE_TRANSIENT = {
 }
 TASK_FUNCTIONS = tuple(SERVICE_TRANSIENT)
 # The order the stages run in (notify and approval_request are alternatives: mandatory notices or approvals).
-STAGE_ORDER = {"audience": 0, "notify": 1, "approval_request": 1, "letters": 2, "client_outcome": 3, "summary": 4}
+STAGE_ORDER = {
+    "audience": 0,
+    "notify": 1,
+    "approval_request": 1,
+    "letters": 2,
+    "client_outcome": 3,
+    "summary": 4,
+}
 EMAIL_STAGE = {"notice": "notify", "approval": "approval_request", "letter": "letters"}
 # A day is 100 s: 29 campaigns share one process on a loaded CI machine, and an approval clicked after the reminder
 # time would make the report differ for a reason that is not the fault (seen at 10 s a day). Nothing here waits for
@@ -115,12 +123,16 @@ class Scenario:
 
     @property
     def event_id(self) -> str:
-        what = "permanent" if self.permanent else re.sub(r"[^A-Za-z]+", "-", str(self.error)).strip("-").lower()
+        what = (
+            "permanent" if self.permanent else re.sub(r"[^A-Za-z]+", "-", str(self.error)).strip("-").lower()
+        )
         return f"fault-{self.function.replace('_', '-')}-{what}"
 
     @property
     def baseline(self) -> str:
-        return "clean-recall" if self.function == "notify" else "clean-otc"  # notices go out for class I recalls
+        return (
+            "clean-recall" if self.function == "notify" else "clean-otc"
+        )  # notices go out for class I recalls
 
     def __str__(self) -> str:
         return f"{self.function}-{self.error or 'permanent'}"
@@ -174,9 +186,15 @@ class Injector:
         if scenario.permanent:
             raise RuntimeError(f"simulated: {function} is broken")
         if scenario.error == "ClientError":
-            raise as_raised(ClientError({"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}},
-                                        "SendRawEmail"))
-        raise type("InjectedFault", (Exception,), {"error_type": scenario.error})("simulated: try again later")
+            raise as_raised(
+                ClientError(
+                    {"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}},
+                    "SendRawEmail",
+                )
+            )
+        raise type("InjectedFault", (Exception,), {"error_type": scenario.error})(
+            "simulated: try again later"
+        )
 
 
 @dataclass
@@ -188,35 +206,65 @@ class Matrix:
         return self.together.results[event_id]
 
 
-@pytest.fixture(scope="module")
-def matrix(tmp_path_factory) -> Matrix:
-    base = tmp_path_factory.mktemp("faults")
-    lake = write_lake(base / "lake", [client("C1", "One", {"otc_switch": "always"}), client("C2", "Two")],
-                      [member("M1", "C1", "Ada", "Lovelace"),
-                       member("M2", "C2", "Alan", "Turing", email="alan@mail.example", email_consent=True,
-                              preferred_channel="email"),
-                       member("M3", "C2", "Grace", "Hopper")],
-                      [(m, CLARITIN_NDC, date(2002, month, 1), "paid") for m, month in (("M1", 10), ("M2", 9), ("M3", 8))])
+def run_matrix(base: Path, scenarios: list[Scenario], *, redrive_after_fix: bool = False) -> Matrix:
+    """The two clean campaigns and one campaign per scenario, each fault planned for its own campaign, all at once."""
+    lake = write_lake(
+        base / "lake",
+        [client("C1", "One", {"otc_switch": "always"}), client("C2", "Two")],
+        [
+            member("M1", "C1", "Ada", "Lovelace"),
+            member(
+                "M2",
+                "C2",
+                "Alan",
+                "Turing",
+                email="alan@mail.example",
+                email_consent=True,
+                preferred_channel="email",
+            ),
+            member("M3", "C2", "Grace", "Hopper"),
+        ],
+        [(m, CLARITIN_NDC, date(2002, month, 1), "paid") for m, month in (("M1", 10), ("M2", 9), ("M3", 8))],
+    )
     from coach.intake import campaign_id_for
 
     injector = Injector()
     events = [event_for("clean-otc", "clean-otc"), event_for("clean-recall", "clean-recall")]
-    for scenario in [*TRANSIENT, *PERMANENT, SES_AS_RAISED]:
+    for scenario in scenarios:
         injector.plan(campaign_id_for(scenario.event_id), scenario)
         events.append(event_for(scenario.event_id, scenario.baseline))
-    together = run_together(lake, base / "out", events, faults=injector.faults(), timeout=300,
-                            time_scale=TIME_SCALE)
+    together = run_together(
+        lake,
+        base / "out",
+        events,
+        faults=injector.faults(),
+        timeout=300,
+        time_scale=TIME_SCALE,
+        fix_then_redrive=injector.plans.clear if redrive_after_fix else None,
+    )
     assert together.watcher_errors == []
     return Matrix(together, injector)
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory) -> Matrix:
+    return run_matrix(tmp_path_factory.mktemp("faults"), [*TRANSIENT, *PERMANENT, SES_AS_RAISED])
 
 
 # --- what is compared -----------------------------------------------------------------------------------------
 def comparable(report: dict) -> dict:
     """The report without what differs between two campaigns of the same event: ids and clock times."""
-    return {"event_type": report["event_type"], "drug": report["drug"], "status": report["status"],
-            "clients": report["clients"], "totals": report["totals"],
-            "approvals": [{k: row[k] for k in ("client_id", "role", "reminders", "escalations", "decision")}
-                          for row in report["approvals"]]}
+    return {
+        "event_type": report["event_type"],
+        "drug": report["drug"],
+        "status": report["status"],
+        "clients": report["clients"],
+        "totals": report["totals"],
+        "approvals": [
+            {k: row[k] for k in ("client_id", "role", "reminders", "escalations", "decision")}
+            for row in report["approvals"]
+        ],
+    }
 
 
 def identity(sent: Sent) -> tuple:
@@ -239,9 +287,15 @@ def test_every_task_retries_its_transient_errors_with_backoff_and_nothing_else(f
         retried = [name for retrier in state["Retry"] for name in retrier["ErrorEquals"]]
         assert set(LAMBDA_TRANSIENT + SERVICE_TRANSIENT[function]) <= set(retried)
         assert len(retried) == len(set(retried)), "an error name in two retriers: only the first one applies"
-        assert not {"States.ALL", "States.TaskFailed", "RuntimeError"} & set(retried), "a permanent error is retried"
+        assert not {"States.ALL", "States.TaskFailed", "RuntimeError"} & set(retried), (
+            "a permanent error is retried"
+        )
         for retrier in state["Retry"]:
-            assert retrier["IntervalSeconds"] >= 1 and retrier["BackoffRate"] >= 1.5 and retrier["MaxAttempts"] >= 3
+            assert (
+                retrier["IntervalSeconds"] >= 1
+                and retrier["BackoffRate"] >= 1.5
+                and retrier["MaxAttempts"] >= 3
+            )
             assert retrier.get("JitterStrategy") == "FULL"
 
 
@@ -250,9 +304,20 @@ def test_the_clean_runs_are_the_expected_ones(matrix):
     assert (otc.status, recall.status) == ("SUCCEEDED", "SUCCEEDED"), (otc.error, recall.error)
     for result in (otc, recall):
         assert result.report is not None and result.report["totals"] == {
-            "affected": 3, "reachable": 3, "letters": 3, "mailed": 2, "emailed": 1}
-    assert Counter(s.kind for s in otc.sent) == {"approval": 5, "letter": 1}  # C1 team+lead; C2 team+lead, client
-    assert Counter(s.kind for s in recall.sent) == {"notice": 6, "letter": 1}  # team+lead and client, each client
+            "affected": 3,
+            "reachable": 3,
+            "letters": 3,
+            "mailed": 2,
+            "emailed": 1,
+        }
+    assert Counter(s.kind for s in otc.sent) == {
+        "approval": 5,
+        "letter": 1,
+    }  # C1 team+lead; C2 team+lead, client
+    assert Counter(s.kind for s in recall.sent) == {
+        "notice": 6,
+        "letter": 1,
+    }  # team+lead and client, each client
     assert matrix.injector.raised[("summary", otc.campaign_id)] == 0
 
 
@@ -288,7 +353,9 @@ def test_a_permanent_fault_fails_the_campaign_alerts_once_and_sends_nothing_furt
     assert sum(1 for path in result.outbox if "operator_alert" in path.read_text(errors="replace")) == 1
     failed_at = STAGE_ORDER[scenario.function]
     others = [s for s in result.sent if s.kind != "operator_alert"]
-    assert [s.kind for s in others if STAGE_ORDER[EMAIL_STAGE[s.kind]] >= failed_at] == [], "sent after the fault"
+    assert [s.kind for s in others if STAGE_ORDER[EMAIL_STAGE[s.kind]] >= failed_at] == [], (
+        "sent after the fault"
+    )
     sent = Counter(identity(s) for s in others)
     assert not sent or max(sent.values()) == 1
     assert set(sent) <= {identity(s) for s in clean.sent}
@@ -310,7 +377,9 @@ def test_faults_in_other_campaigns_left_the_clean_ones_alone(matrix):
     planned = {campaign for _, campaign in matrix.injector.plans}
     for event_id in ("clean-otc", "clean-recall"):
         campaign = matrix.result(event_id).campaign_id
-        assert campaign not in planned and not any(matrix.injector.raised[(f, campaign)] for f in TASK_FUNCTIONS)
+        assert campaign not in planned and not any(
+            matrix.injector.raised[(f, campaign)] for f in TASK_FUNCTIONS
+        )
 
 
 # --- a permanent fault at every task, fixed, then the failed campaigns redriven -------------------------------------
@@ -318,24 +387,7 @@ def test_faults_in_other_campaigns_left_the_clean_ones_alone(matrix):
 def redriven(tmp_path_factory) -> Matrix:
     """Each task fails for good in its own campaign; once all have failed the faults are removed (the operator fixed
     the cause) and every failed campaign is redriven, all at once, beside two clean campaigns run alongside."""
-    base = tmp_path_factory.mktemp("redrive-faults")
-    lake = write_lake(base / "lake", [client("C1", "One", {"otc_switch": "always"}), client("C2", "Two")],
-                      [member("M1", "C1", "Ada", "Lovelace"),
-                       member("M2", "C2", "Alan", "Turing", email="alan@mail.example", email_consent=True,
-                              preferred_channel="email"),
-                       member("M3", "C2", "Grace", "Hopper")],
-                      [(m, CLARITIN_NDC, date(2002, month, 1), "paid") for m, month in (("M1", 10), ("M2", 9), ("M3", 8))])
-    from coach.intake import campaign_id_for
-
-    injector = Injector()
-    events = [event_for("clean-otc", "clean-otc"), event_for("clean-recall", "clean-recall")]
-    for scenario in PERMANENT:
-        injector.plan(campaign_id_for(scenario.event_id), scenario)
-        events.append(event_for(scenario.event_id, scenario.baseline))
-    together = run_together(lake, base / "out", events, faults=injector.faults(), timeout=300,
-                            time_scale=TIME_SCALE, fix_then_redrive=injector.plans.clear)
-    assert together.watcher_errors == []
-    return Matrix(together, injector)
+    return run_matrix(tmp_path_factory.mktemp("redrive-faults"), PERMANENT, redrive_after_fix=True)
 
 
 @pytest.mark.parametrize("scenario", PERMANENT, ids=str)

@@ -22,14 +22,23 @@ class Throttled(Exception):
 
 
 def lake(base: Path) -> Path:
-    return write_lake(base / "lake", [client("C1", "One", {"otc_switch": "always"}), client("C2", "Two")],
-                      [member("M1", "C1", "Ada", "Lovelace"), member("M2", "C2", "Alan", "Turing")],
-                      [(m, CLARITIN_NDC, date(2002, 10, 1), "paid") for m in ("M1", "M2")])
+    return write_lake(
+        base / "lake",
+        [client("C1", "One", {"otc_switch": "always"}), client("C2", "Two")],
+        [member("M1", "C1", "Ada", "Lovelace"), member("M2", "C2", "Alan", "Turing")],
+        [(m, CLARITIN_NDC, date(2002, 10, 1), "paid") for m in ("M1", "M2")],
+    )
 
 
 def run(base: Path, fault):
-    return run_campaign(load_event(ROOT / "coach_local/events/claritin_otc.json"), lake(base), base / "out",
-                        timeout=180, time_scale=1 / 86_400, faults={"letters": fault})
+    return run_campaign(
+        load_event(ROOT / "coach_local/events/claritin_otc.json"),
+        lake(base),
+        base / "out",
+        timeout=180,
+        time_scale=1 / 86_400,
+        faults={"letters": fault},
+    )
 
 
 def test_a_failed_letters_batch_fails_the_campaign_and_alerts_the_operator(tmp_path):

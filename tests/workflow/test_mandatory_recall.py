@@ -20,15 +20,31 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def recall(tmp_path_factory):
     base = tmp_path_factory.mktemp("recall")
-    lake = write_lake(base / "lake", [client("C1", "Never Asks Inc", {"recall": "never"}), client("C2", "Asks Co")],
-                      [member("M1", "C1", "Ada", "Lovelace"), member("M2", "C2", "Alan", "Turing"),
-                       member("M3", "C2", "Grace", "Hopper", opted_out=True)],
-                      [(m, CLARITIN_NDC, date(2002, 10, 1), "paid") for m in ("M1", "M2", "M3")])
+    lake = write_lake(
+        base / "lake",
+        [client("C1", "Never Asks Inc", {"recall": "never"}), client("C2", "Asks Co")],
+        [
+            member("M1", "C1", "Ada", "Lovelace"),
+            member("M2", "C2", "Alan", "Turing"),
+            member("M3", "C2", "Grace", "Hopper", opted_out=True),
+        ],
+        [(m, CLARITIN_NDC, date(2002, 10, 1), "paid") for m in ("M1", "M2", "M3")],
+    )
     raw = load_event(ROOT / "coach_local/events/claritin_otc.json")
-    raw["detail"].update(event_id="recall-2002-11-27-loratadine-lot-42", event_type="recall", recall_class="I",
-                         summary="Lot 42 of loratadine 10 mg recalled (class I).")
-    return run_campaign(raw, lake, base / "out", decisions={"C2": {"account_team": "none", "client": "none"}},
-                        timeout=180, time_scale=1 / 86_400)
+    raw["detail"].update(
+        event_id="recall-2002-11-27-loratadine-lot-42",
+        event_type="recall",
+        recall_class="I",
+        summary="Lot 42 of loratadine 10 mg recalled (class I).",
+    )
+    return run_campaign(
+        raw,
+        lake,
+        base / "out",
+        decisions={"C2": {"account_team": "none", "client": "none"}},
+        timeout=180,
+        time_scale=1 / 86_400,
+    )
 
 
 def test_letters_go_out_without_anyone_being_asked(recall):
@@ -36,8 +52,11 @@ def test_letters_go_out_without_anyone_being_asked(recall):
     rows = {r["client_id"]: r for r in recall.report["clients"]}
     for client_id, letters in (("C1", 1), ("C2", 1)):
         row = rows[client_id]
-        assert (row["account_team_decision"], row["client_decision"], row["letters"]) == ("not_asked", "not_asked",
-                                                                                          letters)
+        assert (row["account_team_decision"], row["client_decision"], row["letters"]) == (
+            "not_asked",
+            "not_asked",
+            letters,
+        )
 
 
 def test_account_team_and_client_are_informed_with_counts_only(recall):

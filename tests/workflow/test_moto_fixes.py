@@ -28,24 +28,48 @@ def sfn(monkeypatch):
         try:
             s3 = boto3.client("s3")
             s3.create_bucket(Bucket="items-bucket")
-            s3.put_object(Bucket="items-bucket", Key="items.json",
-                          Body=json.dumps([{"fail": False}, {"fail": True}, {"fail": False}, {"fail": False}]))
+            s3.put_object(
+                Bucket="items-bucket",
+                Key="items.json",
+                Body=json.dumps([{"fail": False}, {"fail": True}, {"fail": False}, {"fail": False}]),
+            )
             yield boto3.client("stepfunctions")
         finally:
             moto_fixes.uninstall()
 
 
 def run_map(sfn, **tolerance):
-    task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-            "Parameters": {"FunctionName": "f", "Payload.$": "$"}, "End": True}
-    definition = {"StartAt": "M", "States": {"M": {
-        "Type": "Map", "End": True,
-        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
-                       "Parameters": {"Bucket": "items-bucket", "Key": "items.json"}},
-        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                          "StartAt": "T", "States": {"T": task}}, **tolerance}}}
-    arn = sfn.create_state_machine(name=f"m{time.time_ns()}", definition=json.dumps(definition),
-                                   roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "f", "Payload.$": "$"},
+        "End": True,
+    }
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "End": True,
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSON"},
+                    "Parameters": {"Bucket": "items-bucket", "Key": "items.json"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "T",
+                    "States": {"T": task},
+                },
+                **tolerance,
+            }
+        },
+    }
+    arn = sfn.create_state_machine(
+        name=f"m{time.time_ns()}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/r",
+    )["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
     while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
         time.sleep(0.05)

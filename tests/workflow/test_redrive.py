@@ -28,26 +28,50 @@ FILL = date(2002, 10, 1)
 def lake(base: Path) -> Path:
     members = [
         member("MBR00001", "C1", "Ada", "Lovelace"),
-        member("MBR00002", "C1", "Alan", "Turing", email="alan@example.org", email_consent=True,
-               preferred_channel="email"),
+        member(
+            "MBR00002",
+            "C1",
+            "Alan",
+            "Turing",
+            email="alan@example.org",
+            email_consent=True,
+            preferred_channel="email",
+        ),
         member("MBR00003", "C2", "Grace", "Hopper"),
         member("MBR00004", "C2", "Edsger", "Dijkstra"),
         member("MBR00005", "C2", "Barbara", "Liskov"),
-        member("MBR00006", "C2", "Donald", "Knuth", email="donald@example.org", email_consent=True,
-               preferred_channel="email"),
+        member(
+            "MBR00006",
+            "C2",
+            "Donald",
+            "Knuth",
+            email="donald@example.org",
+            email_consent=True,
+            preferred_channel="email",
+        ),
     ]
-    return write_lake(base / "lake", [client("C1", "One Health"), client("C2", "Two Health", {"otc_switch": "always"})],
-                      members, [(m["member_id"], CLARITIN_NDC, FILL, "paid") for m in members])
+    return write_lake(
+        base / "lake",
+        [client("C1", "One Health"), client("C2", "Two Health", {"otc_switch": "always"})],
+        members,
+        [(m["member_id"], CLARITIN_NDC, FILL, "paid") for m in members],
+    )
 
 
 def outbox(out: Path) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in sorted((out / "outbox").glob("*.eml"))]
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted((out / "outbox").glob("*.eml"))
+    ]
 
 
 def letters_logged(out: Path) -> list[dict]:
     lines = (out / "logs" / "functions.log").read_text().splitlines()
-    return [r for r in (json.loads(line) for line in lines if line.startswith("{")) if r.get("message") == "letters batch"]
+    return [
+        r
+        for r in (json.loads(line) for line in lines if line.startswith("{"))
+        if r.get("message") == "letters batch"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +102,26 @@ def redriven(tmp_path_factory):
         finally:
             watcher.stop()
         report = json.loads(runtime.read(DATA_BUCKET, f"campaigns/{campaign_id}/report.json"))
-        keys = [o["Key"] for o in runtime.client("s3").list_objects_v2(
-            Bucket=LETTERS_BUCKET, Prefix=f"campaigns/{campaign_id}/")["Contents"]]
+        keys = [
+            o["Key"]
+            for o in runtime.client("s3").list_objects_v2(
+                Bucket=LETTERS_BUCKET, Prefix=f"campaigns/{campaign_id}/"
+            )["Contents"]
+        ]
         manifests = {k: runtime.read(LETTERS_BUCKET, k).decode() for k in keys if k.endswith("/manifest.csv")}
         pdfs = {k: runtime.read(LETTERS_BUCKET, k) for k in keys if k.endswith(".pdf")}
-    return {"first": first, "second": second, "after_failure": after_failure, "final": outbox(out),
-            "report": report, "manifests": manifests, "pdfs": pdfs, "out": out, "errors": errors,
-            "logged_before": logged_before}
+    return {
+        "first": first,
+        "second": second,
+        "after_failure": after_failure,
+        "final": outbox(out),
+        "report": report,
+        "manifests": manifests,
+        "pdfs": pdfs,
+        "out": out,
+        "errors": errors,
+        "logged_before": logged_before,
+    }
 
 
 def test_the_failed_batch_fails_the_campaign_with_one_alert_naming_the_stage(redriven):
@@ -105,7 +142,8 @@ def test_the_redrive_completes_the_campaign(redriven):
     assert (rows["C1"]["letters"], rows["C2"]["letters"]) == (2, 4)
     assert (rows["C2"]["mailed"], rows["C2"]["emailed"]) == (3, 1)
     assert [m.as_string() for m in redriven["final"] if m["X-Coach-Kind"] == "operator_alert"] == [
-        m.as_string() for m in redriven["after_failure"] if m["X-Coach-Kind"] == "operator_alert"]  # none new
+        m.as_string() for m in redriven["after_failure"] if m["X-Coach-Kind"] == "operator_alert"
+    ]  # none new
 
 
 def test_nobody_is_asked_again_and_no_email_is_sent_twice(redriven):
@@ -123,7 +161,7 @@ def test_nobody_is_asked_again_and_no_email_is_sent_twice(redriven):
 
 def test_only_the_missing_batch_is_generated_and_every_member_is_listed_once(redriven):
     runs = letters_logged(redriven["out"])
-    after = runs[redriven["logged_before"]:]
+    after = runs[redriven["logged_before"] :]
     generated = sorted((r["client_id"], r["batch_index"]) for r in after if not r["skipped"])
     assert generated == [("C2", 1)]
     assert all(r["skipped"] for r in after if (r["client_id"], r["batch_index"]) != ("C2", 1))
@@ -135,8 +173,11 @@ def test_only_the_missing_batch_is_generated_and_every_member_is_listed_once(red
     for key, pdf in redriven["pdfs"].items():
         path = redriven["out"] / "check.pdf"
         path.write_bytes(pdf)
-        pages.append(subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                                    check=True).stdout)
+        pages.append(
+            subprocess.run(
+                ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+            ).stdout
+        )
     text = "\n".join(pages)
     for name in ("Ada Lovelace", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov"):
         assert text.count(name) >= 1

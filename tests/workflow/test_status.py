@@ -32,22 +32,38 @@ def wait_for(predicate, timeout=60.0):
 
 
 def status(out: Path) -> dict:
-    completed = subprocess.run([*COACH, "status", "--out", str(out), "--json"], capture_output=True, text=True,
-                               cwd=ROOT, timeout=60)
+    completed = subprocess.run(
+        [*COACH, "status", "--out", str(out), "--json"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert completed.returncode == 0, completed.stderr
     return json.loads(completed.stdout)
 
 
 def test_status_names_the_decision_a_running_campaign_waits_for(tmp_path):
-    lake = write_lake(tmp_path / "lake", [client("C1", "Status Health Plan")],
-                      [member("MBR00001", "C1", "Grace", "Hopper")],
-                      [("MBR00001", CLARITIN_NDC, date(2002, 10, 15), "paid")])
+    lake = write_lake(
+        tmp_path / "lake",
+        [client("C1", "Status Health Plan")],
+        [member("MBR00001", "C1", "Grace", "Hopper")],
+        [("MBR00001", CLARITIN_NDC, date(2002, 10, 15), "paid")],
+    )
     out = tmp_path / "out"
     links: list = []
     result: dict = {}
-    thread = threading.Thread(target=lambda: result.setdefault("run", run_campaign(
-        load_event(ROOT / "coach_local/events/claritin_otc.json"), lake, out, interactive=True,
-        on_link=links.append, time_scale=1 / 600, timeout=240)), daemon=True)
+    thread = threading.Thread(
+        target=lambda: result.setdefault(
+            "run",
+            run_campaign(
+                load_event(ROOT / "coach_local/events/claritin_otc.json"),
+                lake,
+                out,
+                interactive=True,
+                on_link=links.append,
+                time_scale=1 / 600,
+                timeout=240,
+            ),
+        ),
+        daemon=True,
+    )
     thread.start()
     team = wait_for(lambda: next((l for l in links if l.role == "account_team"), None))
 
@@ -62,7 +78,11 @@ def test_status_names_the_decision_a_running_campaign_waits_for(tmp_path):
     assert campaign["state"] == "RUNNING" and campaign["campaign_id"] == team.campaign_id
     [question] = campaign["waiting_for"]
     assert (question["client_id"], question["client_name"], question["role"], question["kind"]) == (
-        "C1", "Status Health Plan", "account_team", "ask")
+        "C1",
+        "Status Health Plan",
+        "account_team",
+        "ask",
+    )
     assert question["since"] < question["deadline"]
     table = subprocess.run([*COACH, "status", "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
     assert "account team of C1" in table.stdout and "running now" in table.stdout
@@ -70,8 +90,12 @@ def test_status_names_the_decision_a_running_campaign_waits_for(tmp_path):
 
     assert answer(team.link, "approve") == 200
     client_link = wait_for(lambda: next((l for l in links if l.role == "client"), None))
-    assert wait_for(lambda: (s := status(out))["campaigns"][0]["waiting_for"]
-                    and s["campaigns"][0]["waiting_for"][0]["role"] == "client")
+    assert wait_for(
+        lambda: (
+            (s := status(out))["campaigns"][0]["waiting_for"]
+            and s["campaigns"][0]["waiting_for"][0]["role"] == "client"
+        )
+    )
     assert answer(client_link.link, "approve") == 200
     thread.join(timeout=120)
     assert result["run"].status == "SUCCEEDED"
@@ -81,5 +105,7 @@ def test_status_names_the_decision_a_running_campaign_waits_for(tmp_path):
 
 
 def test_status_without_a_run_is_a_clear_input_error(tmp_path):
-    completed = subprocess.run([*COACH, "status", "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    completed = subprocess.run(
+        [*COACH, "status", "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT
+    )
     assert completed.returncode == 2 and "status.json" in completed.stderr

@@ -54,20 +54,36 @@ def outcome_label(client: ClientWork, decisions: Decisions) -> str:
     return "letters_sent"
 
 
-def record_outcome(request: OutcomeRequest, *, store: ObjectStore, data_bucket: str, letters_bucket: str,
-                   merge_manifest: ManifestMerger) -> ClientOutcome:
+def record_outcome(
+    request: OutcomeRequest,
+    *,
+    store: ObjectStore,
+    data_bucket: str,
+    letters_bucket: str,
+    merge_manifest: ManifestMerger,
+) -> ClientOutcome:
     client, decisions = request.client, request.decisions
     letters = emails = 0
     if letters_went_out(client, decisions) and client.batch_count > 0:
         letters, emails = merge_manifest(store, letters_bucket, request.campaign_id, client.client_id)
     outcome = ClientOutcome(
-        client_id=client.client_id, client_name=client.client_name, election=client.election,
-        affected=client.affected, reachable=client.reachable,
-        account_team_decision=decisions.account_team, client_decision=decisions.client,
-        letters=letters, emails=emails, outcome=outcome_label(client, decisions),
+        client_id=client.client_id,
+        client_name=client.client_name,
+        election=client.election,
+        affected=client.affected,
+        reachable=client.reachable,
+        account_team_decision=decisions.account_team,
+        client_decision=decisions.client,
+        letters=letters,
+        emails=emails,
+        outcome=outcome_label(client, decisions),
     )
-    store.put(data_bucket, keys.outcome_key(request.campaign_id, client.client_id),
-              outcome.model_dump_json().encode(), "application/json")
+    store.put(
+        data_bucket,
+        keys.outcome_key(request.campaign_id, client.client_id),
+        outcome.model_dump_json().encode(),
+        "application/json",
+    )
     return outcome
 
 
@@ -79,8 +95,9 @@ class ApprovalHistory(Protocol):
     def get_decision(self, group: str) -> Any: ...
 
 
-def approval_timeline(campaign_id: str, client_ids: list[str], approvals: ApprovalHistory,
-                      time_scale: float = 1.0) -> list[dict[str, Any]]:
+def approval_timeline(
+    campaign_id: str, client_ids: list[str], approvals: ApprovalHistory, time_scale: float = 1.0
+) -> list[dict[str, Any]]:
     """One row per question asked (client × role): when, how many reminders and escalations, how long to answer.
 
     Times are workflow time: a local run whose days are shrunk by `time_scale` reports the playbook's days.
@@ -97,42 +114,62 @@ def approval_timeline(campaign_id: str, client_ids: list[str], approvals: Approv
             attempts = {(link.kind, link.attempt) for link in links}
             decision = approvals.get_decision(group)
             row: dict[str, Any] = {
-                "client_id": client_id, "role": role, "asked_at": iso(first),
+                "client_id": client_id,
+                "role": role,
+                "asked_at": iso(first),
                 "reminders": sum(1 for kind, _ in attempts if kind == "reminder"),
                 "escalations": sum(1 for kind, _ in attempts if kind == "escalation"),
                 "decision": decision.decision if decision else "no_response",
                 "decided_at": iso(decision.decided_at) if decision else None,
-                "response_seconds": (round(max(0.0, decision.decided_at - first) / time_scale, 1)
-                                     if decision else None),
+                "response_seconds": (
+                    round(max(0.0, decision.decided_at - first) / time_scale, 1) if decision else None
+                ),
             }
             rows.append(row)
     return rows
 
 
-def build_report(campaign_id: str, event: MarketEvent, *, store: ObjectStore, data_bucket: str,
-                 approvals: ApprovalHistory | None = None, time_scale: float = 1.0) -> dict[str, Any]:
+def build_report(
+    campaign_id: str,
+    event: MarketEvent,
+    *,
+    store: ObjectStore,
+    data_bucket: str,
+    approvals: ApprovalHistory | None = None,
+    time_scale: float = 1.0,
+) -> dict[str, Any]:
     """report.json: one row per affected client, in client order, the totals and the approval timeline."""
     try:
-        clients = [ClientWork.model_validate(c) for c in json.loads(store.get(data_bucket, keys.clients_key(campaign_id)))]
+        clients = [
+            ClientWork.model_validate(c)
+            for c in json.loads(store.get(data_bucket, keys.clients_key(campaign_id)))
+        ]
     except NotFound:
         clients = []
     rows: list[dict[str, Any]] = []
     for client in sorted(clients, key=lambda c: c.client_id):
-        outcome = ClientOutcome.model_validate_json(store.get(data_bucket, keys.outcome_key(campaign_id, client.client_id)))
-        rows.append({
-            "client_id": outcome.client_id,
-            "client_name": outcome.client_name,
-            "election": outcome.election,
-            "affected": outcome.affected,
-            "reachable": outcome.reachable,
-            "account_team_decision": outcome.account_team_decision,
-            "client_decision": outcome.client_decision,
-            "letters": outcome.letters + outcome.emails,
-            "mailed": outcome.letters,
-            "emailed": outcome.emails,
-            "outcome": outcome.outcome,
-        })
-    totals = {name: sum(int(row[name]) for row in rows) for name in ("affected", "reachable", "letters", "mailed", "emailed")}
+        outcome = ClientOutcome.model_validate_json(
+            store.get(data_bucket, keys.outcome_key(campaign_id, client.client_id))
+        )
+        rows.append(
+            {
+                "client_id": outcome.client_id,
+                "client_name": outcome.client_name,
+                "election": outcome.election,
+                "affected": outcome.affected,
+                "reachable": outcome.reachable,
+                "account_team_decision": outcome.account_team_decision,
+                "client_decision": outcome.client_decision,
+                "letters": outcome.letters + outcome.emails,
+                "mailed": outcome.letters,
+                "emailed": outcome.emails,
+                "outcome": outcome.outcome,
+            }
+        )
+    totals = {
+        name: sum(int(row[name]) for row in rows)
+        for name in ("affected", "reachable", "letters", "mailed", "emailed")
+    }
     report = {
         "campaign_id": campaign_id,
         "event_id": event.event_id,
@@ -142,7 +179,10 @@ def build_report(campaign_id: str, event: MarketEvent, *, store: ObjectStore, da
         "clients": rows,
         "totals": totals,
         "approvals": approval_timeline(campaign_id, [row["client_id"] for row in rows], approvals, time_scale)
-        if approvals is not None else [],
+        if approvals is not None
+        else [],
     }
-    store.put(data_bucket, keys.report_key(campaign_id), json.dumps(report, indent=2).encode(), "application/json")
+    store.put(
+        data_bucket, keys.report_key(campaign_id), json.dumps(report, indent=2).encode(), "application/json"
+    )
     return report

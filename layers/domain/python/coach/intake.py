@@ -77,7 +77,9 @@ class StartRequest:
     campaign: CampaignInput
 
 
-def plan_campaign(raw_event: object, time_scale: float = 1.0, letters_max_concurrency: int = 50) -> StartRequest:
+def plan_campaign(
+    raw_event: object, time_scale: float = 1.0, letters_max_concurrency: int = 50
+) -> StartRequest:
     """Validate the EventBridge event and build the state machine input (no PHI: the event is public news)."""
     envelope = parse_event(raw_event)
     event = envelope.detail
@@ -94,20 +96,33 @@ def plan_campaign(raw_event: object, time_scale: float = 1.0, letters_max_concur
     return StartRequest(execution_name=campaign_id, campaign=campaign)
 
 
-def quarantine(raw_event: object, reasons: list[str], *, store: ObjectStore, data_bucket: str, now: datetime) -> str:
+def quarantine(
+    raw_event: object, reasons: list[str], *, store: ObjectStore, data_bucket: str, now: datetime
+) -> str:
     """Keep a rejected event with its reasons, so nothing a feed sent is lost (market news, never PHI)."""
-    body = json.dumps({"received_at": now.isoformat(), "reasons": reasons, "event": raw_event},
-                      default=str).encode("utf-8")
+    body = json.dumps(
+        {"received_at": now.isoformat(), "reasons": reasons, "event": raw_event}, default=str
+    ).encode("utf-8")
     key = keys.quarantine_key(now.date().isoformat(), hashlib.sha256(body).hexdigest()[:24])
     store.put(data_bucket, key, body, "application/json")
     return key
 
 
-def start_campaign(raw_event: object, *, starter: ExecutionStarter, store: ObjectStore, data_bucket: str,
-                   time_scale: float, now: datetime, letters_max_concurrency: int = 50) -> dict:
+def start_campaign(
+    raw_event: object,
+    *,
+    starter: ExecutionStarter,
+    store: ObjectStore,
+    data_bucket: str,
+    time_scale: float,
+    now: datetime,
+    letters_max_concurrency: int = 50,
+) -> dict:
     """Validate, then start the execution named after the event; a repeat of the same event starts nothing."""
     try:
-        request = plan_campaign(raw_event, time_scale=time_scale, letters_max_concurrency=letters_max_concurrency)
+        request = plan_campaign(
+            raw_event, time_scale=time_scale, letters_max_concurrency=letters_max_concurrency
+        )
     except InvalidEvent as exc:
         key = quarantine(raw_event, exc.reasons, store=store, data_bucket=data_bucket, now=now)
         return {"status": "rejected", "reasons": exc.reasons, "quarantine_key": key}

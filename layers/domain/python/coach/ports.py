@@ -14,7 +14,9 @@ class NotFound(KeyError):
 class ObjectStore(Protocol):
     """S3-shaped object storage (buckets named per call)."""
 
-    def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None: ...
+    def put(
+        self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream"
+    ) -> None: ...
 
     def get(self, bucket: str, key: str) -> bytes: ...
 

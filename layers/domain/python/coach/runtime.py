@@ -46,8 +46,9 @@ def claims_engine() -> ClaimsEngine:
 
     if not (s.athena_workgroup and s.athena_database and s.athena_output):
         raise RuntimeError("CLAIMS_ENGINE=athena needs ATHENA_WORKGROUP, ATHENA_DATABASE and ATHENA_OUTPUT")
-    return AthenaClaimsEngine(workgroup=s.athena_workgroup, database=s.athena_database,
-                              output_s3_uri=s.athena_output)
+    return AthenaClaimsEngine(
+        workgroup=s.athena_workgroup, database=s.athena_database, output_s3_uri=s.athena_output
+    )
 
 
 def reset() -> None:

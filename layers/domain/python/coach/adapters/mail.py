@@ -44,7 +44,9 @@ def build_mime(email: Email) -> EmailMessage:
         message.add_alternative(email.html, subtype="html")
     for attachment in email.attachments:
         maintype, _, subtype = attachment.mime_type.partition("/")
-        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename)
+        message.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return message
 
 
@@ -55,8 +57,12 @@ def _safe_name(text: str) -> str:
 class SesMailer:
     """Sends through SES. With a ledger table, a key that was already sent sends nothing (DESIGN.md §6)."""
 
-    def __init__(self, ledger_table: str | None = None, outbox_dir: str | None = None,
-                 configuration_set: str | None = None) -> None:
+    def __init__(
+        self,
+        ledger_table: str | None = None,
+        outbox_dir: str | None = None,
+        configuration_set: str | None = None,
+    ) -> None:
         self._ledger_table = ledger_table
         self._outbox = Path(outbox_dir) if outbox_dir else None
         self._configuration_set = configuration_set
@@ -68,8 +74,12 @@ class SesMailer:
         try:
             client("dynamodb").put_item(
                 TableName=self._ledger_table,
-                Item={"pk": {"S": f"email#{key}"}, "sk": {"S": "email"}, "sent_at": {"N": str(int(time.time()))},
-                      "ttl": {"N": str(int(time.time()) + 400 * 86_400)}},
+                Item={
+                    "pk": {"S": f"email#{key}"},
+                    "sk": {"S": "email"},
+                    "sent_at": {"N": str(int(time.time()))},
+                    "ttl": {"N": str(int(time.time()) + 400 * 86_400)},
+                },
                 ConditionExpression="attribute_not_exists(pk)",
             )
             return True
@@ -80,7 +90,9 @@ class SesMailer:
 
     def _release(self, key: str) -> None:
         if self._ledger_table and key:
-            client("dynamodb").delete_item(TableName=self._ledger_table, Key={"pk": {"S": f"email#{key}"}, "sk": {"S": "email"}})
+            client("dynamodb").delete_item(
+                TableName=self._ledger_table, Key={"pk": {"S": f"email#{key}"}, "sk": {"S": "email"}}
+            )
 
     def send(self, email: Email) -> str:
         if not self._claim(email.idempotency_key):

@@ -81,8 +81,11 @@ ERROR_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,120}")
 
 def failure_event_pattern(state_machine_arn: str) -> dict[str, Any]:
     """The EventBridge rule that sends a campaign's FAILED, TIMED_OUT or ABORTED status change to notify."""
-    return {"source": ["aws.states"], "detail-type": [STATUS_CHANGE],
-            "detail": {"status": list(ALERT_STATUSES), "stateMachineArn": [state_machine_arn]}}
+    return {
+        "source": ["aws.states"],
+        "detail-type": [STATUS_CHANGE],
+        "detail": {"status": list(ALERT_STATUSES), "stateMachineArn": [state_machine_arn]},
+    }
 
 
 def alert_from_status_change(event: Mapping[str, Any], last_state: str | None) -> Notice:
@@ -111,7 +114,9 @@ def _operator_alert(notice: Notice, *, mailer: Mailer, sender: str, operator_ema
     if not operator_email:
         return 0
     stage, error = notice.stage or "unknown", notice.error or "unknown"
-    ended = {"FAILED": "failed", "TIMED_OUT": "timed out", "ABORTED": "was stopped"}.get(notice.status, "failed")
+    ended = {"FAILED": "failed", "TIMED_OUT": "timed out", "ABORTED": "was stopped"}.get(
+        notice.status, "failed"
+    )
     attempt = f" (redrive {notice.redrive_count})" if notice.redrive_count else ""
     mailer.send(
         Email(

@@ -101,8 +101,10 @@ def reuse_decision(request: ApprovalRequest, *, store: ApprovalStore, callbacks:
     if decision is None or decision.delivery != "delivered" or decision.task_token == request.task_token:
         return False
     if decision.decision == "approved":
-        callbacks.succeed(request.task_token,
-                          {"decision": "approved", "role": decision.role, "decided_at": iso(decision.decided_at)})
+        callbacks.succeed(
+            request.task_token,
+            {"decision": "approved", "role": decision.role, "decided_at": iso(decision.decided_at)},
+        )
     else:
         callbacks.fail(request.task_token, DECLINED_ERROR, f"{decision.role} declined")
     return True

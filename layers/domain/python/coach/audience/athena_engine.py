@@ -18,11 +18,28 @@ from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDir
 from coach.audience.sql import AUDIENCE_SQL
 
 THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
-MEMBER_COLUMNS = ("member_id", "first_name", "last_name", "address_line1", "address_line2", "city", "state",
-                  "postal_code", "language", "email", "email_consent", "preferred_channel", "confidential_address",
-                  "drug_name", "last_fill_date", "reachable")
-CLIENTS_SQL = ("SELECT client_id, name, account_team_emails, client_contact_emails, elections, escalation_email "
-               "FROM clients")
+MEMBER_COLUMNS = (
+    "member_id",
+    "first_name",
+    "last_name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "language",
+    "email",
+    "email_consent",
+    "preferred_channel",
+    "confidential_address",
+    "drug_name",
+    "last_fill_date",
+    "reachable",
+)
+CLIENTS_SQL = (
+    "SELECT client_id, name, account_team_emails, client_contact_emails, elections, escalation_email "
+    "FROM clients"
+)
 
 
 def sql_literal(value: str) -> str:
@@ -31,9 +48,18 @@ def sql_literal(value: str) -> str:
 
 
 class AthenaClaimsEngine:
-    def __init__(self, *, workgroup: str, database: str, output_s3_uri: str, poll_seconds: float = 1.0,
-                 timeout_seconds: float = 840.0, athena: Any = None, s3: Any = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        workgroup: str,
+        database: str,
+        output_s3_uri: str,
+        poll_seconds: float = 1.0,
+        timeout_seconds: float = 840.0,
+        athena: Any = None,
+        s3: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if not output_s3_uri.startswith("s3://"):
             raise ValueError("ATHENA_OUTPUT must be an s3:// URI")
         self.workgroup, self.database = workgroup, database
@@ -62,24 +88,35 @@ class AthenaClaimsEngine:
 
     def _unload(self, select_sql: str, parameters: list[str], prefix: str, partition: str | None) -> str:
         partitioned = f", partitioned_by = ARRAY['{partition}']" if partition else ""
-        query = f"UNLOAD ({select_sql}) TO '{prefix}' WITH (format = 'JSON', compression = 'GZIP'{partitioned})"
-        kwargs: dict[str, Any] = {"QueryString": query, "WorkGroup": self.workgroup,
-                                  "QueryExecutionContext": {"Database": self.database}}
+        query = (
+            f"UNLOAD ({select_sql}) TO '{prefix}' WITH (format = 'JSON', compression = 'GZIP'{partitioned})"
+        )
+        kwargs: dict[str, Any] = {
+            "QueryString": query,
+            "WorkGroup": self.workgroup,
+            "QueryExecutionContext": {"Database": self.database},
+        }
         if parameters:
             kwargs["ExecutionParameters"] = [sql_literal(p) for p in parameters]
         execution_id = self._call("start_query_execution", **kwargs)["QueryExecutionId"]
         deadline = time.monotonic() + self.timeout_seconds
         while True:
-            status = self._call("get_query_execution", QueryExecutionId=execution_id)["QueryExecution"]["Status"]
+            status = self._call("get_query_execution", QueryExecutionId=execution_id)["QueryExecution"][
+                "Status"
+            ]
             state = status["State"]
             if state == "SUCCEEDED":
                 return execution_id
             if state in ("FAILED", "CANCELLED"):
-                reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get("ErrorMessage", "")
+                reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get(
+                    "ErrorMessage", ""
+                )
                 raise AudienceQueryFailed(f"Athena query {execution_id} {state.lower()}: {reason}"[:900])
             if time.monotonic() > deadline:
                 self._call("stop_query_execution", QueryExecutionId=execution_id)
-                raise AudienceQueryFailed(f"Athena query {execution_id} did not finish in {self.timeout_seconds:.0f} s")
+                raise AudienceQueryFailed(
+                    f"Athena query {execution_id} did not finish in {self.timeout_seconds:.0f} s"
+                )
             self._sleep(self.poll_seconds)
 
     def _objects(self, prefix: str) -> list[str]:
@@ -91,7 +128,11 @@ class AthenaClaimsEngine:
 
     def _rows(self, bucket: str, key: str) -> Iterator[dict]:
         body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        text = gzip.decompress(body).decode("utf-8") if key.endswith(".gz") or body[:2] == b"\x1f\x8b" else body.decode()
+        text = (
+            gzip.decompress(body).decode("utf-8")
+            if key.endswith(".gz") or body[:2] == b"\x1f\x8b"
+            else body.decode()
+        )
         for line in text.splitlines():
             if line.strip():
                 yield json.loads(line)
@@ -121,8 +162,11 @@ class AthenaClaimsEngine:
         for key in self._objects(prefix):
             for row in self._rows(bucket, key):
                 directory[row["client_id"]] = ClientDirectoryEntry(
-                    client_id=row["client_id"], name=row.get("name") or row["client_id"],
+                    client_id=row["client_id"],
+                    name=row.get("name") or row["client_id"],
                     account_team_emails=tuple(row.get("account_team_emails") or ()),
                     client_contact_emails=tuple(row.get("client_contact_emails") or ()),
-                    elections=dict(row.get("elections") or {}), escalation_email=row.get("escalation_email"))
+                    elections=dict(row.get("elections") or {}),
+                    escalation_email=row.get("escalation_email"),
+                )
         return directory

@@ -36,9 +36,12 @@ class DuckDbClaimsEngine:
     def clients(self) -> dict[str, ClientDirectoryEntry]:
         return {
             row["client_id"]: ClientDirectoryEntry(
-                client_id=row["client_id"], name=row["name"],
+                client_id=row["client_id"],
+                name=row["name"],
                 account_team_emails=tuple(row["account_team_emails"]),
                 client_contact_emails=tuple(row["client_contact_emails"]),
-                elections=row["elections"], escalation_email=row["escalation_email"])
+                elections=row["elections"],
+                escalation_email=row["escalation_email"],
+            )
             for row in read_clients(self.lake_dir)
         }

@@ -29,7 +29,9 @@ class AudienceParams:
     last_day: date
     effective_date: date
     allowed_classes: tuple[str, ...] = field(default_factory=tuple)
-    drug_name: str = ""  # the event's name for the drug: what a listed NDC the catalog does not know is called
+    drug_name: str = (
+        ""  # the event's name for the drug: what a listed NDC the catalog does not know is called
+    )
 
     @staticmethod
     def for_campaign(campaign: CampaignInput) -> AudienceParams:

@@ -19,23 +19,59 @@ from coach.audience.engine import LakeError
 # Type families: what each contract type may be stored as (CSV columns arrive as VARCHAR and are cast).
 STRING, DATE, INT, BOOL, LIST, MAP = "string", "date", "int", "bool", "list", "map"
 SCHEMA: dict[str, dict[str, str]] = {
-    "claims": {"claim_id": STRING, "member_id": STRING, "ndc": STRING, "fill_date": DATE, "days_supply": INT,
-               "claim_status": STRING},
-    "members": {"member_id": STRING, "client_id": STRING, "first_name": STRING, "last_name": STRING,
-                "address_line1": STRING, "address_line2": STRING, "city": STRING, "state": STRING,
-                "postal_code": STRING, "language": STRING, "email": STRING, "email_consent": BOOL,
-                "preferred_channel": STRING, "eligibility_end": DATE, "deceased": BOOL, "opted_out": BOOL,
-                "confidential_address": BOOL},
+    "claims": {
+        "claim_id": STRING,
+        "member_id": STRING,
+        "ndc": STRING,
+        "fill_date": DATE,
+        "days_supply": INT,
+        "claim_status": STRING,
+    },
+    "members": {
+        "member_id": STRING,
+        "client_id": STRING,
+        "first_name": STRING,
+        "last_name": STRING,
+        "address_line1": STRING,
+        "address_line2": STRING,
+        "city": STRING,
+        "state": STRING,
+        "postal_code": STRING,
+        "language": STRING,
+        "email": STRING,
+        "email_consent": BOOL,
+        "preferred_channel": STRING,
+        "eligibility_end": DATE,
+        "deceased": BOOL,
+        "opted_out": BOOL,
+        "confidential_address": BOOL,
+    },
     "drugs": {"ndc": STRING, "name": STRING, "ingredient": STRING, "sensitive_class": STRING},
-    "clients": {"client_id": STRING, "name": STRING, "account_team_emails": LIST, "client_contact_emails": LIST,
-                "elections": MAP, "escalation_email": STRING},
+    "clients": {
+        "client_id": STRING,
+        "name": STRING,
+        "account_team_emails": LIST,
+        "client_contact_emails": LIST,
+        "elections": MAP,
+        "escalation_email": STRING,
+    },
 }
 OPTIONAL = {"claims": {"prescriber_npi", "pharmacy_npi"}}
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _ACCEPTS = {
     STRING: ("VARCHAR",),
     DATE: ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"),
-    INT: ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT"),
+    INT: (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "HUGEINT",
+    ),
     BOOL: ("BOOLEAN",),
     LIST: ("VARCHAR[]",),
     MAP: ("MAP(VARCHAR, VARCHAR)",),
@@ -68,8 +104,11 @@ def _reader(files: list[Path], kind: str, table: str) -> str:
     paths = "[" + ", ".join(_quote(p) for p in files) + "]"
     hive = ""
     if table == "claims":
-        hive = (", hive_partitioning = true, hive_types = {'fill_month': VARCHAR}" if _is_hive(files)
-                else ", hive_partitioning = false")
+        hive = (
+            ", hive_partitioning = true, hive_types = {'fill_month': VARCHAR}"
+            if _is_hive(files)
+            else ", hive_partitioning = false"
+        )
     if kind == "parquet":
         return f"read_parquet({paths}, union_by_name = true{hive})"
     if kind == "csv":
@@ -95,8 +134,11 @@ def _check_types(table: str, kind: str, columns: dict[str, str], where: str) -> 
         actual = columns[column]
         if actual in ('"NULL"', "NULL"):
             continue  # a column that is entirely null
-        if actual not in _ACCEPTS[family] and not (family == MAP and actual.startswith("MAP(")) \
-                and not (family == LIST and actual.endswith("[]")):
+        if (
+            actual not in _ACCEPTS[family]
+            and not (family == MAP and actual.startswith("MAP("))
+            and not (family == LIST and actual.endswith("[]"))
+        ):
             raise LakeError(f"{where}: column {column!r} has type {actual}, expected {family}")
 
 
@@ -134,7 +176,9 @@ def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
                 columns = _describe(con, _reader([path], kind, table), str(path))
                 _check_types(table, kind, columns, str(path))
                 if table == "claims" and not _is_hive(files) and "fill_month" not in columns:
-                    raise LakeError(f"{path}: claims need fill_month=YYYY-MM partition folders or a 'fill_month' column")
+                    raise LakeError(
+                        f"{path}: claims need fill_month=YYYY-MM partition folders or a 'fill_month' column"
+                    )
             source = _reader(files, kind, table)
             con.execute(f"CREATE VIEW {table} AS SELECT {_cast(table, kind)} FROM {source}")
             if table != "claims" and con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:  # type: ignore[index]
@@ -157,30 +201,47 @@ def _first(con: duckdb.DuckDBPyConnection, sql: str, where: Path) -> tuple | Non
 
 
 def _check_values(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
-    bad = _first(con, "SELECT ndc FROM drugs WHERE ndc IS NULL OR NOT regexp_full_match(ndc, '[0-9]{11}') LIMIT 1",
-                 lake / "drugs")
+    bad = _first(
+        con,
+        "SELECT ndc FROM drugs WHERE ndc IS NULL OR NOT regexp_full_match(ndc, '[0-9]{11}') LIMIT 1",
+        lake / "drugs",
+    )
     if bad is not None:
-        raise LakeError(f"{lake / 'drugs'}: column 'ndc' holds {str(bad[0])[:20]!r}; NDCs must be 11 digits, no hyphens")
-    bad = _first(con, "SELECT client_id FROM members WHERE client_id IS NULL OR NOT regexp_full_match(client_id, "
-                 "'[A-Za-z0-9_.-]{1,64}') LIMIT 1", lake / "members")
+        raise LakeError(
+            f"{lake / 'drugs'}: column 'ndc' holds {str(bad[0])[:20]!r}; NDCs must be 11 digits, no hyphens"
+        )
+    bad = _first(
+        con,
+        "SELECT client_id FROM members WHERE client_id IS NULL OR NOT regexp_full_match(client_id, "
+        "'[A-Za-z0-9_.-]{1,64}') LIMIT 1",
+        lake / "members",
+    )
     if bad is not None:
-        raise LakeError(f"{lake / 'members'}: column 'client_id' holds an id that is not 1–64 letters, digits, . _ -")
+        raise LakeError(
+            f"{lake / 'members'}: column 'client_id' holds an id that is not 1–64 letters, digits, . _ -"
+        )
     if _first(con, "SELECT 1 FROM members WHERE member_id IS NULL LIMIT 1", lake / "members") is not None:
         raise LakeError(f"{lake / 'members'}: column 'member_id' has empty values")
 
 
-def check_claims_partitions(con: duckdb.DuckDBPyConnection, lake: Path, first_month: str, last_month: str) -> None:
+def check_claims_partitions(
+    con: duckdb.DuckDBPyConnection, lake: Path, first_month: str, last_month: str
+) -> None:
     """The claims the query will read must have well-formed NDCs and dates (checked on those partitions only)."""
     try:
         row = con.execute(
             "SELECT ndc, fill_date FROM claims WHERE fill_month BETWEEN ? AND ? AND (ndc IS NULL OR fill_date IS NULL "
-            "OR NOT regexp_full_match(ndc, '[0-9]{11}')) LIMIT 1", [first_month, last_month]).fetchone()
+            "OR NOT regexp_full_match(ndc, '[0-9]{11}')) LIMIT 1",
+            [first_month, last_month],
+        ).fetchone()
     except duckdb.Error as exc:  # a damaged page inside a claims file
         raise LakeError(f"{lake / 'claims'}: unreadable ({str(exc).splitlines()[0][:200]})") from exc
     if row is not None:
         column = "ndc" if row[1] is not None else "fill_date"
-        raise LakeError(f"{lake / 'claims'}: column {column!r} has a value that is not "
-                        f"{'an 11-digit NDC' if column == 'ndc' else 'a date'} (in fill_month {first_month}..{last_month})")
+        raise LakeError(
+            f"{lake / 'claims'}: column {column!r} has a value that is not "
+            f"{'an 11-digit NDC' if column == 'ndc' else 'a date'} (in fill_month {first_month}..{last_month})"
+        )
 
 
 def read_clients(lake_dir: str | Path) -> list[dict]:
@@ -236,21 +297,29 @@ def _parsed(parse: Callable[[object], Any], row: dict, column: str, client_id: s
         return parse(row.get(column))
     except (ValueError, TypeError, AttributeError) as exc:
         shape = "a map of event type to always/ask/never" if parse is _as_map else "a list of email addresses"
-        raise LakeError(f"{lake / 'clients'}: column {column!r} of client {client_id} is not {shape}") from exc
+        raise LakeError(
+            f"{lake / 'clients'}: column {column!r} of client {client_id} is not {shape}"
+        ) from exc
 
 
 def _normalise_client(row: dict, lake: Path) -> dict:
     client_id = str(row.get("client_id") or "")
     if not CLIENT_ID.match(client_id):
-        raise LakeError(f"{lake / 'clients'}: column 'client_id' holds an id that is not 1–64 letters, digits, . _ -")
+        raise LakeError(
+            f"{lake / 'clients'}: column 'client_id' holds an id that is not 1–64 letters, digits, . _ -"
+        )
     elections = _parsed(_as_map, row, "elections", client_id, lake)
     for event_type, election in elections.items():
         if election not in ("always", "ask", "never"):
-            raise LakeError(f"{lake / 'clients'}: column 'elections' of client {client_id}: {event_type} → "
-                            f"{election!r} is not always, ask or never")
+            raise LakeError(
+                f"{lake / 'clients'}: column 'elections' of client {client_id}: {event_type} → "
+                f"{election!r} is not always, ask or never"
+            )
     return {
-        "client_id": client_id, "name": str(row.get("name") or client_id),
+        "client_id": client_id,
+        "name": str(row.get("name") or client_id),
         "account_team_emails": _parsed(_as_list, row, "account_team_emails", client_id, lake),
         "client_contact_emails": _parsed(_as_list, row, "client_contact_emails", client_id, lake),
-        "elections": elections, "escalation_email": row.get("escalation_email") or None,
+        "elections": elections,
+        "escalation_email": row.get("escalation_email") or None,
     }

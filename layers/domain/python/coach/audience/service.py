@@ -35,8 +35,15 @@ def _jsonl(rows: list[dict]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _write_client(campaign: CampaignInput, client: ClientDirectoryEntry, rows: list[dict] | Iterator[dict], *,
-                  store: ObjectStore, bucket: str, batch_size: int) -> ClientWork:
+def _write_client(
+    campaign: CampaignInput,
+    client: ClientDirectoryEntry,
+    rows: list[dict] | Iterator[dict],
+    *,
+    store: ObjectStore,
+    bucket: str,
+    batch_size: int,
+) -> ClientWork:
     prefix = keys.client_audience_prefix(campaign.campaign_id, client.client_id)
     counter = {"affected": 0}
 
@@ -53,22 +60,36 @@ def _write_client(campaign: CampaignInput, client: ClientDirectoryEntry, rows: l
         descriptors.append({"batch_key": batch_key, "batch_index": index, "members": len(batch)})
     batches_key, contacts_key = f"{prefix}/batches.json", f"{prefix}/contacts.json"
     store.put(bucket, batches_key, json.dumps(descriptors).encode(), "application/json")
-    store.put(bucket, contacts_key, json.dumps({
-        "client_id": client.client_id, "client_name": client.name,
-        "account_team_emails": list(client.account_team_emails),
-        "client_contact_emails": list(client.client_contact_emails),
-        "escalation_email": client.escalation_email,
-    }).encode(), "application/json")
+    store.put(
+        bucket,
+        contacts_key,
+        json.dumps(
+            {
+                "client_id": client.client_id,
+                "client_name": client.name,
+                "account_team_emails": list(client.account_team_emails),
+                "client_contact_emails": list(client.client_contact_emails),
+                "escalation_email": client.escalation_email,
+            }
+        ).encode(),
+        "application/json",
+    )
     election = client.elections.get(campaign.event.event_type, "ask")
     return ClientWork(
-        client_id=client.client_id, client_name=client.name, affected=counter["affected"],
-        reachable=sum(int(d["members"]) for d in descriptors), election=election,  # type: ignore[arg-type]
-        batches_key=batches_key, batch_count=len(descriptors), contacts_key=contacts_key,
+        client_id=client.client_id,
+        client_name=client.name,
+        affected=counter["affected"],
+        reachable=sum(int(d["members"]) for d in descriptors),
+        election=election,  # type: ignore[arg-type]
+        batches_key=batches_key,
+        batch_count=len(descriptors),
+        contacts_key=contacts_key,
     )
 
 
-def build_audience(campaign: CampaignInput, *, engine: ClaimsEngine, store: ObjectStore, data_bucket: str,
-                   batch_size: int) -> AudienceSummary:
+def build_audience(
+    campaign: CampaignInput, *, engine: ClaimsEngine, store: ObjectStore, data_bucket: str, batch_size: int
+) -> AudienceSummary:
     """Stream the affected members client by client; only one batch is held in memory at a time."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -78,10 +99,22 @@ def build_audience(campaign: CampaignInput, *, engine: ClaimsEngine, store: Obje
     for client_id, rows in groupby(engine.audience_rows(params), key=lambda row: row["client_id"]):
         client = directory.get(client_id)
         if client is None:
-            raise LakeError(f"clients: members/ refers to client_id {client_id!r}, which the clients table does not list")
-        work.append(_write_client(campaign, client, rows, store=store, bucket=data_bucket, batch_size=batch_size))
+            raise LakeError(
+                f"clients: members/ refers to client_id {client_id!r}, which the clients table does not list"
+            )
+        work.append(
+            _write_client(campaign, client, rows, store=store, bucket=data_bucket, batch_size=batch_size)
+        )
     clients_key = keys.clients_key(campaign.campaign_id)
-    store.put(data_bucket, clients_key, json.dumps([w.model_dump(mode="json") for w in work]).encode(),
-              "application/json")
-    return AudienceSummary(clients_key=clients_key, client_count=len(work),
-                           affected=sum(w.affected for w in work), reachable=sum(w.reachable for w in work))
+    store.put(
+        data_bucket,
+        clients_key,
+        json.dumps([w.model_dump(mode="json") for w in work]).encode(),
+        "application/json",
+    )
+    return AudienceSummary(
+        clients_key=clients_key,
+        client_count=len(work),
+        affected=sum(w.affected for w in work),
+        reachable=sum(w.reachable for w in work),
+    )

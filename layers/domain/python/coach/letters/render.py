@@ -88,7 +88,9 @@ class _Writer:
             out.append(" ".join(line))
         return out
 
-    def write(self, y: float, text: str, spec: tuple[str, str, float], leading: float, indent: float = 0.0) -> float:
+    def write(
+        self, y: float, text: str, spec: tuple[str, str, float], leading: float, indent: float = 0.0
+    ) -> float:
         self.font(spec)
         for line in self.lines(text, self.width - indent):
             if y + leading > self.bottom:
@@ -114,7 +116,9 @@ def _write_blocks(pdf: _LetterPdf, writer: _Writer, blocks: list[Block], y: floa
             y = writer.write(y, text, _Writer.BODY, 5.4) + 2.5
 
 
-def render_letters(letters: list[tuple[MemberRecord, str, str]], today: date | None = None) -> tuple[bytes, list[tuple[int, int]]]:
+def render_letters(
+    letters: list[tuple[MemberRecord, str, str]], today: date | None = None
+) -> tuple[bytes, list[tuple[int, int]]]:
     """One PDF for a batch: (member, rendered markup, language) each starting on a new page.
     Returns the PDF and, per letter, (first page, page count)."""
     pdf = _LetterPdf()

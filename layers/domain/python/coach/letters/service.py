@@ -22,11 +22,29 @@ from coach.letters.text import parse_markup
 from coach.models import LetterBatchRequest, LetterBatchResult, MemberRecord
 from coach.ports import Email, Mailer, ObjectStore
 
-MANIFEST_COLUMNS = ("piece_id", "member_id", "client_id", "channel", "batch_file", "first_page", "page_count",
-                    "language", "template_id", "template_version", "template_sha256", "name", "address_line1",
-                    "address_line2", "city", "state", "postal_code")
-EMAIL_SUBJECT = {"en": "An update about your prescription benefits",
-                 "es": "Información sobre sus beneficios de medicamentos recetados"}
+MANIFEST_COLUMNS = (
+    "piece_id",
+    "member_id",
+    "client_id",
+    "channel",
+    "batch_file",
+    "first_page",
+    "page_count",
+    "language",
+    "template_id",
+    "template_version",
+    "template_sha256",
+    "name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+)
+EMAIL_SUBJECT = {
+    "en": "An update about your prescription benefits",
+    "es": "Información sobre sus beneficios de medicamentos recetados",
+}
 
 
 def batch_stem(campaign_id: str, client_id: str, batch_index: int) -> str:
@@ -41,27 +59,44 @@ def _email_html(text: str) -> str:
     parts = []
     for block in parse_markup(text):
         escaped = html.escape(block.text)
-        parts.append({"heading": f"<h2>{escaped}</h2>", "bullet": f"<ul><li>{escaped}</li></ul>"}.get(
-            block.kind, f"<p>{escaped}</p>"))
-    return ('<!doctype html><html><body style="font-family: Arial, sans-serif; line-height: 1.5; max-width: 40em">'
-            + "".join(parts) + "</body></html>")
+        parts.append(
+            {"heading": f"<h2>{escaped}</h2>", "bullet": f"<ul><li>{escaped}</li></ul>"}.get(
+                block.kind, f"<p>{escaped}</p>"
+            )
+        )
+    return (
+        '<!doctype html><html><body style="font-family: Arial, sans-serif; line-height: 1.5; max-width: 40em">'
+        + "".join(parts)
+        + "</body></html>"
+    )
 
 
 def _email_text(text: str) -> str:
     return "\n\n".join(("- " if b.kind == "bullet" else "") + b.text for b in parse_markup(text)) + "\n"
 
 
-def generate_letter_batch(request: LetterBatchRequest, *, store: ObjectStore, mailer: Mailer, data_bucket: str,
-                          letters_bucket: str, sender: str, registry: TemplateRegistry | None = None,
-                          today: date | None = None) -> LetterBatchResult:
+def generate_letter_batch(
+    request: LetterBatchRequest,
+    *,
+    store: ObjectStore,
+    mailer: Mailer,
+    data_bucket: str,
+    letters_bucket: str,
+    sender: str,
+    registry: TemplateRegistry | None = None,
+    today: date | None = None,
+) -> LetterBatchResult:
     registry = registry or default_registry()
     stem = batch_stem(request.campaign_id, request.client_id, request.batch_index)
     if store.exists(letters_bucket, f"{stem}.manifest.csv"):
         # The manifest is written last: this batch is complete (an earlier attempt of a retried, redriven or re-run
         # campaign). Regenerate only what is missing.
         return _completed_batch(request, store, letters_bucket, stem)
-    members = [MemberRecord.model_validate_json(line) for line in store.get(data_bucket, request.batch_key).splitlines()
-               if line.strip()]
+    members = [
+        MemberRecord.model_validate_json(line)
+        for line in store.get(data_bucket, request.batch_key).splitlines()
+        if line.strip()
+    ]
     pdf_key, manifest_key = f"{stem}.pdf", f"{stem}.manifest.csv"
     rows: list[dict[str, object]] = []
     paper: list[tuple[MemberRecord, str, str]] = []
@@ -72,19 +107,36 @@ def generate_letter_batch(request: LetterBatchRequest, *, store: ObjectStore, ma
         text = registry.render(pinned, letter_context(member, request.event, lang))
         row: dict[str, object] = {
             "piece_id": piece_id(request.campaign_id, request.client_id, member.member_id),
-            "member_id": member.member_id, "client_id": request.client_id, "channel": member.channel,
-            "batch_file": "", "first_page": "", "page_count": "", "language": lang,
-            "template_id": request.template_id, "template_version": pinned.version, "template_sha256": pinned.sha256,
-            "name": f"{member.first_name} {member.last_name}", "address_line1": member.address_line1,
-            "address_line2": member.address_line2 or "", "city": member.city, "state": member.state,
+            "member_id": member.member_id,
+            "client_id": request.client_id,
+            "channel": member.channel,
+            "batch_file": "",
+            "first_page": "",
+            "page_count": "",
+            "language": lang,
+            "template_id": request.template_id,
+            "template_version": pinned.version,
+            "template_sha256": pinned.sha256,
+            "name": f"{member.first_name} {member.last_name}",
+            "address_line1": member.address_line1,
+            "address_line2": member.address_line2 or "",
+            "city": member.city,
+            "state": member.state,
             "postal_code": member.postal_code,
         }
         if member.channel == "email":
             assert member.email is not None
-            mailer.send(Email(to=(member.email,), sender=sender, subject=EMAIL_SUBJECT[lang], text=_email_text(text),
-                              html=_email_html(text),
-                              idempotency_key=f"letter/{request.campaign_id}/{request.client_id}/{member.member_id}",
-                              tags={"kind": "letter", "campaign": request.campaign_id, "client": request.client_id}))
+            mailer.send(
+                Email(
+                    to=(member.email,),
+                    sender=sender,
+                    subject=EMAIL_SUBJECT[lang],
+                    text=_email_text(text),
+                    html=_email_html(text),
+                    idempotency_key=f"letter/{request.campaign_id}/{request.client_id}/{member.member_id}",
+                    tags={"kind": "letter", "campaign": request.campaign_id, "client": request.client_id},
+                )
+            )
         else:
             paper.append((member, text, lang))
         rows.append(row)
@@ -101,21 +153,37 @@ def generate_letter_batch(request: LetterBatchRequest, *, store: ObjectStore, ma
     writer.writeheader()
     writer.writerows(rows)
     store.put(letters_bucket, manifest_key, buffer.getvalue().encode("utf-8"), "text/csv")
-    return LetterBatchResult(client_id=request.client_id, batch_index=request.batch_index, letters=len(paper),
-                             emails=len(rows) - len(paper), pdf_key=pdf_key if paper else None,
-                             manifest_key=manifest_key)
+    return LetterBatchResult(
+        client_id=request.client_id,
+        batch_index=request.batch_index,
+        letters=len(paper),
+        emails=len(rows) - len(paper),
+        pdf_key=pdf_key if paper else None,
+        manifest_key=manifest_key,
+    )
 
 
-def _completed_batch(request: LetterBatchRequest, store: ObjectStore, letters_bucket: str,
-                     stem: str) -> LetterBatchResult:
-    rows = list(csv.DictReader(io.StringIO(store.get(letters_bucket, f"{stem}.manifest.csv").decode("utf-8"))))
+def _completed_batch(
+    request: LetterBatchRequest, store: ObjectStore, letters_bucket: str, stem: str
+) -> LetterBatchResult:
+    rows = list(
+        csv.DictReader(io.StringIO(store.get(letters_bucket, f"{stem}.manifest.csv").decode("utf-8")))
+    )
     paper = sum(1 for row in rows if row["channel"] != "email")
-    return LetterBatchResult(client_id=request.client_id, batch_index=request.batch_index, letters=paper,
-                             emails=len(rows) - paper, pdf_key=f"{stem}.pdf" if paper else None,
-                             manifest_key=f"{stem}.manifest.csv", skipped=True)
+    return LetterBatchResult(
+        client_id=request.client_id,
+        batch_index=request.batch_index,
+        letters=paper,
+        emails=len(rows) - paper,
+        pdf_key=f"{stem}.pdf" if paper else None,
+        manifest_key=f"{stem}.manifest.csv",
+        skipped=True,
+    )
 
 
-def merge_client_manifest(store: ObjectStore, letters_bucket: str, campaign_id: str, client_id: str) -> tuple[int, int]:
+def merge_client_manifest(
+    store: ObjectStore, letters_bucket: str, campaign_id: str, client_id: str
+) -> tuple[int, int]:
     """Concatenate the batch manifests, in batch order, into the client's manifest.csv; (paper, email) counts."""
     prefix = keys.letters_prefix(campaign_id, client_id) + "/"
     parts = sorted(k for k in store.list_keys(letters_bucket, prefix) if k.endswith(".manifest.csv"))

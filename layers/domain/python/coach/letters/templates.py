@@ -20,8 +20,20 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 REGISTRY = "approvals.json"
 LANGUAGES = ("en", "es")
 MEMBER_SERVICES_PHONE = "1-800-555-0199"
-_MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-              "noviembre", "diciembre")
+_MONTHS_ES = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
 
 
 class TemplateNotApproved(RuntimeError):
@@ -51,7 +63,9 @@ def _sha(data: bytes) -> str:
 class TemplateRegistry:
     def __init__(self, root: Path = TEMPLATES_DIR) -> None:
         self.root = Path(root)
-        self._entries: dict[str, dict[str, str]] = json.loads((self.root / REGISTRY).read_text(encoding="utf-8"))
+        self._entries: dict[str, dict[str, str]] = json.loads(
+            (self.root / REGISTRY).read_text(encoding="utf-8")
+        )
         # Plain text for the PDF renderer (not HTML): the email HTML part is escaped where it is built.
         self._env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)  # noqa: S701
         self._compiled: dict[str, Any] = {}
@@ -67,9 +81,13 @@ class TemplateRegistry:
         if entry is None:
             raise TemplateNotApproved(f"{relative}: no approval recorded in {REGISTRY}")
         if entry["sha256"] != _sha(data):
-            raise TemplateNotApproved(f"{relative}: content differs from approved version {entry['version']} "
-                                      f"(approved by {entry['approver']} on {entry['approved_on']})")
-        return PinnedTemplate(template_id, lang, entry["version"], entry["sha256"], data.decode("utf-8"), relative)
+            raise TemplateNotApproved(
+                f"{relative}: content differs from approved version {entry['version']} "
+                f"(approved by {entry['approver']} on {entry['approved_on']})"
+            )
+        return PinnedTemplate(
+            template_id, lang, entry["version"], entry["sha256"], data.decode("utf-8"), relative
+        )
 
     def render(self, pinned: PinnedTemplate, context: dict[str, Any]) -> str:
         template = self._compiled.get(pinned.sha256)
@@ -84,28 +102,56 @@ def default_registry() -> TemplateRegistry:
 
 
 def letter_context(member: MemberRecord, event: MarketEvent, lang: str) -> dict[str, Any]:
-    return {"member": member, "drug_name": event.drug.name, "effective_date": format_date(event.effective_date, lang),
-            "alternatives": list(event.alternatives), "recall_class": event.recall_class,
-            "member_services_phone": MEMBER_SERVICES_PHONE, "tagline": TAGLINE}
+    return {
+        "member": member,
+        "drug_name": event.drug.name,
+        "effective_date": format_date(event.effective_date, lang),
+        "alternatives": list(event.alternatives),
+        "recall_class": event.recall_class,
+        "member_services_phone": MEMBER_SERVICES_PHONE,
+        "tagline": TAGLINE,
+    }
 
 
-def approve_template(template_id: str, lang: str, approver: str, approved_on: date, version: str,
-                     root: Path = TEMPLATES_DIR) -> None:
+def approve_template(
+    template_id: str, lang: str, approver: str, approved_on: date, version: str, root: Path = TEMPLATES_DIR
+) -> None:
     """For maintainers: record that the current bytes of a template were approved."""
     registry_path = root / REGISTRY
     entries = json.loads(registry_path.read_text(encoding="utf-8")) if registry_path.exists() else {}
-    entries[f"{template_id}/{lang}"] = {"version": version, "sha256": _sha((root / template_id / f"{lang}.j2").read_bytes()),
-                                        "approver": approver, "approved_on": approved_on.isoformat()}
+    entries[f"{template_id}/{lang}"] = {
+        "version": version,
+        "sha256": _sha((root / template_id / f"{lang}.j2").read_bytes()),
+        "approver": approver,
+        "approved_on": approved_on.isoformat(),
+    }
     registry_path.write_text(json.dumps(dict(sorted(entries.items())), indent=2) + "\n", encoding="utf-8")
 
 
 SAMPLE_MEMBER = MemberRecord(
-    member_id="SAMPLE", client_id="SAMPLE", first_name="Maria", last_name="O'Brien-Núñez", address_line1="100 Main St",
-    city="Springfield", state="IL", postal_code="62701", drug_name="Sample", last_fill_date=date(2002, 10, 1))
-SAMPLE_EVENT = MarketEvent.model_validate({
-    "event_id": "sample", "event_type": "recall", "recall_class": "II",
-    "drug": {"name": "Samplezol", "ingredient": "samplezole"}, "effective_date": "2003-01-01",
-    "announced_on": "2002-11-27", "summary": "Sample event.", "alternatives": ["Altrazine", "Betaprofen"]})
+    member_id="SAMPLE",
+    client_id="SAMPLE",
+    first_name="Maria",
+    last_name="O'Brien-Núñez",
+    address_line1="100 Main St",
+    city="Springfield",
+    state="IL",
+    postal_code="62701",
+    drug_name="Sample",
+    last_fill_date=date(2002, 10, 1),
+)
+SAMPLE_EVENT = MarketEvent.model_validate(
+    {
+        "event_id": "sample",
+        "event_type": "recall",
+        "recall_class": "II",
+        "drug": {"name": "Samplezol", "ingredient": "samplezole"},
+        "effective_date": "2003-01-01",
+        "announced_on": "2002-11-27",
+        "summary": "Sample event.",
+        "alternatives": ["Altrazine", "Betaprofen"],
+    }
+)
 
 
 def check_templates(root: Path = TEMPLATES_DIR) -> list[str]:
@@ -142,8 +188,11 @@ def check_templates(root: Path = TEMPLATES_DIR) -> list[str]:
                 "language-assistance tagline": TAGLINE,
             }
             required.update({f"alternative {alt}": alt for alt in SAMPLE_EVENT.alternatives})
-            problems += [f"{relative}: missing required element: {element}" for element, needle in required.items()
-                         if needle not in text]
+            problems += [
+                f"{relative}: missing required element: {element}"
+                for element, needle in required.items()
+                if needle not in text
+            ]
     return problems
 
 
@@ -152,8 +201,11 @@ def preview_template(template_id: str, lang: str, out_path: Path) -> None:
 
     pinned = default_registry().pinned(template_id, lang)
     member = SAMPLE_MEMBER.model_copy(update={"language": lang})
-    event = SAMPLE_EVENT if template_id == "recall" else SAMPLE_EVENT.model_copy(
-        update={"event_type": template_id, "recall_class": None})
+    event = (
+        SAMPLE_EVENT
+        if template_id == "recall"
+        else SAMPLE_EVENT.model_copy(update={"event_type": template_id, "recall_class": None})
+    )
     text = default_registry().render(pinned, letter_context(member, event, lang))
     pdf, _ = render_letters([(member, text, lang)])
     Path(out_path).write_bytes(pdf)

@@ -6,12 +6,26 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-_REPLACEMENTS = str.maketrans({"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...",
-                               "•": "-", "\u00a0": " ", "\u2009": " "})
+_REPLACEMENTS = str.maketrans(
+    {
+        "—": "-",
+        "–": "-",
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "…": "...",
+        "•": "-",
+        "\u00a0": " ",
+        "\u2009": " ",
+    }
+)
 
-TAGLINE = ("ATTENTION: If you speak another language, language assistance services, free of charge, are "
-           "available to you. Call the number on this letter. ATENCIÓN: si habla español, tiene a su disposición "
-           "servicios gratuitos de asistencia lingüística. Llame al número en esta carta.")
+TAGLINE = (
+    "ATTENTION: If you speak another language, language assistance services, free of charge, are "
+    "available to you. Call the number on this letter. ATENCIÓN: si habla español, tiene a su disposición "
+    "servicios gratuitos de asistencia lingüística. Llame al número en esta carta."
+)
 
 
 def latin1(text: str) -> str:

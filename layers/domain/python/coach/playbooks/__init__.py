@@ -79,7 +79,9 @@ def load_playbook(event_type: str) -> Playbook:
     text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
     playbook = parse_playbook(text, f"playbooks/{name}")
     if playbook.event_type != event_type:
-        raise PlaybookError(f"playbooks/{name}: event_type is {playbook.event_type!r}, expected {event_type!r}")
+        raise PlaybookError(
+            f"playbooks/{name}: event_type is {playbook.event_type!r}, expected {event_type!r}"
+        )
     return playbook
 
 
