@@ -28,6 +28,7 @@ FUNCTION_NAMES = (
     "letters",
     "client_outcome",
     "summary",
+    "open_waits",  # on a schedule in AWS; locally invoked on demand
 )
 
 

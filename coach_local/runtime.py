@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 from coach.approvals.notices import ALERT_STATUSES, STATUS_CHANGE, failure_event_pattern
+from coach.approvals.store import table_definition
 
 from coach_local import moto_fixes
 from coach_local.approval_server import ApprovalServer
@@ -27,7 +28,7 @@ from coach_local.dispatch import (
     install,
     uninstall,
 )
-from coach_local.status import STATUS_FILE, StatusWriter, snapshot
+from coach_local.status import REDRIVE_SUFFIX, STATUS_FILE, StatusWriter, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = ROOT / "step_definitions" / "campaign.asl.json"
@@ -156,11 +157,12 @@ class LocalRuntime:
 
     def status(self) -> dict[str, Any]:
         """Every campaign of this runtime: its state and the decisions it waits for (read by `coach status`)."""
+        from coach.approvals.store import DynamoApprovalStore
+
         return snapshot(
             self.client("stepfunctions"),
-            self.client("dynamodb"),
+            DynamoApprovalStore(APPROVALS_TABLE),
             self.state_machine_arn,
-            APPROVALS_TABLE,
             86_400 * self.time_scale,
         )
 
@@ -248,18 +250,7 @@ class LocalRuntime:
                 "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 6}},
             },
         )
-        self.client("dynamodb").create_table(
-            TableName=APPROVALS_TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-        )
+        self.client("dynamodb").create_table(**table_definition(APPROVALS_TABLE))  # with the open-waits index
         ses = self.client("ses")
         ses.verify_domain_identity(Domain="pbm.example")
         ses.verify_email_identity(EmailAddress=SENDER)
@@ -327,7 +318,7 @@ class LocalRuntime:
                 "campaign can be redriven"
             )
         attempts = self._attempts.setdefault(campaign_id, [campaign_id])
-        name = f"{campaign_id[:68]}--redrive-{len(attempts)}"
+        name = f"{campaign_id[:68]}{REDRIVE_SUFFIX}{len(attempts)}"
         sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=previous["input"])
         attempts.append(name)
         return name

@@ -14,7 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from coach.approvals.store import ApprovalStore
+from coach.approvals.waits import open_waits
+
 STATUS_FILE = "status.json"
+REDRIVE_SUFFIX = "--redrive-"
 STALE_SECONDS = 10.0  # a status older than this comes from a runtime that is no longer running
 
 
@@ -26,54 +30,24 @@ def _iso(value: Any) -> str | None:
     return datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def open_questions(dynamodb: Any, table: str) -> list[dict[str, Any]]:
-    """Every approval link still pending whose group has no decision yet: who is asked, since when, until when."""
-    links: list[dict[str, Any]] = []
-    decided: set[str] = set()
-    kwargs: dict[str, Any] = {"TableName": table}
-    while True:
-        page = dynamodb.scan(**kwargs)
-        for item in page.get("Items", []):
-            pk = item["pk"]["S"]
-            if pk.startswith("decision#"):
-                decided.add(pk.removeprefix("decision#"))
-            elif pk.startswith("link#") and item.get("state", {}).get("S") == "pending":
-                links.append(item)
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    by_group: dict[str, dict[str, Any]] = {}
-    for item in links:
-        group = item["group"]["S"]
-        if group in decided:
-            continue
-        created = float(item["created_at"]["N"])
-        entry = by_group.setdefault(
-            group,
-            {
-                "campaign_id": item["campaign_id"]["S"],
-                "client_id": item["client_id"]["S"],
-                "client_name": item["client_name"]["S"],
-                "role": item["role"]["S"],
-                "since": created,
-                "deadline": float(item["deadline"]["N"]),
-                "kind": item["kind"]["S"],
-                "recipients": 0,
-            },
-        )
-        entry["recipients"] += 1
-        if created >= entry["since"]:  # the latest ask, reminder or escalation is the one that counts
-            entry.update(kind=item["kind"]["S"], deadline=float(item["deadline"]["N"]))
-        entry["since"] = min(entry["since"], created)
-    questions = sorted(by_group.values(), key=lambda q: (q["campaign_id"], q["client_id"], q["role"]))
-    for question in questions:
-        question["since"], question["deadline"] = _iso(question["since"]), _iso(question["deadline"])
-    return questions
+def open_questions(store: ApprovalStore, now: float) -> list[dict[str, Any]]:
+    """Every question still waiting for an answer: who is asked, since when, until when (the open-waits index)."""
+    return [
+        {
+            "campaign_id": w.campaign_id,
+            "client_id": w.client_id,
+            "client_name": w.client_name,
+            "role": w.role,
+            "kind": w.kind,
+            "since": _iso(w.since),
+            "deadline": _iso(w.deadline),
+            "recipients": w.recipients,
+        }
+        for w in open_waits(store, now)
+    ]
 
 
-def snapshot(
-    sfn: Any, dynamodb: Any, state_machine_arn: str, table: str, day_seconds: float
-) -> dict[str, Any]:
+def snapshot(sfn: Any, store: ApprovalStore, state_machine_arn: str, day_seconds: float) -> dict[str, Any]:
     executions = []
     kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn}
     while True:
@@ -82,10 +56,12 @@ def snapshot(
         if not page.get("nextToken"):
             break
         kwargs["nextToken"] = page["nextToken"]
-    questions = open_questions(dynamodb, table)
+    questions = open_questions(store, time.time())
     campaigns = []
     for execution in sorted(executions, key=lambda e: e["startDate"]):
-        campaign_id = execution["name"]
+        campaign_id = execution["name"].split(REDRIVE_SUFFIX)[
+            0
+        ]  # an emulated redrive runs as NAME--redrive-N
         waiting = (
             [q for q in questions if q["campaign_id"] == campaign_id]
             if execution["status"] == "RUNNING"
@@ -132,13 +108,13 @@ class StatusWriter:
         tmp.replace(self.path)
 
     def _loop(self) -> None:
-        # A snapshot scans the approvals table: with many campaigns it is not free, so the writer waits at least
-        # four times as long as the last snapshot took (at most a fifth of one core spent on status).
+        # With many campaigns a snapshot is not free, so the writer waits four times as long as the last one took
+        # (at most a fifth of a core on status), but never so long that `coach status` would call it stale.
         wait = self.interval
         while not self._stop.wait(wait):
             began = time.monotonic()
             self.write()
-            wait = max(self.interval, 4 * (time.monotonic() - began))
+            wait = min(max(self.interval, 4 * (time.monotonic() - began)), STALE_SECONDS / 2)
 
 
 class StatusError(ValueError):

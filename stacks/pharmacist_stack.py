@@ -104,7 +104,8 @@ class AutomatedPharmacistStack(Stack):
         )
         for function in functions.by_name.values():  # every function reads its settings, this one included
             function.add_environment("APPROVAL_BASE_URL", approval_base_url or api.base_url)
-        functions["intake"].add_environment("STATE_MACHINE_ARN", workflow.arn)
+        for name in ("intake", "open_waits"):
+            functions[name].add_environment("STATE_MACHINE_ARN", workflow.arn)
         intake = Intake(self, "Intake", function=functions["intake"], key=key)
         alerts = FailureAlerts(
             self, "FailureAlerts", function=functions["notify"], state_machine_arn=workflow.arn, key=key

@@ -1,8 +1,10 @@
-"""The approvals table: links (hashed ids), decisions, the append-only audit trail and the email ledger."""
+"""The approvals table: links (hashed ids), decisions, the append-only audit trail and the email ledger; its sparse
+index of open questions (coach/approvals/store.py)."""
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
+from coach.approvals.store import OPEN_WAIT_ATTR, OPEN_WAIT_FIELDS, OPEN_WAITS_INDEX
 from constructs import Construct
 
 from stacks.constructs.nag import acknowledge
@@ -25,6 +27,14 @@ class ApprovalsTable(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
+        )
+        # sparse: only pending links carry the key, so the gauge and `coach status` read open questions only
+        self.table.add_global_secondary_index(
+            index_name=OPEN_WAITS_INDEX,
+            partition_key=dynamodb.Attribute(name=OPEN_WAIT_ATTR, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.NUMBER),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=list(OPEN_WAIT_FIELDS),
         )
         acknowledge(
             self.table,

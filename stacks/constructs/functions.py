@@ -23,6 +23,7 @@ SIZES = {
     "letters": (2048, 900, 50),
     "client_outcome": (1024, 300, 20),
     "summary": (512, 300, 5),
+    "open_waits": (256, 60, 1),  # the open-waits gauge, every 5 minutes
 }
 POWERTOOLS = {
     "POWERTOOLS_SERVICE_NAME": "automated-pharmacist",
@@ -88,8 +89,9 @@ class Functions(Construct):
                 {
                     "AwsSolutions-L1": "Pinned to Python 3.11, the version the project and its lock file are "
                     "built and tested on.",
-                    "HIPAA.Security-LambdaDLQ": "Invoked synchronously by Step Functions (retried and caught in the "
-                    "ASL) or by API Gateway; the EventBridge target of intake has its own DLQ.",
+                    "HIPAA.Security-LambdaDLQ": "Invoked synchronously by Step Functions (retried in the ASL; a "
+                    "failed execution alerts the operator), by API Gateway, or by EventBridge rules whose targets "
+                    "have their own DLQs (intake, failure alerts); the open-waits gauge runs again in 5 minutes.",
                     "HIPAA.Security-LambdaInsideVPC": "Talks only to regional AWS APIs over TLS with IAM auth; "
                     "no VPC resources.",
                 },

@@ -7,6 +7,8 @@ the functions' Powertools metrics (namespace `AutomatedPharmacist`, dimension `s
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -30,13 +32,13 @@ APP_NAMESPACE = POWERTOOLS["POWERTOOLS_METRICS_NAMESPACE"]
 APP_DIMENSIONS = {"service": POWERTOOLS["POWERTOOLS_SERVICE_NAME"]}  # Powertools adds it to every metric
 
 
-def app_metric(name: str, period: Duration = FIVE_MINUTES) -> cw.Metric:
+def app_metric(name: str, period: Duration = FIVE_MINUTES, statistic: str = "Sum") -> cw.Metric:
     """A metric the functions emit with Powertools (coach.observability)."""
     return cw.Metric(
         namespace=APP_NAMESPACE,
         metric_name=name,
         dimensions_map=APP_DIMENSIONS,
-        statistic="Sum",
+        statistic=statistic,
         period=period,
     )
 
@@ -152,6 +154,14 @@ class Monitoring(Construct):
             )
             alarm.add_alarm_action(actions.SnsAction(self.topic))
             self.alarms[name] = alarm
+        # the open-waits gauge: no retries and no DLQ needed, the next run is 5 minutes away
+        self.gauge_schedule = events.Rule(
+            self,
+            "OpenWaitsGauge",
+            description="Counts the approval questions waiting for an answer (dashboard gauge)",
+            schedule=events.Schedule.rate(FIVE_MINUTES),
+            targets=[targets.LambdaFunction(functions["open_waits"], retry_attempts=0)],
+        )
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name="automated-pharmacist")
         self.dashboard.add_widgets(*self._campaign_widgets(state_machine, asks))
         self.dashboard.add_widgets(*self._delivery_widgets(dlqs))
@@ -176,18 +186,15 @@ class Monitoring(Construct):
                 ("LambdaFunctionsTimedOut", "Past deadline (timed out)"),
             )
         )
-        open_waits = cw.MathExpression(
-            expression="RUNNING_SUM(FILL(started, 0) - FILL(answered, 0) - FILL(declined, 0) - FILL(timedout, 0))",
-            using_metrics={
-                "started": started,
-                "answered": answered,
-                "declined": declined,
-                "timedout": timed_out,
-            },
-            label="Callback waits open (net over the range shown)",
+        # the gauge (functions/open_waits, every 5 minutes): questions waiting now, and the oldest one's age
+        open_now = app_metric("ApprovalWaitsOpen", statistic="Maximum").with_(label="Callback waits open now")
+        hours = 3_600_000  # the task metrics are in milliseconds
+        oldest_now = cw.MathExpression(
+            expression="oldest / 3600",
+            using_metrics={"oldest": app_metric("OldestApprovalWaitSeconds", statistic="Maximum")},
+            label="Oldest open wait, hours (now)",
             period=FIVE_MINUTES,
         )
-        hours = 3_600_000  # the task metrics are in milliseconds
         age = cw.MathExpression(
             expression=f"longest / {hours}",
             using_metrics={"longest": callback_metric(asks, "LambdaFunctionRunTime", "Maximum")},
@@ -197,7 +204,7 @@ class Monitoring(Construct):
         typical = cw.MathExpression(
             expression=f"mean / {hours}",
             using_metrics={"mean": callback_metric(asks, "LambdaFunctionRunTime", "Average")},
-            label="Average callback wait, hours",
+            label="Average callback wait, hours (at its close)",
             period=FIVE_MINUTES,
         )
         return [
@@ -213,10 +220,10 @@ class Monitoring(Construct):
             ),
             cw.GraphWidget(
                 title="Approval callback waits",
-                left=[open_waits, started, answered, declined, timed_out],
+                left=[open_now, started, answered, declined, timed_out],
                 width=8,
             ),
-            cw.GraphWidget(title="Callback wait age (hours)", left=[age, typical], width=8),
+            cw.GraphWidget(title="Callback wait age (hours)", left=[oldest_now, age, typical], width=8),
         ]
 
     @staticmethod

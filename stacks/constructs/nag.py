@@ -45,6 +45,11 @@ ALLOWED_WILDCARDS: list[tuple[str, str]] = [
     ),
     (r"^Resource::<Functions[A-Za-z0-9_]+\.Arn>:\*$", "Versions and aliases of this stack's own functions."),
     (
+        r"^Resource::<ApprovalsTable[A-F0-9]{8}\.Arn>/index/\*$",
+        "The indexes of this stack's own approvals table (one: open_waits, the sparse index of open questions), "
+        "added by CDK's table grants beside the table itself.",
+    ),
+    (
         r"^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:(execution|mapRun):"
         r"automated-pharmacist-campaign[:/]\*$",
         "Executions, Distributed Map child executions and map runs of this stack's own state machine.",

@@ -72,6 +72,10 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     data.grant_read_write(functions["summary"], CAMPAIGNS)
     r.table.grant_read_data(functions["summary"])  # the report's approval timeline; the decision trail
 
+    gauge = functions["open_waits"]  # the open-waits index, each question's decision, its campaign's status
+    r.table.grant_read_data(gauge)
+    r.workflow.grant_describe(gauge)
+
     # append only: no read, no delete, no retention change (Object Lock does the rest)
     for name in AUDIT_WRITERS:
         functions[name].add_to_role_policy(

@@ -127,6 +127,12 @@ class Workflow(Construct):
             iam.PolicyStatement(actions=["states:GetExecutionHistory"], resources=[self.executions[0]])
         )
 
+    def grant_describe(self, grantee: iam.IGrantable) -> None:
+        """Whether a campaign still runs (DescribeExecution with METADATA_ONLY: no key use, no input or output)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[self.executions[0]])
+        )
+
     def grant_task_response(self, grantee: iam.IGrantable) -> None:
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(

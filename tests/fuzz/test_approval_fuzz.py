@@ -18,6 +18,7 @@ import pytest
 from coach.adapters.memory import MemoryCallbacks, MemoryMailer, MemoryObjectStore
 from coach.approvals.records import group_of, link_hash
 from coach.approvals.service import request_approval
+from coach.approvals.store import table_definition
 from hypothesis import event, given
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -111,15 +112,7 @@ def _create_table(drop: bool = False) -> None:
     dynamodb = boto3.client("dynamodb")
     if drop:
         dynamodb.delete_table(TableName="approvals")
-    dynamodb.create_table(
-        TableName="approvals",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    )
+    dynamodb.create_table(**table_definition("approvals"))
 
 
 @pytest.fixture(scope="module")

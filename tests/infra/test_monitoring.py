@@ -82,8 +82,12 @@ def test_dashboard_shows_every_stage_an_operator_watches(synth):
                 "LambdaFunctionsFailed",
                 "LambdaFunctionsTimedOut",
             )
+        }
+        | {(APP, "ApprovalWaitsOpen")},  # the gauge: open now, whatever range the dashboard shows
+        "Callback wait age (hours)": {
+            ("AWS/States", "LambdaFunctionRunTime"),
+            (APP, "OldestApprovalWaitSeconds"),
         },
-        "Callback wait age (hours)": {("AWS/States", "LambdaFunctionRunTime")},
         "Approvals per day": {(APP, "DecisionsApproved"), (APP, "DecisionsDeclined")},
         "Letters generated": {(APP, "LettersGenerated")},
         "SES bounces and complaints": {
@@ -98,8 +102,12 @@ def test_dashboard_shows_every_stage_an_operator_watches(synth):
         assert title in shown, f"no {title!r} widget"
         assert metrics <= names(shown[title]), (title, metrics - names(shown[title]))
     body = json.dumps(dashboard(synth), separators=(",", ":"))
-    # the open-waits line is a running balance of the waits opened and closed
-    assert "RUNNING_SUM(" in body
+    # waits open now come from the gauge (its latest value), not from a balance over the range shown
+    assert "RUNNING_SUM(" not in body
+    assert (
+        f'"{APP}","ApprovalWaitsOpen","service","{POWERTOOLS["POWERTOOLS_SERVICE_NAME"]}",{{"label"' in body
+    )
+    assert '"label":"Callback waits open now","stat":"Maximum"' in body
     # the callback wait metrics are those of approval_request, the function every waitForTaskToken state invokes
     assert body.count('"LambdaFunctionArn","<Functionsapprovalrequest') >= 4
     # Powertools metrics carry the service dimension Powertools adds

@@ -21,6 +21,7 @@ EVERY_FUNCTION = {
     "letters",
     "client_outcome",
     "summary",
+    "open_waits",
 }
 ENVIRONMENT = {
     "DATA_BUCKET",
@@ -154,6 +155,40 @@ def test_approvals_table_has_pitr_customer_managed_key_and_ttl(synth):
     )
 
 
+def test_the_table_and_the_local_runtime_share_the_sparse_open_waits_index(synth):
+    from coach.approvals.store import table_definition
+
+    [table] = synth.of_type("AWS::DynamoDB::Table").values()
+    [index] = table["Properties"]["GlobalSecondaryIndexes"]
+    [local] = table_definition("approvals")["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == local["IndexName"] and index["KeySchema"] == local["KeySchema"]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert sorted(index["Projection"]["NonKeyAttributes"]) == sorted(local["Projection"]["NonKeyAttributes"])
+    # what it shows: who is asked, for which client, until when; never the task token or the recipient's address
+    assert not {"task_token", "recipient", "csrf_token"} & set(index["Projection"]["NonKeyAttributes"])
+
+
+def test_the_open_waits_gauge_runs_every_5_minutes_reading_only_what_it_needs(synth):
+    [rule] = [
+        r["Properties"]
+        for r in synth.of_type("AWS::Events::Rule").values()
+        if r["Properties"].get("ScheduleExpression")
+    ]
+    assert rule["ScheduleExpression"] == "rate(5 minutes)"
+    [target] = rule["Targets"]
+    assert target["Arn"]["Fn::GetAtt"][0].startswith("Functionsopenwaits")
+    granted = {
+        action
+        for name, statement in statements(synth)
+        if name.startswith("Functionsopenwaits")
+        for action in as_list(statement["Action"])
+    }
+    assert not {a for a in granted if a.startswith(("dynamodb:Put", "dynamodb:Update", "dynamodb:Delete"))}
+    assert {"dynamodb:Query", "dynamodb:GetItem", "states:DescribeExecution"} <= granted
+    assert not {a for a in granted if a.startswith(("s3:", "ses:", "states:Send", "states:Start"))}
+    assert "STATE_MACHINE_ARN" in functions(synth)["open_waits"]["Environment"]["Variables"]
+
+
 def test_state_machine_logs_errors_without_execution_data_and_traces(synth):
     synth.template.has_resource_properties(
         "AWS::StepFunctions::StateMachine",
@@ -230,7 +265,7 @@ def rule_with_its_queue(synth, rule_name: str) -> tuple[str, dict, dict, str]:
     [(rule_id, rule)] = [
         (i, r["Properties"])
         for i, r in synth.of_type("AWS::Events::Rule").items()
-        if r["Properties"]["Name"] == rule_name
+        if r["Properties"].get("Name") == rule_name
     ]
     [target] = rule["Targets"]
     return rule_id, rule, target, target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
+from coach.approvals.store import table_definition
 from moto import mock_aws
 
 from coach_local.approval_server import api_event
@@ -38,18 +39,7 @@ def api(monkeypatch):
         from coach import runtime
 
         runtime.reset()
-        boto3.client("dynamodb").create_table(
-            TableName="approvals",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-        )
+        boto3.client("dynamodb").create_table(**table_definition("approvals"))
         spec = importlib.util.spec_from_file_location(
             "approval_api_handler", ROOT / "functions/approval_api/handler.py"
         )

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from coach import runtime
 from coach.adapters.memory import MemoryCallbacks
+from coach.approvals.store import table_definition
 from moto import mock_aws
 
 from coach_local.dispatch import FakeLambdaContext
@@ -62,18 +63,7 @@ def aws(monkeypatch, tmp_path):
         monkeypatch.setenv(name, value)
     with mock_aws():
         runtime.reset()
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-        )
+        boto3.client("dynamodb").create_table(**table_definition(TABLE))
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key="campaigns/cmp-1/audience/C1/contacts.json", Body=contacts_json())

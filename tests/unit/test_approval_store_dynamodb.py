@@ -7,7 +7,7 @@ import pytest
 from coach.adapters.aws import reset_clients
 from coach.approvals.records import AuditRecord, DecisionRecord, iso, link_hash
 from coach.approvals.service import audit_trail
-from coach.approvals.store import DynamoApprovalStore
+from coach.approvals.store import DynamoApprovalStore, table_definition
 from moto import mock_aws
 
 from tests.unit.approval_fakes import (
@@ -31,18 +31,7 @@ def store(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         reset_clients()
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-        )
+        boto3.client("dynamodb").create_table(**table_definition(TABLE))
         yield DynamoApprovalStore(TABLE)
         reset_clients()
 

@@ -7,6 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 from coach.adapters import aws
 from coach.adapters.mail import SesMailer, Throttling
+from coach.approvals.store import table_definition
 from coach.ports import Email
 from moto import mock_aws
 
@@ -21,18 +22,7 @@ def ses(monkeypatch):
     with mock_aws():
         aws.reset_clients()
         boto3.client("ses").verify_email_identity(EmailAddress="coach@plan.example")
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        boto3.client("dynamodb").create_table(**table_definition(TABLE))
         yield aws.client("ses")
     aws.reset_clients()
 

@@ -5,17 +5,54 @@ Items (one attribute per field, readable in the console):
 - `group#<campaign>#<client>#<role>` / `link#<hash>`: index of a group's links (for superseding)
 - `decision#<campaign>#<client>#<role>` / `decision`: the group's first decision (conditional write)
 - `audit#<campaign>` / `<iso time>#<hash prefix>#<step>`: append-only audit (conditional write, never updated)
+
+A pending link also carries `open_wait = "open"`, removed when the link stops being pending: the sparse global
+secondary index `open_waits` (partition `open_wait`, sort `created_at`) lists the questions still waiting for an
+answer without reading the rest of the table (the open-waits gauge, `coach status`).
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from coach.adapters.aws import client
 from coach.approvals.records import AuditRecord, DecisionRecord, Delivery, LinkRecord, LinkState
 
 RETENTION_SECONDS = 400 * 86_400  # links and decisions are purged (DynamoDB TTL) well after the campaign
+OPEN_WAITS_INDEX = "open_waits"
+OPEN_WAIT_ATTR = "open_wait"
+OPEN = "open"
+# what the index projects: who is asked, for which campaign and client, since when, until when (no token, no address)
+OPEN_WAIT_FIELDS = ("group", "campaign_id", "client_id", "client_name", "role", "kind", "deadline")
+
+
+@dataclass(frozen=True)
+class OpenLink:
+    """A pending link as the open-waits index holds it."""
+
+    group: str
+    campaign_id: str
+    client_id: str
+    client_name: str
+    role: str
+    kind: str
+    created_at: float
+    deadline: int
+
+    @staticmethod
+    def of(fields: dict[str, Any]) -> OpenLink:
+        return OpenLink(
+            group=str(fields["group"]),
+            campaign_id=str(fields["campaign_id"]),
+            client_id=str(fields["client_id"]),
+            client_name=str(fields["client_name"]),
+            role=str(fields["role"]),
+            kind=str(fields["kind"]),
+            created_at=float(fields["created_at"]),
+            deadline=int(fields["deadline"]),
+        )
 
 
 def _link_key(link_hash: str) -> tuple[str, str]:
@@ -38,6 +75,10 @@ class ApprovalStore(Protocol):
         ...
 
     def set_link_state(self, link_hash: str, state: LinkState) -> None: ...
+
+    def open_links(self) -> list[OpenLink]:
+        """Every link still pending (an answered group's other links included: callers check the decision)."""
+        ...
 
     def claim_decision(self, decision: DecisionRecord) -> bool:
         """Record the group's decision unless one exists; True when this call recorded it."""
@@ -96,6 +137,14 @@ class MemoryApprovalStore:
         with self._lock:
             if item := self.items.get(_link_key(link_hash)):
                 item["state"] = state
+
+    def open_links(self) -> list[OpenLink]:
+        with self._lock:
+            return [
+                OpenLink.of(item)
+                for (pk, _), item in self.items.items()
+                if pk.startswith("link#") and item.get("state") == "pending"
+            ]
 
     def claim_decision(self, decision: DecisionRecord) -> bool:
         with self._lock:
@@ -167,7 +216,39 @@ def _item(pk: str, sk: str, fields: dict[str, Any], ttl: int | None = None) -> d
 
 
 def _fields(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _from_attr(attr) for name, attr in item.items() if name not in ("pk", "sk", "ttl")}
+    return {
+        name: _from_attr(attr)
+        for name, attr in item.items()
+        if name not in ("pk", "sk", "ttl", OPEN_WAIT_ATTR)
+    }
+
+
+def table_definition(name: str) -> dict[str, Any]:
+    """CreateTable arguments of the approvals table (the local runtime and the tests; CDK declares the same)."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": OPEN_WAIT_ATTR, "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "N"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": OPEN_WAITS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": OPEN_WAIT_ATTR, "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(OPEN_WAIT_FIELDS)},
+            }
+        ],
+    }
 
 
 def _condition_failed(exc: Exception) -> bool:
@@ -198,13 +279,19 @@ class DynamoApprovalStore:
             raise
 
     def _update_if(
-        self, key: tuple[str, str], set_field: str, value: str, condition: str, values: dict[str, Any]
+        self,
+        key: tuple[str, str],
+        set_field: str,
+        value: str,
+        condition: str,
+        values: dict[str, Any],
+        remove: str | None = None,
     ) -> bool:
         try:
             self._db().update_item(
                 TableName=self.table,
                 Key=self._key(*key),
-                UpdateExpression="SET #f = :v",
+                UpdateExpression="SET #f = :v" + (f" REMOVE {remove}" if remove else ""),
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#f": set_field},
                 ExpressionAttributeValues={":v": {"S": value}, **values},
@@ -236,9 +323,10 @@ class DynamoApprovalStore:
 
     def put_link(self, link: LinkRecord) -> None:
         ttl = link.expires_at + RETENTION_SECONDS
-        self._db().put_item(
-            TableName=self.table, Item=_item(*_link_key(link.link_hash), link.model_dump(), ttl)
-        )
+        item = _item(*_link_key(link.link_hash), link.model_dump(), ttl)
+        if link.state == "pending":
+            item[OPEN_WAIT_ATTR] = {"S": OPEN}
+        self._db().put_item(TableName=self.table, Item=item)
         self._db().put_item(
             TableName=self.table, Item=_item(f"group#{link.group}", f"link#{link.link_hash}", {}, ttl)
         )
@@ -253,11 +341,33 @@ class DynamoApprovalStore:
 
     def supersede(self, link_hash: str) -> bool:
         return self._update_if(
-            _link_key(link_hash), "state", "superseded", "#f = :pending", {":pending": {"S": "pending"}}
+            _link_key(link_hash),
+            "state",
+            "superseded",
+            "#f = :pending",
+            {":pending": {"S": "pending"}},
+            remove=OPEN_WAIT_ATTR,
         )
 
     def set_link_state(self, link_hash: str, state: LinkState) -> None:
-        self._update_if(_link_key(link_hash), "state", state, "attribute_exists(pk)", {})
+        remove = None if state == "pending" else OPEN_WAIT_ATTR
+        self._update_if(_link_key(link_hash), "state", state, "attribute_exists(pk)", {}, remove=remove)
+
+    def open_links(self) -> list[OpenLink]:
+        links: list[OpenLink] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": OPEN_WAITS_INDEX,
+            "KeyConditionExpression": "#o = :open",
+            "ExpressionAttributeNames": {"#o": OPEN_WAIT_ATTR},
+            "ExpressionAttributeValues": {":open": {"S": OPEN}},
+        }
+        while True:
+            page = self._db().query(**kwargs)
+            links += [OpenLink.of(_fields(item)) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return links
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def claim_decision(self, decision: DecisionRecord) -> bool:
         ttl = int(decision.decided_at) + RETENTION_SECONDS

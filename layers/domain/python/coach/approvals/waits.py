@@ -1,0 +1,65 @@
+"""The questions still waiting for an answer (callback waits open), from the open-waits index of the approvals table.
+
+One question is one group (campaign, client, role). It is open while it has a pending link, no decision, its latest
+deadline has not passed (Step Functions stops waiting then) and its campaign is still running. Used by the scheduled
+`open_waits` function (the dashboard's gauge: how many, and how old the oldest) and by `coach status`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from coach.approvals.store import ApprovalStore, OpenLink
+
+
+@dataclass(frozen=True)
+class OpenWait:
+    campaign_id: str
+    client_id: str
+    client_name: str
+    role: str
+    kind: str  # of the latest email: ask, reminder or escalation
+    since: (
+        float  # the earliest email of this question still pending (superseded ones are not) (epoch seconds)
+    )
+    deadline: float  # when the workflow stops waiting for the latest one
+    recipients: int  # links pending for it
+
+
+def open_waits(
+    store: ApprovalStore, now: float, running: Callable[[str], bool] = lambda campaign_id: True
+) -> list[OpenWait]:
+    """Open questions, ordered by campaign, client and role. `running(campaign_id)` tells whether the campaign's
+    execution is still running (a failed or stopped campaign waits for nothing)."""
+    by_group: dict[str, list[OpenLink]] = {}
+    for link in store.open_links():
+        by_group.setdefault(link.group, []).append(link)
+    waits = []
+    status: dict[str, bool] = {}
+    for group, links in by_group.items():
+        latest = max(links, key=lambda link: link.created_at)
+        if now >= latest.deadline or store.get_decision(group) is not None:
+            continue
+        if latest.campaign_id not in status:
+            status[latest.campaign_id] = running(latest.campaign_id)
+        if not status[latest.campaign_id]:
+            continue
+        waits.append(
+            OpenWait(
+                campaign_id=latest.campaign_id,
+                client_id=latest.client_id,
+                client_name=latest.client_name,
+                role=latest.role,
+                kind=latest.kind,
+                since=min(link.created_at for link in links),
+                deadline=float(latest.deadline),
+                recipients=len(links),
+            )
+        )
+    return sorted(waits, key=lambda w: (w.campaign_id, w.client_id, w.role))
+
+
+def oldest_seconds(waits: list[OpenWait], now: float) -> float:
+    """How long the longest-open question has waited (0 when none is open)."""
+    return max((now - w.since for w in waits), default=0.0)
