@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from coach.approvals.pages import SECURITY_HEADERS
-from coach.approvals.records import iso, link_hash
+from coach.approvals.records import DecisionRecord, iso, link_hash
 from coach.approvals.service import audit_trail
 from coach.audience.privacy import client_facing_count
 from coach.models import DECLINED_ERROR
@@ -167,6 +167,59 @@ def test_double_click_records_one_decision():
     assert "Already approved" in second.html and ACCOUNT_TEAM[0] in second.html
     assert len(world.callbacks.calls) == 1
     assert [r.action for r in audit_trail("cmp-1", store=world.store)] == ["approved"]
+
+
+class ReadBeforeTheWinner:
+    """A store whose next decision read misses the decision a concurrent click records right after it."""
+
+    def __init__(self, store, winner):
+        self.store, self.winner, self.missed = store, winner, False
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def get_decision(self, group):
+        found = self.store.get_decision(group)
+        if not self.missed:
+            self.missed = True
+            self.store.claim_decision(self.winner)  # the other click records, and is still delivering
+        return found
+
+
+def team_decision(decided_by: str, at: float = NOW) -> DecisionRecord:
+    return DecisionRecord(
+        group="cmp-1#C1#account_team",
+        campaign_id="cmp-1",
+        client_id="C1",
+        role="account_team",
+        decision="declined",
+        decided_by=decided_by,
+        decided_at=at,
+        link_hash="winner",
+        task_token=TOKEN,
+        attempt=0,
+    )
+
+
+def test_a_click_that_loses_the_race_to_record_sees_the_winners_decision_not_a_dead_link():
+    world = Approvals()
+    links = world.ask()
+    ann, bob = ACCOUNT_TEAM
+    csrf = csrf_in(world.open(links[ann]).html)
+    world.store = ReadBeforeTheWinner(world.store, team_decision(bob))  # type: ignore[assignment]
+    page = world.post(links[ann], {"csrf_token": csrf, "decision": "approve"}, now=NOW + 60)
+    assert page.status == 200, page.html
+    assert "Already declined" in page.html and bob in page.html
+    assert world.callbacks.calls == []  # the winner passes on its own decision; the loser passes nothing on
+
+
+def test_a_decision_still_being_delivered_is_shown_on_the_page_not_the_form_again():
+    world = Approvals()
+    links = world.ask()
+    ann, bob = ACCOUNT_TEAM
+    world.store.claim_decision(team_decision(bob))  # recorded, delivery still pending
+    page = world.open(links[ann], now=NOW + 600)
+    assert page.status == 200 and "Already declined" in page.html and 'name="csrf_token"' not in page.html
 
 
 def test_first_decision_in_team_wins_others_see_who():

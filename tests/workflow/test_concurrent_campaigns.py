@@ -141,6 +141,7 @@ def run_together(
                 event_id: runtime.wait(cid, timeout=max(1.0, deadline - time.monotonic()))
                 for event_id, cid in ids.items()
             }
+            _all_stopped(runtime, ids, runs, errors, timeout)
             first = {event_id: run.status for event_id, run in runs.items()}
             if fix_then_redrive is not None:
                 fix_then_redrive()
@@ -152,6 +153,7 @@ def run_together(
                     runs[event_id] = runtime.wait(
                         ids[event_id], timeout=max(1.0, deadline - time.monotonic())
                     )
+                _all_stopped(runtime, ids, runs, errors, timeout)
         finally:
             watcher.stop()
         seconds = time.perf_counter() - started
@@ -199,6 +201,23 @@ def run_together(
             by_campaign[campaign].outbox.append(path)
         invocations = list(runtime.registry.invocations)
     return Together(results, seconds, errors, invocations)
+
+
+def _all_stopped(runtime: LocalRuntime, ids: dict, runs: dict, errors: list[str], timeout: float) -> None:
+    """Say where each campaign that did not stop waits, and what the auto-approver saw, instead of failing later."""
+    stuck = [event_id for event_id, run in runs.items() if run.status == "TIMED_OUT_LOCALLY"]
+    if stuck:
+        raise AssertionError(
+            f"{len(stuck)} campaign(s) still running after {timeout:.0f} s: "
+            + "; ".join(f"{e}: {_last_states(runtime, ids[e])}" for e in stuck)
+            + f". Approver errors: {errors}. Waiting for: "
+            + json.dumps([c["waiting_for"] for c in runtime.status()["campaigns"] if c["waiting_for"]])[:3000]
+        )
+
+
+def _last_states(runtime: LocalRuntime, campaign_id: str) -> list[str]:
+    events = runtime.history(campaign_id)
+    return [f"{e['type']}:{(e.get('stateEnteredEventDetails') or {}).get('name', '')}" for e in events[-6:]]
 
 
 # --- three campaigns at once on a tiny lake whose right answers are written out by hand ------------------------

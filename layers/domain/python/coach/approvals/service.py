@@ -50,6 +50,9 @@ from coach.ports import Email, Mailer, ObjectStore, WorkflowCallbacks
 
 GRACE_SECONDS = 300  # a click a few minutes late still gets the "no longer waiting" answer from the workflow
 REDELIVER_AFTER_SECONDS = 30  # a decision stuck undelivered this long is passed on again by the next POST
+# `now` for _refuse_settled that treats every recorded decision as recent: it is shown, never passed on again (a
+# click that lost the race to record, while the winner is still delivering, sees the winner's decision)
+SHOW_ANY = float("-inf")
 CLOSED_TASK_CODES = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
 LINK_ID_LENGTHS = range(20, 101)
 
@@ -237,7 +240,7 @@ def show(link_id: str, *, store: ApprovalStore, now: float) -> Page:
         link = _find_link(store, link_id)
         decision = store.get_decision(link.group)
         if decision is not None:
-            _refuse_settled(decision, float("inf"))  # any recorded decision is shown, delivered or not
+            _refuse_settled(decision, SHOW_ANY)  # any recorded decision is shown, delivered or not
         _refuse_dead(link, now)
     except ApprovalProblem as problem:
         return page_for(problem)
@@ -288,7 +291,7 @@ def decide(
                 attempt=link.attempt,
             )
             if not store.claim_decision(decision):  # a teammate (or a double click) was first
-                _refuse_settled(store.get_decision(link.group), float("inf"))
+                _refuse_settled(store.get_decision(link.group), SHOW_ANY)
                 raise LinkSuperseded()  # the winner was withdrawn by a newer request meanwhile
         else:  # recorded earlier but the workflow never heard: pass on the recorded decision, not this one
             decision = existing
