@@ -14,6 +14,11 @@ key (`Table.all_items`); AWS reads the one partition. The approvals table holds 
 audit records and email-ledger entries, so with many campaigns in one runtime every approval read grew with all
 of them (bench/bench_load.py, docs/benchmarks.md). Here such a Query reads its partition only; index queries, and
 everything a Query does after finding its candidates (sort, page, filter, project), stay moto's own.
+
+moto 5.2.5: a conditional write (`attribute_not_exists(pk)`, `#f = :pending`) checks its condition and then writes,
+with nothing between the two held against another thread: two approval POSTs at once could both "win" the
+decision and call the workflow back twice, and two sends of one email could both claim the ledger. On AWS each
+conditional write is atomic. Here every DynamoDB write takes one lock (reads do not).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import threading
 from collections import defaultdict
 from typing import Any
 
+from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.stepfunctions.parser.api import HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
@@ -46,6 +52,17 @@ _original_map_run = DistributedIterationComponent._map_run
 _original_query = Table.query
 _original_put_object = ResourceEvalS3._handle_put_object
 _result_writer_lock = threading.Lock()
+_dynamodb_write_lock = threading.RLock()
+WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+_original_writes = {name: getattr(DynamoDBBackend, name) for name in WRITES}
+
+
+def _atomic(write: Any) -> Any:
+    def locked(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_write_lock:
+            return write(self, *args, **kwargs)
+
+    return locked
 
 
 def _serialised_put_object(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
@@ -107,10 +124,14 @@ def _query_one_partition(self: Table, hash_key: Any, *args: Any, **kwargs: Any) 
 def install() -> None:
     DistributedIterationComponent._map_run = _map_run_with_tolerance  # type: ignore[method-assign]
     Table.query = _query_one_partition  # type: ignore[method-assign]
+    for name, write in _original_writes.items():
+        setattr(DynamoDBBackend, name, _atomic(write))
     ResourceEvalS3._handle_put_object = staticmethod(_serialised_put_object)  # type: ignore[method-assign,assignment]
 
 
 def uninstall() -> None:
     DistributedIterationComponent._map_run = _original_map_run  # type: ignore[method-assign]
     Table.query = _original_query  # type: ignore[method-assign]
+    for name, write in _original_writes.items():
+        setattr(DynamoDBBackend, name, write)
     ResourceEvalS3._handle_put_object = staticmethod(_original_put_object)  # type: ignore[method-assign,assignment]

@@ -1,4 +1,5 @@
-"""The local runtime's correction of moto: a Distributed Map fails when more items fail than tolerated, as on AWS."""
+"""The local runtime's corrections of moto: a Distributed Map fails when more items fail than tolerated, and a
+conditional DynamoDB write is atomic between threads, as on AWS."""
 
 import json
 import time
@@ -91,3 +92,57 @@ def test_tolerance_arithmetic_takes_the_stricter_limit():
     assert moto_fixes.tolerated(100, None, None) == 0
     assert moto_fixes.tolerated(100, 5, 10.0) == 5
     assert moto_fixes.tolerated(7, None, 50.0) == 3
+
+
+def conditional_puts_at_once(threads: int) -> int:
+    """`threads` clients put the same key at once, each only if it is absent (as an approval decision is claimed)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from botocore.exceptions import ClientError
+
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="claims",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+    barrier = Barrier(threads)
+
+    def claim(n: int) -> bool:
+        client = boto3.client("dynamodb")
+        barrier.wait()
+        try:
+            client.put_item(
+                TableName="claims",
+                Item={"pk": {"S": "decision#group"}, "by": {"S": str(n)}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+            return False
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return sum(pool.map(claim, range(threads)))
+
+
+def test_a_conditional_write_is_atomic_between_threads(monkeypatch):
+    import moto.dynamodb.models.table as moto_table
+
+    evaluate = moto_table.get_filter_expression
+
+    def slow_condition(*args, **kwargs):  # a busy machine: time passes between moto's check and its write
+        condition = evaluate(*args, **kwargs)
+        time.sleep(0.02)
+        return condition
+
+    monkeypatch.setattr(moto_table, "get_filter_expression", slow_condition)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        moto_fixes.install()
+        try:
+            assert conditional_puts_at_once(16) == 1
+        finally:
+            moto_fixes.uninstall()
