@@ -2,7 +2,7 @@
 
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from coach.adapters.memory import MemoryObjectStore
@@ -142,3 +142,49 @@ def test_local_time_scale_shrinks_waits_to_seconds():
     waits = plan_campaign(CLARITIN, time_scale=1 / 86_400).campaign.waits
     assert waits.account_team_seconds == 3 and waits.client_seconds == 5
     assert plan_campaign(CLARITIN).campaign.waits.account_team_seconds == 3 * 86_400
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        ({"startDate_ago": timedelta(0)}, True),
+        ({"startDate_ago": timedelta(minutes=3)}, False),  # AWS returned the running execution of a repeat
+        ({"error": "ExecutionAlreadyExists"}, False),  # the first run has closed
+    ],
+    ids=["new", "repeat-while-running", "repeat-after-close"],
+)
+def test_aws_starter_tells_a_repeat_delivery_from_a_new_start(monkeypatch, response, expected):
+    import boto3
+    from botocore.stub import Stubber
+    from coach.adapters import aws
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    stub = Stubber(sfn)
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:campaign"
+    params = {"stateMachineArn": arn, "name": "c-1", "input": "{}"}
+    if "error" in response:
+        stub.add_client_error("start_execution", service_error_code=response["error"], expected_params=params)
+    else:
+        started = datetime.now(UTC) - response["startDate_ago"]
+        stub.add_response(
+            "start_execution",
+            {"executionArn": f"{arn.replace('stateMachine', 'execution')}:c-1", "startDate": started},
+            params,
+        )
+    monkeypatch.setattr(aws, "client", lambda service, region=None: sfn)
+    with stub:
+        assert aws.StateMachineStarter(arn).start("c-1", "{}") is expected
+    stub.assert_no_pending_responses()
+
+
+def test_aws_starter_raises_other_errors(monkeypatch):
+    import boto3
+    from botocore.stub import Stubber
+    from coach.adapters import aws
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    stub = Stubber(sfn)
+    stub.add_client_error("start_execution", service_error_code="StateMachineDoesNotExist")
+    monkeypatch.setattr(aws, "client", lambda service, region=None: sfn)
+    with stub, pytest.raises(aws.ClientError):
+        aws.StateMachineStarter("arn:aws:states:us-east-1:123456789012:stateMachine:x").start("c-1", "{}")

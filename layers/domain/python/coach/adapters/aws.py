@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -72,11 +73,23 @@ class StateMachineStarter:
     def __init__(self, state_machine_arn: str) -> None:
         self._arn = state_machine_arn
 
+    # StartExecution of a Standard workflow is idempotent: the same name and input as a *running* execution
+    # succeeds and returns that execution (with its own startDate); only a closed execution or another input
+    # raises ExecutionAlreadyExists. A start dated well before this call is therefore a repeat delivery. The
+    # margin covers clock skew; a repeat within it is reported as started (there is still one execution).
+    REPEAT_MARGIN = timedelta(seconds=2)
+
     def start(self, name: str, input_json: str) -> bool:
+        asked_at = datetime.now(UTC)
         try:
-            client("stepfunctions").start_execution(stateMachineArn=self._arn, name=name, input=input_json)
-            return True
+            response = client("stepfunctions").start_execution(
+                stateMachineArn=self._arn, name=name, input=input_json
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
                 return False
             raise
+        started_at = response["startDate"]
+        if started_at.tzinfo is None:
+            started_at = started_at.replace(tzinfo=UTC)
+        return bool(started_at >= asked_at - self.REPEAT_MARGIN)
