@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from coach.adapters.memory import MemoryMailer, MemoryObjectStore
+from coach.intake import pin_templates
 from coach.letters.render import render_letters
 from coach.letters.service import generate_letter_batch, merge_client_manifest
 from coach.letters.templates import (
@@ -76,6 +77,7 @@ def run_batch(store=None, mailer=None):
         batch_index=0,
         event=EVENT,
         template_id="otc_switch",
+        template_sha256=pin_templates("otc_switch"),
     )
     result = generate_letter_batch(
         request,
@@ -120,7 +122,7 @@ def test_pdf_pages_carry_name_drug_and_effective_date_per_language():
     jose = pages[int(rows["M2"]["first_page"]) - 1]
     assert "José Núñez" in jose and "1 de enero de 2003" in jose and rows["M2"]["language"] == "es"
     assert rows["M5"]["language"] == "en"  # no Vietnamese template yet: English with the language tagline
-    assert "Nguyen" in pages[int(rows["M5"]["first_page"]) - 1]  # folded to Latin-1, not a crash
+    assert "Nguyễn Văn An" in pages[int(rows["M5"]["first_page"]) - 1]  # as written (embedded font)
     assert "Grace" not in "".join(pages)
 
 
@@ -239,3 +241,91 @@ def test_a_long_letter_continues_on_a_second_page_and_the_next_starts_fresh():
     assert pages[0][0] == 1 and pages[0][1] >= 2
     assert pages[1] == (pages[0][1] + 1, 1)
     assert len(PdfReader(io.BytesIO(pdf)).pages) == pages[0][1] + 1
+
+
+NAMES_OUTSIDE_LATIN1 = [
+    member("N1", "Nguyễn", "Łukasz-Øster"),
+    member("N2", "Владимир", "Щербаков-Ёлкин"),
+    member("N3", "Αλέξανδρος", "Παπαδόπουλος"),
+    member("N4", "Trần Thị", "Bích Ngọc"),
+]
+
+
+def pdftotext(path, page, window_only=False):
+    """An independent reader (poppler); window_only: the text inside the envelope's address window alone."""
+    import subprocess
+
+    from coach.letters.render import ADDRESS_TOP, ADDRESS_WIDTH, LEFT
+
+    crop = []
+    if window_only:  # pixels at pdftotext's 72 dpi are points; the window is 1 in tall
+        x, y, w = (round(mm / 25.4 * 72) for mm in (LEFT, ADDRESS_TOP, ADDRESS_WIDTH))
+        crop = ["-x", str(x), "-y", str(y), "-W", str(w), "-H", "72"]
+    return subprocess.run(
+        ["pdftotext", "-f", str(page), "-l", str(page), *crop, str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def letters_for(members):
+    from coach.letters.templates import default_registry, letter_context
+
+    registry = default_registry()
+    pinned = registry.pinned("otc_switch", "en")
+    return [(m, registry.render(pinned, letter_context(m, EVENT, "en")), "en") for m in members]
+
+
+def test_every_font_in_a_letters_pdf_is_embedded():
+    store, _, result = run_batch()  # English and Spanish letters, bold headings, a Vietnamese name
+    fonts = {}
+    for page in PdfReader(io.BytesIO(store.get("letters", result.pdf_key))).pages:
+        for font in page["/Resources"].get_object()["/Font"].get_object().values():
+            font = font.get_object()
+            fonts[font["/BaseFont"]] = font
+    assert len(fonts) == 2  # regular and bold
+    for name, font in fonts.items():
+        described = font["/DescendantFonts"][0].get_object() if font["/Subtype"] == "/Type0" else font
+        descriptor = described.get("/FontDescriptor")
+        assert descriptor is not None, f"{name}: no font descriptor (a non-embedded core font)"
+        font_files = {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor.get_object())
+        assert font_files, f"{name}: not embedded"
+
+
+def test_names_outside_latin1_print_as_written_in_the_window_and_the_salutation(tmp_path):
+    pdf, pages = render_letters(letters_for(NAMES_OUTSIDE_LATIN1), today=date(2002, 12, 1))
+    path = tmp_path / "letters.pdf"
+    path.write_bytes(pdf)
+    for m, (first, _) in zip(NAMES_OUTSIDE_LATIN1, pages, strict=True):
+        name = f"{m.first_name} {m.last_name}"
+        window = [line for line in pdftotext(path, first, window_only=True).splitlines() if line.strip("\f")]
+        assert window == [name, "12 Elm St", "Springfield, IL 62701"]
+        assert f"Dear {name}," in pdftotext(path, first).splitlines()
+
+
+def test_a_character_the_font_lacks_prints_visibly_and_flags_the_letter_without_logging_it(tmp_path, caplog):
+    # CJK: no glyph in DejaVu Sans; fullwidth letters: their compatibility forms; a zero-width space: invisible
+    lacking = member("X1", "山田", "Ｔａｒｏ\u200b")
+    with caplog.at_level("WARNING", logger="coach.letters.render"):
+        pdf, _ = render_letters(letters_for([lacking]), today=date(2002, 12, 1))
+    path = tmp_path / "letters.pdf"
+    path.write_bytes(pdf)
+    assert pdftotext(path, 1, window_only=True).splitlines()[0] == "\ufffd\ufffd Taro"
+    assert "Dear \ufffd\ufffd Taro," in pdftotext(path, 1).splitlines()
+    assert "member X1: 4 characters the font has no glyph for" in caplog.text  # window and salutation
+    assert "山" not in caplog.text and "5C71" not in caplog.text.upper()  # logs carry no member fields
+
+
+def test_text_is_fitted_to_the_glyphs_a_font_has():
+    from coach.letters.render import FONT_FILES, FONTS_DIR
+    from coach.letters.text import Glyphs
+    from fontTools.ttLib import TTFont
+
+    ascii_only = Glyphs([*range(0x20, 0x7F), 0xFFFD])
+    assert ascii_only.fit("Nguye\u0302\u0303n") == ("Nguyen", "")  # no "ễ": its base letter
+    assert ascii_only.fit("Łukasz") == ("\ufffdukasz", "Ł")  # no decomposition: visible and reported
+    assert ascii_only.fit("ﬁne\tline\u00ad\nnext") == ("fine line\nnext", "")
+    glyphs = Glyphs(TTFont(FONTS_DIR / FONT_FILES[""], lazy=True).getBestCmap())
+    assert glyphs.fit("Nguye\u0302\u0303n Łukasz Ёлкин Αλέξανδρος") == ("Nguyễn Łukasz Ёлкин Αλέξανδρος", "")
+    assert glyphs.fit("שלום") == ("\ufffd" * 4, "שלום")  # right to left: would print reversed (no bidi)

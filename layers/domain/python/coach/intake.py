@@ -12,6 +12,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from coach import keys
+from coach.letters.templates import LANGUAGES, default_registry
 from coach.models import CampaignInput, MarketEventEnvelope
 from coach.playbooks import load_playbook
 from coach.ports import ObjectStore
@@ -71,6 +72,14 @@ def parse_event(raw: object) -> MarketEventEnvelope:
         raise InvalidEvent(describe_validation_error(exc)) from exc
 
 
+def pin_templates(template_id: str) -> dict[str, str]:
+    """The approved version of the playbook's letter in every language, fixed for the campaign's whole life (a
+    template approved later never reaches a campaign already running). Raises TemplateNotApproved: a deployment
+    without an approved letter starts nothing (the event goes to the rule's retries and dead-letter queue)."""
+    registry = default_registry()
+    return {lang: registry.pinned(template_id, lang).sha256 for lang in LANGUAGES}
+
+
 @dataclass(frozen=True)
 class StartRequest:
     execution_name: str
@@ -92,6 +101,7 @@ def plan_campaign(
         mandatory=playbook.is_mandatory(event),
         waits=playbook.waits(time_scale),
         letters_max_concurrency=letters_max_concurrency,
+        template_sha256=pin_templates(playbook.template_id),
     )
     return StartRequest(execution_name=campaign_id, campaign=campaign)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -119,6 +120,15 @@ class Waits(BaseModel):
     escalate: bool
 
 
+TemplatePins = Annotated[
+    dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")],
+        Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")],
+    ],
+    Field(min_length=1),
+]
+
+
 class CampaignInput(BaseModel):
     """The state machine's input, written by intake."""
 
@@ -131,6 +141,8 @@ class CampaignInput(BaseModel):
     waits: Waits
     # Letter batches rendered at once per client (the Letters map's MaxConcurrencyPath).
     letters_max_concurrency: int = Field(default=50, ge=1, le=1000)
+    # The approved letter template versions this campaign sends, pinned at intake: language → SHA-256.
+    template_sha256: TemplatePins
 
 
 class ClientWork(BaseModel):
@@ -168,6 +180,7 @@ class LetterBatchRequest(BaseModel):
     batch_index: int = Field(ge=0)
     event: MarketEvent
     template_id: str
+    template_sha256: TemplatePins  # the campaign's pinned versions: a batch never renders another
 
 
 class LetterBatchResult(BaseModel):
@@ -204,11 +217,12 @@ class MemberRecord(BaseModel):
     client_id: str
     first_name: str
     last_name: str
-    address_line1: str
+    # A reachable member has a usable mailing address, a consented email, or both (DATA_CONTRACT.md).
+    address_line1: str | None = None
     address_line2: str | None = None
-    city: str
-    state: str
-    postal_code: str
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
     language: str = "en"
     email: str | None = None
     email_consent: bool = False
@@ -218,10 +232,49 @@ class MemberRecord(BaseModel):
     last_fill_date: date
 
     @property
+    def has_mailing_address(self) -> bool:
+        """The audience rule's usable address: street, city, a two-letter state and a postal code."""
+        return bool(
+            (self.address_line1 or "").strip()
+            and (self.city or "").strip()
+            and len((self.state or "").strip()) == 2
+            and (self.postal_code or "").strip()
+        )
+
+    @property
+    def can_email(self) -> bool:
+        return bool((self.email or "").strip() and self.email_consent)
+
+    @property
     def channel(self) -> Literal["mail", "email"]:
-        if self.email and self.email_consent and self.preferred_channel == "email":
+        """Email when the member consented and prefers it, or consented and has no usable address; else paper."""
+        if self.can_email and (self.preferred_channel == "email" or not self.has_mailing_address):
             return "email"
         return "mail"
+
+    @model_validator(mode="after")
+    def _reachable(self) -> MemberRecord:
+        if not self.has_mailing_address and not self.can_email:
+            raise ValueError("no usable mailing address and no consented email (not reachable)")
+        return self
+
+
+class MemberDataError(ValueError):
+    """A member row that cannot be a MemberRecord. The message names where and which field, never a value: it
+    reaches Step Functions (the task's error cause) and the logs, where PHI must not go."""
+
+
+def parse_member(data: dict[str, Any] | str, where: str) -> MemberRecord:
+    try:
+        if isinstance(data, str):
+            return MemberRecord.model_validate_json(data)
+        return MemberRecord.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or '(record)'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False, include_context=False)
+        )
+        raise MemberDataError(f"{where}: member record rejected ({problems})") from None
 
 
 # The error name a decline sends with SendTaskFailure; the ASL catches it by this name.

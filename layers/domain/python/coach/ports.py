@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,6 +23,12 @@ class ObjectStore(Protocol):
     def exists(self, bucket: str, key: str) -> bool: ...
 
     def list_keys(self, bucket: str, prefix: str) -> Iterator[str]: ...
+
+    def put_stream(
+        self, bucket: str, key: str, chunks: Iterable[bytes], content_type: str = "application/octet-stream"
+    ) -> int:
+        """Write one object from chunks without holding it whole (S3: a multipart upload); returns its size."""
+        ...
 
 
 @dataclass(frozen=True)

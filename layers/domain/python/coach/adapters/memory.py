@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from coach.ports import Email, NotFound
 
@@ -25,6 +25,13 @@ class MemoryObjectStore:
 
     def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
         yield from sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix))
+
+    def put_stream(
+        self, bucket: str, key: str, chunks: Iterable[bytes], content_type: str = "application/octet-stream"
+    ) -> int:
+        body = b"".join(chunks)
+        self.objects[(bucket, key)] = body
+        return len(body)
 
 
 class MemoryMailer:

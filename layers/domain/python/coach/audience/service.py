@@ -10,7 +10,7 @@ from typing import Any
 
 from coach import keys
 from coach.audience.engine import AudienceParams, ClaimsEngine, ClientDirectoryEntry, LakeError
-from coach.models import AudienceSummary, CampaignInput, ClientWork, MemberRecord
+from coach.models import AudienceSummary, CampaignInput, ClientWork, MemberRecord, parse_member
 from coach.ports import ObjectStore
 
 MEMBER_FIELDS = tuple(MemberRecord.model_fields)
@@ -27,10 +27,10 @@ def _batches(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
         yield batch
 
 
-def _jsonl(rows: list[dict]) -> bytes:
+def _jsonl(rows: list[dict], where: str) -> bytes:
     lines = []
-    for row in rows:
-        record = MemberRecord.model_validate({name: row.get(name) for name in MEMBER_FIELDS})
+    for number, row in enumerate(rows, start=1):
+        record = parse_member({name: row.get(name) for name in MEMBER_FIELDS}, f"{where} record {number}")
         lines.append(record.model_dump_json())
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -56,7 +56,7 @@ def _write_client(
     descriptors: list[dict[str, Any]] = []
     for index, batch in enumerate(_batches(reachable_rows(), batch_size)):
         batch_key = f"{prefix}/batch-{index:05d}.jsonl"
-        store.put(bucket, batch_key, _jsonl(batch), "application/x-ndjson")
+        store.put(bucket, batch_key, _jsonl(batch, batch_key), "application/x-ndjson")
         descriptors.append({"batch_key": batch_key, "batch_index": index, "members": len(batch)})
     batches_key, contacts_key = f"{prefix}/batches.json", f"{prefix}/contacts.json"
     store.put(bucket, batches_key, json.dumps(descriptors).encode(), "application/json")

@@ -1,5 +1,7 @@
-"""Print-ready PDFs in pure Python (fpdf2, core fonts): US Letter, one letter per page run, the address block
-placed for a #10 double-window envelope.
+"""Print-ready PDFs in pure Python (fpdf2): US Letter, one letter per page run, the address block placed for a #10
+double-window envelope. The text is set in DejaVu Sans (regular and bold, fonts/, Bitstream Vera licence),
+embedded as subsets of the glyphs used: print vendors reject PDFs whose fonts are not embedded, and it draws every
+Latin, Greek, Cyrillic and Vietnamese name as written (see coach.letters.text.Glyphs for the rest).
 
 Positions (from the top-left of the page): return address 0.6 in from the top and 0.875 in from the left (the
 upper window); recipient block 2.0–3.0 in from the top, 0.875 in from the left, 3.75 in wide (the lower window).
@@ -8,13 +10,23 @@ Nothing in either window names a drug or a condition: the body starts below the 
 
 from __future__ import annotations
 
+import logging
 from datetime import date
+from functools import cache
+from pathlib import Path
 
 from fpdf import FPDF
+from fpdf.fonts import TTFFont
 
 from coach.letters.templates import format_date
-from coach.letters.text import Block, latin1, parse_markup
+from coach.letters.text import Block, Glyphs, parse_markup
 from coach.models import MemberRecord
+
+log = logging.getLogger(__name__)
+
+FONTS_DIR = Path(__file__).resolve().parent / "fonts"
+FAMILY = "DejaVuSans"
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
 INCH = 25.4
 LEFT = 0.875 * INCH
@@ -28,11 +40,35 @@ RETURN_ADDRESS = ("Pharmacy Benefit Services", "PO Box 1000", "Springfield, IL 6
 
 def address_lines(member: MemberRecord) -> list[str]:
     """Name and mailing address only: this is what shows through the window."""
-    lines = [f"{member.first_name} {member.last_name}", member.address_line1]
+    lines = [f"{member.first_name} {member.last_name}", member.address_line1 or ""]
     if member.address_line2:
         lines.append(member.address_line2)
     lines.append(f"{member.city}, {member.state} {member.postal_code}")
-    return [latin1(line) for line in lines]
+    return lines
+
+
+@cache
+def _glyphs(style: str, codepoints: frozenset[int]) -> Glyphs:
+    return Glyphs(codepoints)
+
+
+def _encode_each_line_once(font: TTFFont) -> None:
+    """fpdf2 maps every line it prints to the font subset's codes in a Python loop, character by character: with
+    the embedded font that was a third of a batch's time, and most lines repeat from letter to letter. A line's
+    codes do not change once its characters are in the subset, so encoding each distinct line once per document
+    gives the same bytes. TTFFont has __slots__: the cache lives in a class made for this font of this document."""
+    encoded: dict[str, str] = {}
+
+    class _LineCachedFont(TTFFont):
+        __slots__ = ()
+
+        def encode_text(self, text: str) -> str:
+            line = encoded.get(text)
+            if line is None:
+                line = encoded[text] = super().encode_text(text)
+            return line
+
+    font.__class__ = _LineCachedFont
 
 
 class _LetterPdf(FPDF):
@@ -42,14 +78,22 @@ class _LetterPdf(FPDF):
         self.set_margins(LEFT, 0.75 * INCH, RIGHT_MARGIN)
         self.set_creator("Automated Pharmacist")
         self.set_compression(True)
+        self.glyphs: dict[str, Glyphs] = {}
+        for style, name in FONT_FILES.items():
+            self.add_font(FAMILY, style, FONTS_DIR / name)
+            font = self.fonts[f"{FAMILY.lower()}{style}"]
+            assert type(font) is TTFFont
+            _encode_each_line_once(font)
+            self.glyphs[style] = _glyphs(style, frozenset(font.cmap))
 
 
 class _Writer:
-    """Left-aligned text with our own line breaking: word widths come from the core font's metrics and are
-    cached across the whole batch (most words repeat from letter to letter). fpdf2's multi_cell measures
-    character by character and was 95% of the time."""
+    """Left-aligned text with our own line breaking: word widths come from the font's metrics and are cached
+    across the whole batch per font style and size (most words repeat from letter to letter). fpdf2's multi_cell
+    measures character by character and was 95% of the time."""
 
-    BODY, HEADING = ("Helvetica", "", 11.0), ("Helvetica", "B", 12.0)
+    BODY, HEADING = (FAMILY, "", 11.0), (FAMILY, "B", 12.0)
+    RETURN_BOLD, RETURN = (FAMILY, "B", 9.0), (FAMILY, "", 9.0)
 
     def __init__(self, pdf: _LetterPdf) -> None:
         self.pdf = pdf
@@ -57,11 +101,19 @@ class _Writer:
         self.bottom = pdf.h - 0.9 * INCH
         self._widths: dict[tuple[str, str, float], float] = {}
         self._font: tuple[str, str, float] | None = None
+        self.unprintable = 0  # characters of the current letter printed as U+FFFD
 
     def font(self, spec: tuple[str, str, float]) -> None:
         if spec != self._font:
             self.pdf.set_font(*spec)
             self._font = spec
+
+    def fit(self, text: str) -> str:
+        """The text as the current font can draw it (coach.letters.text.Glyphs); notes what it could not."""
+        assert self._font is not None
+        text, unprintable = self.pdf.glyphs[self._font[1]].fit(text)
+        self.unprintable += len(unprintable)
+        return text
 
     def _width(self, word: str) -> float:
         assert self._font is not None
@@ -92,7 +144,7 @@ class _Writer:
         self, y: float, text: str, spec: tuple[str, str, float], leading: float, indent: float = 0.0
     ) -> float:
         self.font(spec)
-        for line in self.lines(text, self.width - indent):
+        for line in self.lines(self.fit(text), self.width - indent):
             if y + leading > self.bottom:
                 self.pdf.add_page()
                 self._font = None
@@ -105,22 +157,23 @@ class _Writer:
 
 def _write_blocks(pdf: _LetterPdf, writer: _Writer, blocks: list[Block], y: float) -> None:
     for block in blocks:
-        text = latin1(block.text)
         if block.kind == "heading":
-            y = writer.write(y + 1.5, text, _Writer.HEADING, 6.0)
+            y = writer.write(y + 1.5, block.text, _Writer.HEADING, 6.0)
         elif block.kind == "bullet":
             writer.font(_Writer.BODY)
             pdf.text(LEFT + 3, y + 5.4 - 1.3, "-")
-            y = writer.write(y, text, _Writer.BODY, 5.4, indent=7)
+            y = writer.write(y, block.text, _Writer.BODY, 5.4, indent=7)
         else:
-            y = writer.write(y, text, _Writer.BODY, 5.4) + 2.5
+            y = writer.write(y, block.text, _Writer.BODY, 5.4) + 2.5
 
 
 def render_letters(
     letters: list[tuple[MemberRecord, str, str]], today: date | None = None
 ) -> tuple[bytes, list[tuple[int, int]]]:
     """One PDF for a batch: (member, rendered markup, language) each starting on a new page.
-    Returns the PDF and, per letter, (first page, page count)."""
+    Returns the PDF and, per letter, (first page, page count). A letter with characters the font cannot draw
+    still prints, U+FFFD in their place, and is logged as a warning with the member id and how many (not which:
+    they are usually the member's name, and logs carry no member fields)."""
     pdf = _LetterPdf()
     pdf.set_auto_page_break(auto=False)  # _Writer breaks pages itself
     writer = _Writer(pdf)
@@ -129,19 +182,26 @@ def render_letters(
     for member, text, lang in letters:
         pdf.add_page()
         first = pdf.page_no()
-        writer.font(("Helvetica", "B", 9.0))
+        writer.font(_Writer.RETURN_BOLD)
         y = RETURN_TOP
         for index, line in enumerate(RETURN_ADDRESS):
             if index == 1:
-                writer.font(("Helvetica", "", 9.0))
+                writer.font(_Writer.RETURN)
             y += 4.2
             pdf.text(LEFT, y - 1.0, line)
         writer.font(_Writer.BODY)
         y = ADDRESS_TOP
         for line in address_lines(member):
             y += 5.4
-            pdf.text(LEFT, y - 1.3, line)
+            pdf.text(LEFT, y - 1.3, writer.fit(line))
         pdf.text(LEFT, BODY_TOP - 3, format_date(printed_on, lang))
         _write_blocks(pdf, writer, parse_markup(text), BODY_TOP + 2)
         pages.append((first, pdf.page_no() - first + 1))
+        if writer.unprintable:
+            log.warning(
+                "letter for member %s: %d characters the font has no glyph for, printed as U+FFFD",
+                member.member_id,
+                writer.unprintable,
+            )
+            writer.unprintable = 0
     return bytes(pdf.output()), pages

@@ -113,19 +113,52 @@ def letter_context(member: MemberRecord, event: MarketEvent, lang: str) -> dict[
     }
 
 
+class ApprovalRefused(ValueError):
+    """An approval the registry will not record; says why."""
+
+
 def approve_template(
     template_id: str, lang: str, approver: str, approved_on: date, version: str, root: Path = TEMPLATES_DIR
-) -> None:
-    """For maintainers: record that the current bytes of a template were approved."""
+) -> dict[str, Any]:
+    """Record that the current bytes of a template were approved. The previous approval moves to the entry's
+    `history` (nothing is overwritten); a version string names one content only. Returns the new entry."""
+    relative = f"{template_id}/{lang}.j2"
+    if not approver.strip():
+        raise ApprovalRefused(f"{relative}: the approver's name is required")
+    if not version.strip():
+        raise ApprovalRefused(f"{relative}: a version is required")
+    source = root / template_id / f"{lang}.j2"
+    if not source.is_file():
+        raise ApprovalRefused(f"{relative}: no such template")
     registry_path = root / REGISTRY
     entries = json.loads(registry_path.read_text(encoding="utf-8")) if registry_path.exists() else {}
-    entries[f"{template_id}/{lang}"] = {
+    sha = _sha(source.read_bytes())
+    current = entries.get(f"{template_id}/{lang}")
+    history: list[dict[str, str]] = []
+    if current is not None:
+        history = list(current.get("history", []))
+        earlier = [{k: v for k, v in current.items() if k != "history"}, *history]
+        for approved in earlier:
+            if approved["version"] == version and approved["sha256"] != sha:
+                raise ApprovalRefused(
+                    f"{relative}: version {version} was approved for other content; give this content a new version"
+                )
+        if current["sha256"] == sha:
+            raise ApprovalRefused(
+                f"{relative}: this content is already approved as version {current['version']}"
+            )
+        history = [{k: v for k, v in current.items() if k != "history"}, *history]
+    entry: dict[str, Any] = {
         "version": version,
-        "sha256": _sha((root / template_id / f"{lang}.j2").read_bytes()),
-        "approver": approver,
+        "sha256": sha,
+        "approver": approver.strip(),
         "approved_on": approved_on.isoformat(),
     }
+    if history:
+        entry["history"] = history
+    entries[f"{template_id}/{lang}"] = entry
     registry_path.write_text(json.dumps(dict(sorted(entries.items())), indent=2) + "\n", encoding="utf-8")
+    return entry
 
 
 SAMPLE_MEMBER = MemberRecord(
@@ -154,45 +187,126 @@ SAMPLE_EVENT = MarketEvent.model_validate(
 )
 
 
+def sample_events(event_type: str) -> list[MarketEvent]:
+    """Every branch a template can take for its event type: with and without covered alternatives, and each
+    recall class (a branch that only some events reach must not fail a member's letter instead of this check)."""
+    classes: list[str | None] = ["I", "II", "III"] if event_type == "recall" else [None]
+    return [
+        SAMPLE_EVENT.model_copy(
+            update={"event_type": event_type, "recall_class": recall_class, "alternatives": alternatives}
+        )
+        for recall_class in classes
+        for alternatives in (list(SAMPLE_EVENT.alternatives), [])
+    ]
+
+
+SAMPLE_MEMBERS = (
+    SAMPLE_MEMBER,
+    SAMPLE_MEMBER.model_copy(update={"address_line2": "Apt 4", "confidential_address": True}),
+)
+
+
+def _describe(event: MarketEvent) -> str:
+    parts = [f"recall class {event.recall_class}"] if event.recall_class else []
+    parts.append("with alternatives" if event.alternatives else "without alternatives")
+    return ", ".join(parts)
+
+
+def required_elements(text_event: MarketEvent, lang: str) -> dict[str, str]:
+    """What every letter must say (element → the sample text that proves it)."""
+    required = {
+        "member's name": f"{SAMPLE_MEMBER.first_name} {SAMPLE_MEMBER.last_name}",
+        "drug name": text_event.drug.name,
+        "effective date": format_date(text_event.effective_date, lang),
+        "member services phone (how to ask for an exception)": MEMBER_SERVICES_PHONE,
+        "exception wording": "exception" if lang == "en" else "excepción",
+        "language-assistance tagline": TAGLINE,
+    }
+    required.update({f"covered alternative {alt}": alt for alt in text_event.alternatives})
+    return required
+
+
+def _check_one(env: Environment, relative: str, source: str, event_type: str, lang: str) -> list[str]:
+    from coach.letters.text import parse_markup
+
+    try:
+        template = env.from_string(source)
+    except TemplateSyntaxError as exc:
+        return [f"{relative}: template syntax error on line {exc.lineno} ({exc.message})"]
+    # problem → the sample cases it showed up in; reported once, with the first case when not in every case.
+    found: dict[str, list[str]] = {}
+    cases = rendered = 0
+    for event in sample_events(event_type):
+        for member in SAMPLE_MEMBERS:
+            cases += 1
+            case = _describe(event)
+            try:
+                text = str(template.render(**letter_context(member, event, lang)))
+            except UndefinedError as exc:
+                found.setdefault(f"{relative}: uses an undefined variable ({exc.message})", []).append(case)
+                continue
+            except Exception as exc:  # a filter on the wrong type, a bad call: the check names it
+                found.setdefault(f"{relative}: fails to render ({type(exc).__name__}: {exc})", []).append(
+                    case
+                )
+                continue
+            rendered += 1
+            missing = [e for e, needle in required_elements(event, lang).items() if needle not in text]
+            if not any(block.kind == "bullet" for block in parse_markup(text)):
+                missing.append("what changes for the member (a list of at least one '- ' item)")
+            for element in missing:
+                found.setdefault(f"{relative}: missing required element: {element}", []).append(case)
+    return [
+        problem
+        if len(seen) == (rendered if "missing required element" in problem else cases)
+        else f"{problem} (when {seen[0]})"
+        for problem, seen in found.items()
+    ]
+
+
 def check_templates(root: Path = TEMPLATES_DIR) -> list[str]:
-    """Render every template with sample data; report each missing required element, naming template and element."""
+    """Render every template (approved or not) against sample data for every branch its event type can take;
+    report each undefined variable and missing required element naming template and element, then each template
+    whose bytes are not the approved version. A draft can be checked before anyone approves it."""
+    from coach.models import EVENT_TYPES
+
     problems: list[str] = []
     try:
-        registry = TemplateRegistry(root)
+        entries: dict[str, dict[str, Any]] = json.loads((root / REGISTRY).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        entries = {}
+        problems.append(f"{REGISTRY}: no approvals registry (nothing can be sent)")
     except (OSError, json.JSONDecodeError) as exc:
         return [f"{REGISTRY}: cannot read the approvals registry ({exc})"]
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)  # noqa: S701
+    folders = {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))}
+    problems += [
+        f"{name}/: no event type of that name (event types: {', '.join(EVENT_TYPES)})"
+        for name in sorted(folders - set(EVENT_TYPES))
+    ]
+    problems += [f"{name}/: no template for this event type" for name in EVENT_TYPES if name not in folders]
+    for folder in sorted(folders & set(EVENT_TYPES)):
         for lang in LANGUAGES:
-            relative = f"{folder.name}/{lang}.j2"
-            if not (folder / f"{lang}.j2").exists():
+            relative = f"{folder}/{lang}.j2"
+            path = root / folder / f"{lang}.j2"
+            if not path.is_file():
                 problems.append(f"{relative}: missing (every letter needs English and Spanish)")
                 continue
+            data = path.read_bytes()
             try:
-                pinned = registry.pinned(folder.name, lang)
-                text = registry.render(pinned, letter_context(SAMPLE_MEMBER, SAMPLE_EVENT, lang))
-            except TemplateNotApproved as exc:
-                problems.append(str(exc))
+                source = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(f"{relative}: not UTF-8 (byte {exc.start})")
                 continue
-            except UndefinedError as exc:
-                problems.append(f"{relative}: uses an undefined variable ({exc.message})")
-                continue
-            except TemplateSyntaxError as exc:
-                problems.append(f"{relative}: template syntax error on line {exc.lineno} ({exc.message})")
-                continue
-            required = {
-                "member's name": f"{SAMPLE_MEMBER.first_name} {SAMPLE_MEMBER.last_name}",
-                "drug name": SAMPLE_EVENT.drug.name,
-                "effective date": format_date(SAMPLE_EVENT.effective_date, lang),
-                "member services phone (how to ask for an exception)": MEMBER_SERVICES_PHONE,
-                "exception wording": "exception" if lang == "en" else "excepción",
-                "language-assistance tagline": TAGLINE,
-            }
-            required.update({f"alternative {alt}": alt for alt in SAMPLE_EVENT.alternatives})
-            problems += [
-                f"{relative}: missing required element: {element}"
-                for element, needle in required.items()
-                if needle not in text
-            ]
+            problems += _check_one(env, relative, source, folder, lang)
+            entry = entries.get(f"{folder}/{lang}")
+            if entry is None:
+                problems.append(f"{relative}: no approval recorded in {REGISTRY}")
+            elif entry.get("sha256") != _sha(data):
+                problems.append(
+                    f"{relative}: content differs from approved version {entry.get('version')} "
+                    f"(approved by {entry.get('approver')} on {entry.get('approved_on')})"
+                )
     return problems
 
 

@@ -1,25 +1,11 @@
-"""The letter markup the templates produce, and text made safe for the PDF's core font (Latin-1)."""
+"""The letter markup the templates produce, and text fitted to what the letters' embedded font can draw."""
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
-
-_REPLACEMENTS = str.maketrans(
-    {
-        "—": "-",
-        "–": "-",
-        "‘": "'",
-        "’": "'",
-        "“": '"',
-        "”": '"',
-        "…": "...",
-        "•": "-",
-        "\u00a0": " ",
-        "\u2009": " ",
-    }
-)
 
 TAGLINE = (
     "ATTENTION: If you speak another language, language assistance services, free of charge, are "
@@ -27,23 +13,68 @@ TAGLINE = (
     "servicios gratuitos de asistencia lingüística. Llame al número en esta carta."
 )
 
+REPLACEMENT_CHARACTER = "\ufffd"
+# Drawn in logical order, right to left scripts would come out reversed (the renderer does no bidi or shaping).
+_RIGHT_TO_LEFT = frozenset({"R", "AL"})
 
-def latin1(text: str) -> str:
-    """Keep Latin-1 (Spanish accents print as they are); fold anything else to its closest ASCII letters."""
-    text = text.translate(_REPLACEMENTS)
-    try:
-        text.encode("latin-1")
-        return text
-    except UnicodeEncodeError:
-        out = []
+
+class Glyphs:
+    """What one font can draw, and how text is fitted to it.
+
+    Text is NFC-normalised (a decomposed "e" + U+0302 + U+0301 prints as the precomposed "ế"), then goes through
+    unchanged when the font has a glyph for every character. Otherwise, character by character: whitespace
+    becomes a space; invisible controls and format characters (zero-width space, soft hyphen, bidi marks) and
+    combining accents the font lacks are dropped; a character the font has no glyph for becomes its
+    compatibility form (NFKC: "ﬁ" → "fi", fullwidth "Ａ" → "A") or its canonical decomposition (base letter and
+    combining accents) when the font draws those, else its base letter without the accents, else U+FFFD:
+    visible on the page (never a silent "?") and reported, so that the caller flags the letter. Right-to-left
+    letters (Hebrew, Arabic) count as missing although the font has them: without bidi and shaping they would
+    print reversed and unjoined."""
+
+    def __init__(self, codepoints: Iterable[int]) -> None:
+        self.chars = frozenset(
+            char
+            for char in map(chr, codepoints)
+            if unicodedata.category(char) not in ("Cc", "Cf")
+            and unicodedata.bidirectional(char) not in _RIGHT_TO_LEFT
+        )
+        if REPLACEMENT_CHARACTER not in self.chars or " " not in self.chars:
+            raise ValueError("the font has no glyph for U+FFFD or the space")
+        self._fallback: dict[str, str] = {}
+
+    def fit(self, text: str) -> tuple[str, str]:
+        """(text to print, each character that could not be printed and became U+FFFD). Keeps newlines."""
+        if not text.isascii():
+            text = unicodedata.normalize("NFC", text)
+        if self.chars.issuperset(text.replace("\n", "")):
+            return text, ""
+        out: list[str] = []
+        unprintable: list[str] = []
         for char in text:
-            try:
-                char.encode("latin-1")
+            if char in self.chars or char == "\n":
                 out.append(char)
-            except UnicodeEncodeError:
-                folded = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
-                out.append(folded or "?")
-        return "".join(out)
+                continue
+            fallback = self._fallback.get(char)
+            if fallback is None:
+                fallback = self._fallback[char] = self._fallback_for(char)
+            if fallback == REPLACEMENT_CHARACTER:
+                unprintable.append(char)
+            out.append(fallback)
+        return "".join(out), "".join(unprintable)
+
+    def _fallback_for(self, char: str) -> str:
+        if char.isspace():
+            return " "
+        if unicodedata.category(char) in ("Cc", "Cf") or unicodedata.combining(char):
+            return ""  # invisible, or an accent the font lacks: its base letter prints without it
+        for form in ("NFKC", "NFD"):
+            candidate = unicodedata.normalize(form, char)
+            if candidate != char and self.chars.issuperset(candidate):
+                return candidate
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        if base and base != char and self.chars.issuperset(base):
+            return base
+        return REPLACEMENT_CHARACTER
 
 
 @dataclass(frozen=True)
