@@ -24,7 +24,7 @@ from stacks.constructs.workflow import Workflow
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR  # logs carry ids and counts only; member data lives in S3
-BATCH_SIZE = 2000  # members per letters batch (one Distributed Map item)
+BATCH_SIZE = 2000  # default members per letters batch (one Distributed Map item); context letters_batch_size
 
 
 class AutomatedPharmacistStack(Stack):
@@ -44,6 +44,9 @@ class AutomatedPharmacistStack(Stack):
         retention_days: int = 2190,
         audit_retention_years: int = 6,
         approval_base_url: str | None = None,
+        sender_domain: str | None = None,
+        letters_batch_size: int = BATCH_SIZE,
+        letters_max_concurrency: int = 50,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
@@ -67,7 +70,9 @@ class AutomatedPharmacistStack(Stack):
             key=key,
         )
         table = ApprovalsTable(self, "Approvals", key=key).table
-        notifications = Notifications(self, "Notifications", sender_email=sender_email)
+        notifications = Notifications(
+            self, "Notifications", sender_email=sender_email, sender_domain=sender_domain
+        )
         functions = Functions(
             self,
             "Functions",
@@ -82,8 +87,8 @@ class AutomatedPharmacistStack(Stack):
                 "SENDER_EMAIL": sender_email,
                 "CLAIMS_ENGINE": "athena",
                 "LAKE_URI": claims.lake_uri,
-                "BATCH_SIZE": str(BATCH_SIZE),
-                "LETTERS_MAX_CONCURRENCY": "50",
+                "BATCH_SIZE": str(letters_batch_size),
+                "LETTERS_MAX_CONCURRENCY": str(letters_max_concurrency),
                 "ATHENA_WORKGROUP": claims.workgroup_name,
                 "ATHENA_DATABASE": claims.database,
                 "ATHENA_OUTPUT": claims.results_location + "unload/",

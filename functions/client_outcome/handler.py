@@ -29,4 +29,8 @@ def handler(event: dict, context: LambdaContext) -> dict:
         },
     )
     metrics.add_metric(name=f"Client_{outcome.outcome}", unit="Count", value=1)
+    if outcome.outcome.startswith("no_response"):
+        # A question passed its final deadline unanswered (every reminder, then the escalation): the alarm
+        # CallbackWaitPastDeadline. The reminders' own timeouts are the playbook working, not alarms.
+        metrics.add_metric(name="ApprovalsPastDeadline", unit="Count", value=1)
     return {"client_id": outcome.client_id, "letters": outcome.letters + outcome.emails}

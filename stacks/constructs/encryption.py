@@ -5,6 +5,16 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+LOGS_KEY_ACTIONS = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+]
+
 
 class Encryption(Construct):
     def __init__(self, scope: Construct, id: str) -> None:
@@ -19,16 +29,13 @@ class Encryption(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         # CloudWatch Logs encrypts log groups with the key, but only for log groups of this account and region.
+        # AWS documents this statement with action groups (kms:Encrypt*, ...); these are the actions they expand to
+        # for a symmetric key, without the asymmetric data-key-pair ones.
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
+                sid="CloudWatchLogsOfThisAccount",
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
+                actions=LOGS_KEY_ACTIONS,
                 resources=["*"],
                 conditions={
                     "ArnLike": {

@@ -1,9 +1,14 @@
 """The Lambda functions: one folder each under the functions root, the domain layer and the dependency layer,
-encrypted log groups, X-Ray, reserved concurrency. Grants are added by the stack, per function."""
+encrypted log groups, X-Ray, reserved concurrency. Grants are added by the stack, per function.
+
+Each function has a role of its own (no AWS managed policy: AWSLambdaBasicExecutionRole would let it write to every
+log group in the account) that may write only to its own log group; X-Ray trace upload (resource `*`, the service
+has no resource-level scoping) is added by Lambda's tracing setting."""
 
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -68,6 +73,18 @@ class Functions(Construct):
                 encryption_key=key,
                 removal_policy=RemovalPolicy.RETAIN,
             )
+            role = iam.Role(
+                self,
+                f"{name}ServiceRole",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"The {name} function: its own log group, and the grants in permissions.py",
+            )
+            # its own log group only: the ARN is `...:log-group:<name>:*`, which covers the group's streams
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+                )
+            )
             function = lambda_.Function(
                 self,
                 name,
@@ -80,6 +97,7 @@ class Functions(Construct):
                 reserved_concurrent_executions=concurrency,
                 tracing=lambda_.Tracing.ACTIVE,
                 log_group=log_group,
+                role=role,
                 architecture=lambda_.Architecture.X86_64,  # the dependency layer holds manylinux x86_64 wheels
                 environment_encryption=key,
                 environment={**environment, **POWERTOOLS},

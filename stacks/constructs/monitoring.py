@@ -77,7 +77,7 @@ class Monitoring(Construct):
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
             )
@@ -119,10 +119,10 @@ class Monitoring(Construct):
                 "The approval pages are failing",
             ),
             "CallbackWaitPastDeadline": (
-                callback_metric(asks, "LambdaFunctionsTimedOut"),
+                app_metric("ApprovalsPastDeadline"),
                 1,
-                "An approval wait reached its deadline unanswered (the playbook's reminder, escalation or "
-                "no-response path follows)",
+                "An approval question passed its final deadline unanswered (after its reminders and the "
+                "escalation): that client's branch closed as no response and no letters went out for it",
             ),
             "SesBounceRate": (
                 ses_metric("Reputation.BounceRate", "Maximum"),

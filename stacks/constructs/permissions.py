@@ -1,10 +1,16 @@
-"""Least privilege, per function: this module is the stack's IAM table (docs/security.md lists it too)."""
+"""Least privilege, per function: this module is the stack's IAM table (docs/security.md lists it too).
+
+Every grant names its actions one by one, from what the function's code calls (functions/*/handler.py and the
+adapters in layers/domain/python/coach): no CDK grant helper, so no action group (`s3:GetObject*`, `s3:List*`,
+`s3:DeleteObject*`, `kms:ReEncrypt*`, ...). Nothing in the code deletes an S3 object, so nobody may; nobody may
+touch an object version, a bucket's policy, ACL, lock or retention. The workflow's own grants are in workflow.py."""
 
 from dataclasses import dataclass
 
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from coach.approvals.store import OPEN_WAITS_INDEX
 
 from stacks.constructs.claims_lake import ClaimsLake
 from stacks.constructs.functions import Functions
@@ -14,6 +20,20 @@ from stacks.constructs.workflow import Workflow
 
 CAMPAIGNS = "campaigns/*"
 AUDIT_WRITERS = ("approval_api", "summary")  # a decision as it is recorded; the whole trail at campaign end
+ATHENA_PREFIX = "athena/*"  # the workgroup's output location and the UNLOAD folders under it (claims_lake.py)
+# The email ledger's items (coach.adapters.mail.SesMailer): the only items a function that only sends mail may touch.
+EMAIL_LEDGER_KEYS = "email#*"
+
+# KMS use of the stack's key, by what the principal does with S3 objects and table items encrypted under it.
+READ_KEY = ("kms:Decrypt",)  # S3 GetObject of an SSE-KMS object
+WRITE_KEY = ("kms:GenerateDataKey",)  # S3 PutObject (one part) of an SSE-KMS object
+MULTIPART_KEY = ("kms:Decrypt", "kms:GenerateDataKey")  # multipart uploads need both
+TABLE_READ_KEY = ("kms:Decrypt", "kms:DescribeKey")  # a customer-managed-key table, read
+TABLE_WRITE_KEY = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")  # and written
+
+# DynamoDB, by the store methods a function calls (coach.approvals.store.DynamoApprovalStore, SesMailer).
+TABLE_READ = ("dynamodb:GetItem", "dynamodb:Query")
+TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
 
 
 @dataclass(frozen=True)
@@ -26,62 +46,133 @@ class Resources:
     workflow: Workflow
 
 
+def allow(
+    grantee: iam.IGrantable, actions: list[str], resources: list[str], conditions: dict | None = None
+) -> None:
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=sorted(set(actions)), resources=resources, conditions=conditions)
+    )
+
+
+def objects(grantee: iam.IGrantable, bucket: s3.IBucket, pattern: str, *actions: str) -> None:
+    """Object-level S3 actions on the keys under one prefix of one bucket."""
+    allow(grantee, list(actions), [bucket.arn_for_objects(pattern)])
+
+
+def listing(grantee: iam.IGrantable, bucket: s3.IBucket, pattern: str | None = None) -> None:
+    """s3:ListBucket, held to keys under `pattern` when given. Without a pattern: a function that reads a key that
+    may be missing (HeadObject, or GetObject expecting NoSuchKey) needs it unconditioned, or S3 answers 403 for 404."""
+    conditions = {"StringLike": {"s3:prefix": [pattern]}} if pattern else None
+    allow(grantee, ["s3:ListBucket"], [bucket.bucket_arn], conditions)
+
+
 def grant_least_privilege(functions: Functions, r: Resources) -> None:
-    data, letters = r.storage.data, r.storage.letters
+    data, letters, results, key = r.storage.data, r.storage.letters, r.storage.athena_results, r.storage.key
+    table_arn = r.table.table_arn
+    key_actions: dict[str, set[str]] = {name: set() for name in functions.by_name}  # one KMS statement each
+
+    def key_use(name: str, *groups: tuple[str, ...]) -> None:
+        key_actions[name].update(action for group in groups for action in group)
+
+    def table(name: str, actions: tuple[str, ...], *, index: bool = False, keys: str | None = None) -> None:
+        """Item actions on the table, or (index=True) on its one index, open_waits, only."""
+        resources = [f"{table_arn}/index/{OPEN_WAITS_INDEX}" if index else table_arn]
+        conditions = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [keys]}} if keys else None
+        allow(functions[name], list(actions), resources, conditions)
 
     intake = functions["intake"]
-    data.grant_put(intake, "quarantine/*")  # rejected events, with their reasons
+    objects(intake, data, "quarantine/*", "s3:PutObject")  # rejected events, with their reasons
+    key_use("intake", WRITE_KEY)
     r.workflow.grant_start_execution(intake)
 
+    # The claims query: Athena reads the lake and writes the results with the caller's permissions (AWS: "Access
+    # to Amazon S3" for Athena), and the function reads the UNLOAD output back (coach.audience.athena_engine).
     audience = functions["audience"]
-    data.grant_read_write(audience, CAMPAIGNS)
-    r.lake.grant_read(audience, r.claims.objects_pattern)
-    r.storage.athena_results.grant_read_write(audience, "athena/*")  # query results and UNLOAD output
-    r.storage.key.grant_encrypt_decrypt(audience)  # the workgroup encrypts results with the stack's key
-    audience.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution"],
-            resources=[r.claims.workgroup_arn],
-        )
+    objects(
+        audience, data, CAMPAIGNS, "s3:PutObject"
+    )  # batch files, batches.json, contacts.json, clients.json
+    allow(audience, ["s3:GetBucketLocation"], [results.bucket_arn, r.lake.bucket_arn])
+    listing(audience, results, ATHENA_PREFIX)
+    objects(
+        audience,
+        results,
+        ATHENA_PREFIX,
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
     )
-    audience.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
-            resources=[r.claims.catalog_arn, r.claims.database_arn, r.claims.tables_arn],
-        )
+    lake_objects = r.claims.objects_pattern  # "<lake_prefix>/*", or "*" for a lake at the bucket's root
+    listing(audience, r.lake, lake_objects if lake_objects != "*" else None)
+    objects(audience, r.lake, lake_objects, "s3:GetObject")
+    key_use(
+        "audience", MULTIPART_KEY
+    )  # the workgroup encrypts results with the stack's key; so is our own lake
+    allow(
+        audience,
+        ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution"],
+        [r.claims.workgroup_arn],
+    )
+    allow(
+        audience,
+        ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+        [r.claims.catalog_arn, r.claims.database_arn, r.claims.tables_arn],
     )
 
     for name in ("approval_request", "notify", "letters"):  # they send mail; the table is the email ledger
         functions[name].add_to_role_policy(r.notifications.send_statement)
-        r.table.grant_read_write_data(functions[name])
-        data.grant_read(functions[name], CAMPAIGNS)  # contacts.json, batch files
+        objects(functions[name], data, CAMPAIGNS, "s3:GetObject")  # contacts.json, batch files
+        key_use(name, READ_KEY, TABLE_WRITE_KEY)
+    for name in (
+        "notify",
+        "letters",
+    ):  # the ledger only: claim a send (conditional put), release a failed one
+        table(name, ("dynamodb:PutItem", "dynamodb:DeleteItem"), keys=EMAIL_LEDGER_KEYS)
 
+    # links (put, supersede), the group's links, a decision to reuse or reopen (delete), and the ledger
+    table("approval_request", TABLE_READ + TABLE_WRITE + ("dynamodb:DeleteItem",))
     # an ask already answered (a redrive re-enters the wait): the stored decision answers the new task at once
     r.workflow.grant_task_response(functions["approval_request"])
     r.workflow.grant_read_history(
         functions["notify"]
     )  # the stage a failed campaign stopped in, for the alert
 
-    approval_api = functions["approval_api"]
-    r.table.grant_read_write_data(approval_api)  # links, decisions, audit records
-    r.workflow.grant_task_response(approval_api)
+    table("approval_api", TABLE_READ + TABLE_WRITE)  # links, decisions, audit records: never a delete
+    key_use("approval_api", TABLE_WRITE_KEY)
+    r.workflow.grant_task_response(functions["approval_api"])
 
-    letters.grant_read_write(functions["letters"], CAMPAIGNS)
-    letters.grant_read_write(functions["client_outcome"], CAMPAIGNS)  # merges the client's manifest
-    data.grant_read_write(functions["client_outcome"], CAMPAIGNS)
-    data.grant_read_write(functions["summary"], CAMPAIGNS)
-    r.table.grant_read_data(functions["summary"])  # the report's approval timeline; the decision trail
+    letters_fn = functions["letters"]
+    listing(letters_fn, letters)  # exists(): a batch's manifest, absent on the first attempt (404, not 403)
+    objects(letters_fn, letters, CAMPAIGNS, "s3:GetObject", "s3:PutObject")
+    key_use("letters", WRITE_KEY)
 
-    gauge = functions["open_waits"]  # the open-waits index, each question's decision, its campaign's status
-    r.table.grant_read_data(gauge)
-    r.workflow.grant_describe(gauge)
+    # merges the client's manifest (a multipart upload: put_stream, aborted on failure), records the outcome
+    outcome = functions["client_outcome"]
+    listing(outcome, letters, CAMPAIGNS)
+    objects(outcome, letters, CAMPAIGNS, "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")
+    objects(outcome, data, CAMPAIGNS, "s3:PutObject")
+    key_use("client_outcome", MULTIPART_KEY)
+
+    summary = functions[
+        "summary"
+    ]  # reads clients.json (NoSuchKey is a case it handles) and outcomes, writes report
+    listing(summary, data)
+    objects(summary, data, CAMPAIGNS, "s3:GetObject", "s3:PutObject")
+    table("summary", TABLE_READ)  # the report's approval timeline; the decision trail
+    key_use("summary", READ_KEY, WRITE_KEY, TABLE_READ_KEY)
+
+    # the open-waits index, each question's decision (no write); its campaign's status
+    table("open_waits", ("dynamodb:GetItem",))
+    table("open_waits", ("dynamodb:Query",), index=True)
+    key_use("open_waits", TABLE_READ_KEY)
+    r.workflow.grant_describe(functions["open_waits"])
 
     # append only: no read, no delete, no retention change (Object Lock does the rest)
     for name in AUDIT_WRITERS:
-        functions[name].add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[r.storage.audit.arn_for_objects(AUDIT_PREFIX)]
-            )
-        )
-        r.storage.key.grant(functions[name], "kms:GenerateDataKey")  # SSE-KMS: the object's data key
+        objects(functions[name], r.storage.audit, AUDIT_PREFIX, "s3:PutObject")
+        key_use(name, WRITE_KEY)  # SSE-KMS: the object's data key
         functions[name].add_environment("AUDIT_BUCKET", r.storage.audit.bucket_name)
+
+    for name, actions in key_actions.items():
+        if actions:
+            allow(functions[name], list(actions), [key.key_arn])

@@ -67,7 +67,9 @@ class Storage(Construct):
     def _audit_bucket(self, years: int) -> s3.Bucket:
         """The decision trail: every object is locked for `years` in COMPLIANCE mode as it is written."""
         if not 1 <= years <= 100:  # S3's limit
-            raise ValueError(f"auditRetentionYears must be between 1 and 100, not {years}")
+            raise ValueError(
+                f"audit_retention_years (auditRetentionYears) must be between 1 and 100, not {years}"
+            )
         bucket = s3.Bucket(
             self,
             "Audit",

@@ -19,6 +19,11 @@ NAME = "automated-pharmacist-campaign"
 IN_WORKFLOW = ("audience", "approval_request", "notify", "letters", "client_outcome", "summary")
 
 
+def log_delivery_context(stack: Stack) -> str:
+    """The encryption context (SourceArn) Step Functions' log delivery uses with the key: this account's logs."""
+    return stack.format_arn(service="logs", resource="*", arn_format=ArnFormat.NO_RESOURCE_NAME)
+
+
 def substitution_name(function: str) -> str:
     """approval_request → ApprovalRequestFunctionArn (the ${...} names in the ASL file)."""
     return "".join(part.capitalize() for part in function.split("_")) + "FunctionArn"
@@ -56,7 +61,7 @@ class Workflow(Construct):
             )
             for sep in (":", "/")
         ]
-        map_runs = stack.format_arn(
+        self.map_runs = map_runs = stack.format_arn(
             service="states",
             resource="mapRun",
             resource_name=f"{NAME}/*",
@@ -68,6 +73,25 @@ class Workflow(Construct):
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
         substitutions = {substitution_name(name): functions[name].function_arn for name in IN_WORKFLOW}
         substitutions["DataBucket"] = data_bucket.bucket_name
+        # The key by reference: CDK would otherwise add its own key-policy statement for log delivery
+        # (delivery.logs.amazonaws.com, kms:Decrypt*, no condition); the statement below replaces it, held to this
+        # account's log deliveries. The role's grants (state machine and log-delivery encryption contexts) are CDK's.
+        key_ref = kms.Key.from_key_arn(self, "KeyRef", key.key_arn)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="StateMachineLogDelivery",
+                principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceAccount": stack.account,
+                        "kms:EncryptionContext:SourceArn": log_delivery_context(stack),
+                    },
+                    "ArnLike": {"aws:SourceArn": log_delivery_context(stack)},
+                },
+            )
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -77,15 +101,40 @@ class Workflow(Construct):
             definition_substitutions=substitutions,
             state_machine_type=sfn.StateMachineType.STANDARD,
             tracing_enabled=True,
-            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(key),
+            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(key_ref),
             logs=sfn.LogOptions(
                 destination=log_group, level=sfn.LogLevel.ERROR, include_execution_data=False
             ),
         )
-        for name in IN_WORKFLOW:
-            functions[name].grant_invoke(role)
-        data_bucket.grant_read_write(role, "campaigns/*")  # ItemReader: clients.json, batches.json
-        data_bucket.grant_read_write(role, "map-results/*")  # ResultWriter
+        # The ASL invokes each function by its unqualified ARN: no version or alias.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[functions[name].function_arn for name in IN_WORKFLOW],
+            )
+        )
+        # Distributed Map (AWS: "IAM policies for using Distributed Map states"): the ItemReader reads
+        # clients.json and batches.json; the ResultWriter writes the map results (multipart included).
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[data_bucket.arn_for_objects("campaigns/*")]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "s3:AbortMultipartUpload",
+                    "s3:GetObject",
+                    "s3:ListMultipartUploadParts",
+                    "s3:PutObject",
+                ],
+                resources=[data_bucket.arn_for_objects("map-results/*")],
+            )
+        )
+        # SSE-KMS objects of the data bucket: read (ItemReader), written in parts (ResultWriter)
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
+        )
         # Distributed Map runs its child workflows as executions of this same state machine.
         role.add_to_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.arn]))
         role.add_to_policy(
@@ -122,9 +171,17 @@ class Workflow(Construct):
         grantee.grant_principal.add_to_principal_policy(self._key_use(["kms:GenerateDataKey", "kms:Decrypt"]))
 
     def grant_read_history(self, grantee: iam.IGrantable) -> None:
-        """Which state a failed execution was in (history read without execution data: no key use, no PHI)."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["states:GetExecutionHistory"], resources=[self.executions[0]])
+        """Which state a failed execution was in, down through the failed child executions of its Distributed
+        Maps (histories read without execution data: no key use, no PHI)."""
+        principal = grantee.grant_principal
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["states:GetExecutionHistory"], resources=self.executions)
+        )
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["states:ListMapRuns"], resources=self.executions)
+        )
+        principal.add_to_principal_policy(  # ListExecutions with a mapRunArn: the map run's child executions
+            iam.PolicyStatement(actions=["states:ListExecutions"], resources=[self.map_runs])
         )
 
     def grant_describe(self, grantee: iam.IGrantable) -> None:

@@ -28,12 +28,16 @@ CONTEXT = {
     "alarm_email": "ops@pbm.example",
     "operator_email": "operator@pbm.example",
 }
-# A PBM's existing lake (its own bucket, folder and key) and its own address for the approval pages.
+# A production-like deploy: a PBM's existing lake (its own bucket, folder and key), its own address for the
+# approval pages, its verified sending domain and its own letters batching.
 EXTERNAL_LAKE = {
     "lake_bucket": "pbm-claims-lake",
     "lake_prefix": "extracts/v1",
     "lake_key_arn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "approval_base_url": "https://approvals.pbm.example",
+    "sender_domain": "pbm.example",
+    "letters_batch_size": "5000",
+    "letters_max_concurrency": "20",
 }
 STUB_HANDLER = "def handler(event, context):\n    return {}\n"
 

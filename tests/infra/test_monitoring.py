@@ -129,7 +129,7 @@ def test_the_app_metrics_namespace_is_the_one_the_code_emits_and_the_docs_name()
         ("CampaignFailed", "AWS/States", "ExecutionsFailed", 1),
         ("IntakeDeadLetters", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 1),
         ("FailureAlertDeadLetters", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 1),
-        ("CallbackWaitPastDeadline", "AWS/States", "LambdaFunctionsTimedOut", 1),
+        ("CallbackWaitPastDeadline", APP, "ApprovalsPastDeadline", 1),
         ("SesBounceRate", "AWS/SES", "Reputation.BounceRate", BOUNCE_RATE_ALARM),
         ("SesComplaintRate", "AWS/SES", "Reputation.ComplaintRate", COMPLAINT_RATE_ALARM),
         ("AudienceErrors", "AWS/Lambda", "Errors", 1),
@@ -160,9 +160,8 @@ def test_alarm_dimensions_point_at_this_stacks_resources(synth):
     assert dims["FailureAlertDeadLetters"]["QueueName"]["Fn::GetAtt"][0].startswith(
         "FailureAlertsDeadLetters"
     )
-    assert dims["CallbackWaitPastDeadline"]["LambdaFunctionArn"]["Fn::GetAtt"][0].startswith(
-        "Functionsapprovalrequest"
-    )
+    # not the reminders' own timeouts (the playbook working): only a question past its final deadline
+    assert dims["CallbackWaitPastDeadline"] == {"service": POWERTOOLS["POWERTOOLS_SERVICE_NAME"]}
     assert dims["AudienceErrors"]["FunctionName"]["Ref"].startswith("Functionsaudience")
     # the account's rates: what SES reviews
     assert dims["SesBounceRate"] == {} and dims["SesComplaintRate"] == {}
@@ -186,3 +185,11 @@ def test_alarm_topic_is_encrypted_and_mails_the_alarm_email_from_context(synth):
         "TopicArn": {"Ref": topic_id},
     }
     assert all(a["AlarmActions"] == [{"Ref": topic_id}] for a in alarms(synth).values())
+
+
+def test_every_app_metric_an_alarm_watches_is_emitted_by_a_function(synth):
+    emitted = set()
+    for handler in (ROOT / "functions").glob("*/handler.py"):
+        emitted |= set(re.findall(r'add_metric\(name="(\w+)"', handler.read_text()))
+    watched = {props["MetricName"] for props in alarms(synth).values() if props.get("Namespace") == APP}
+    assert watched and watched <= emitted, watched - emitted

@@ -244,3 +244,89 @@ def test_raw_body_is_base64_decoded_before_parsing(api, aws):
     assert base64.b64decode(event["body"]) == b"decision=approve"
     assert call(api, event)["statusCode"] == 403  # decoded and parsed: refused for the missing CSRF token
     assert json.loads(json.dumps(event))  # the event is plain JSON, as API Gateway sends it
+
+
+def test_operator_alert_names_the_inner_stage_of_a_failed_distributed_map(aws, monkeypatch):
+    """On AWS a failed letters batch fails its client's child execution, which fails the campaign with
+    States.ExceedToleratedFailureThreshold; notify looks inside the failed map runs (histories without execution
+    data) and names the stage and error where it really failed. moto keeps no child executions: stubbed client."""
+    from botocore.stub import Stubber
+
+    notify = load_handler("notify")
+    sm = "arn:aws:states:us-east-1:123456789012:stateMachine:automated-pharmacist-campaign"
+    parent = sm.replace("stateMachine", "execution") + ":cmp-9"
+    client_child = sm.replace("stateMachine", "execution") + "/ForEachClient:c1"
+    batch_child = sm.replace("stateMachine", "execution") + "/Letters:b3"
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    stub = Stubber(sfn)
+
+    def history(arn, states, error):
+        events = [
+            {"id": i + 1, "timestamp": 0, "type": "TaskStateEntered", "stateEnteredEventDetails": {"name": n}}
+            for i, n in enumerate(states)
+        ]
+        events.append(
+            {
+                "id": len(events) + 1,
+                "timestamp": 0,
+                "type": "ExecutionFailed",
+                "executionFailedEventDetails": {"error": error},
+            }
+        )
+        stub.add_response(
+            "get_execution_history",
+            {"events": events},
+            {"executionArn": arn, "maxResults": 1000, "includeExecutionData": False},
+        )
+
+    def failed_child(arn, run_label, child):
+        run = sm.replace("stateMachine", "mapRun") + f"/{run_label}:r1"
+        stub.add_response(
+            "list_map_runs",
+            {"mapRuns": [{"executionArn": arn, "mapRunArn": run, "stateMachineArn": sm, "startDate": 0}]},
+            {"executionArn": arn},
+        )
+        stub.add_response(
+            "list_executions",
+            {
+                "executions": [
+                    {
+                        "executionArn": child,
+                        "stateMachineArn": sm,
+                        "name": child.rsplit(":", 1)[1],
+                        "status": "FAILED",
+                        "startDate": 0,
+                    }
+                ]
+            },
+            {"mapRunArn": run, "statusFilter": "FAILED", "maxResults": 1},
+        )
+
+    history(parent, ["FindAudience", "AnyClients", "ForEachClient"], "States.ExceedToleratedFailureThreshold")
+    failed_child(parent, "ForEachClient", client_child)
+    history(client_child, ["Election", "Letters"], "States.ExceedToleratedFailureThreshold")
+    failed_child(client_child, "Letters", batch_child)
+    history(batch_child, ["GenerateLetters"], "TemplateChanged")
+    monkeypatch.setattr(notify, "client", lambda service, region=None: sfn)
+    with stub:
+        assert notify.failed_states(parent) == (
+            ["ForEachClient", "Letters", "GenerateLetters"],
+            "TemplateChanged",
+        )
+    stub.assert_no_pending_responses()
+
+    from coach.approvals.notices import alert_from_status_change
+
+    event = {
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {"status": "FAILED", "name": "cmp-9", "error": "States.ExceedToleratedFailureThreshold"},
+    }
+    notice = alert_from_status_change(
+        event, ["ForEachClient", "Letters", "GenerateLetters"], "TemplateChanged"
+    )
+    assert (notice.stage, notice.error) == ("client branch: letters", "TemplateChanged")
+    outer = alert_from_status_change(event, ["ForEachClient"], None)  # could not look inside: the outer stage
+    assert (outer.stage, outer.error) == (
+        "clients (approvals, letters, outcomes)",
+        "States.ExceedToleratedFailureThreshold",
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from coach.approvals.pages import event_label
@@ -67,12 +67,20 @@ def send_notice(
     return len(recipients)
 
 
-# The top-level state an execution stopped in → the stage an operator knows.
+# The state an execution stopped in → the stage an operator knows. Inside ForEachClient (one child execution per
+# client) and Letters (one per batch), the innermost known state names the stage.
 STAGES = {
     "FindAudience": "audience",
     "AnyClients": "audience",
     "ForEachClient": "clients (approvals, letters, outcomes)",
     "Summary": "summary",
+    "InformAccountTeam": "client branch: notice to the account team",
+    "InformClient": "client branch: notice to the client",
+    "AskAccountTeam": "client branch: account team approval",
+    "AskClient": "client branch: client approval",
+    "Letters": "client branch: letters",
+    "GenerateLetters": "client branch: letters",
+    "RecordOutcome": "client branch: outcome (manifest merge)",
 }
 STATUS_CHANGE = "Step Functions Execution Status Change"
 ALERT_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -88,7 +96,18 @@ def failure_event_pattern(state_machine_arn: str) -> dict[str, Any]:
     }
 
 
-def alert_from_status_change(event: Mapping[str, Any], last_state: str | None) -> Notice:
+def stage_of(path: Sequence[str] | str | None) -> str:
+    """The operator's name for where the campaign failed: the innermost state of `path` that has one."""
+    states = [path] if isinstance(path, str) else list(path or [])
+    for state in reversed(states):
+        if state in STAGES:
+            return STAGES[state]
+    return states[-1] if states else "unknown"
+
+
+def alert_from_status_change(
+    event: Mapping[str, Any], last_state: Sequence[str] | str | None, inner_error: str | None = None
+) -> Notice:
     """The operator alert for an execution that ended FAILED, TIMED_OUT or ABORTED (its EventBridge status-change
     event). Only the campaign id, the stage, the status and the error *name* are kept: the cause text and the
     execution input are dropped (they are not needed, and an alert must never carry more than it has to)."""
@@ -99,11 +118,11 @@ def alert_from_status_change(event: Mapping[str, Any], last_state: str | None) -
         campaign_id = str(json.loads(detail.get("input") or "{}")["campaign_id"])
     except (ValueError, KeyError, TypeError):
         campaign_id = str(detail.get("name") or "unknown")
-    error = str(detail.get("error") or detail["status"])
+    error = str(inner_error or detail.get("error") or detail["status"])
     return Notice(
         campaign_id=campaign_id,
         kind="operator_alert",
-        stage=STAGES.get(last_state or "", last_state or "unknown"),
+        stage=stage_of(last_state),
         error=error if ERROR_NAME.fullmatch(error) else "unnamed error",
         status=str(detail["status"]),
         redrive_count=int(detail.get("redriveCount") or 0),
