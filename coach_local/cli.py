@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -35,7 +35,12 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEMO_EVENT = Path(__file__).parent / "events" / "claritin_otc.json"
 
 
-def _fail_input(message: str) -> None:
+def _check_lake_size(members: int, clients: int) -> None:
+    if clients > members:
+        _fail_input(f"--clients {clients} is more than --members {members}: every client needs a member")
+
+
+def _fail_input(message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
@@ -188,20 +193,23 @@ def _campaign_progress(quiet: bool = False) -> Iterator[Callable[[dict[str, tupl
 
 @app.command()
 def demo(
-    members: Annotated[int, typer.Option(help="Members in the generated lake.")] = 20_000,
-    clients: Annotated[int, typer.Option(help="Clients in the generated lake.")] = 40,
+    members: Annotated[int, typer.Option(min=1, help="Members in the generated lake.")] = 20_000,
+    clients: Annotated[int, typer.Option(min=1, help="Clients in the generated lake.")] = 40,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out"),
     lake: Annotated[Path | None, typer.Option(help="Lake folder (generated if missing).")] = None,
     interactive: Annotated[
         bool, typer.Option(help="Print the approval links and wait for you to click.")
     ] = False,
-    port: Annotated[int, typer.Option(help="Port of the local approval server (0 = any free port).")] = 0,
+    port: Annotated[
+        int, typer.Option(min=0, max=65_535, help="Port of the local approval server (0 = any free port).")
+    ] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the generated lake.")] = 7,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as JSON (no table, no progress).")
     ] = False,
 ) -> None:
     """Generate a synthetic lake (if needed) and run the Claritin over-the-counter campaign end to end."""
+    _check_lake_size(members, clients)
     lake_dir = lake or out / "lake"
     marker = lake_dir / ".generated.json"
     wanted = {"members": members, "clients": clients, "seed": seed}
@@ -237,7 +245,9 @@ def run(
     interactive: Annotated[
         bool, typer.Option(help="Print the approval links and wait for you to click.")
     ] = False,
-    port: Annotated[int, typer.Option(help="Port of the local approval server (0 = any free port).")] = 0,
+    port: Annotated[
+        int, typer.Option(min=0, max=65_535, help="Port of the local approval server (0 = any free port).")
+    ] = 0,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as JSON (no table, no progress).")
     ] = False,
@@ -266,12 +276,13 @@ def run(
 @app.command("generate-lake")
 def generate_lake_command(
     out: Annotated[Path, typer.Option(help="Lake folder to write.")],
-    members: Annotated[int, typer.Option()] = 20_000,
-    clients: Annotated[int, typer.Option()] = 40,
-    seed: Annotated[int, typer.Option()] = 7,
+    members: Annotated[int, typer.Option(min=1, help="Members in the lake.")] = 20_000,
+    clients: Annotated[int, typer.Option(min=1, help="Clients (health plans) the members belong to.")] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed writes the same lake.")] = 7,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Write a synthetic claims lake in the shape of the data contract."""
+    _check_lake_size(members, clients)
     stats = _generate_with_progress(out, members=members, clients=clients, seed=seed, quiet=as_json)
     if as_json:
         print(json.dumps({"lake": str(out.resolve()), **dataclasses.asdict(stats)}))  # type: ignore[call-overload]
@@ -355,8 +366,15 @@ def status(
     written = datetime.fromtimestamp(float(state["written_at"]), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     where = "running now" if state["live"] else "finished (last status)"
     table = Table(title=f"Local runtime in {out}: {where}, as of {written}")
-    for column in ("campaign", "state", "started (UTC)", "waiting for", "since (UTC)", "deadline (UTC)"):
-        table.add_column(column)
+    # The campaign id is what `coach audit`/`coach redrive` take: never cut short; the other columns wrap.
+    table.add_column(
+        "campaign",
+        no_wrap=True,
+        overflow="fold",
+        min_width=max((len(c["campaign_id"]) for c in state["campaigns"]), default=8),
+    )
+    for column in ("state", "started (UTC)", "waiting for", "since (UTC)", "deadline (UTC)"):
+        table.add_column(column, overflow="fold")
     for campaign in state["campaigns"]:
         waits = campaign["waiting_for"]
         if not waits:
@@ -457,6 +475,40 @@ def cost(
     )
 
 
+@contextmanager
+def _aws_call(what: str) -> Iterator[None]:
+    """AWS configuration problems are bad input (exit 2, what to set); a refusal by AWS ends the command (exit 1)
+    with AWS's error code and message; never a traceback."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+    )
+
+    try:
+        yield
+    except NoRegionError:
+        _fail_input(f"{what}: no AWS region: pass --region or set AWS_REGION (or a profile's region)")
+    except (NoCredentialsError, PartialCredentialsError):
+        _fail_input(
+            f"{what}: no AWS credentials: set AWS_PROFILE (see `aws configure`) or the AWS_ACCESS_KEY_ID/"
+            "AWS_SECRET_ACCESS_KEY environment variables"
+        )
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        err.print(
+            f"[bold red]error:[/] {what}: AWS refused: {error.get('Code')}: {error.get('Message')}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_FAILED) from None
+    except BotoCoreError as exc:
+        err.print(f"[bold red]error:[/] {what}: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED) from None
+
+
 @app.command()
 def redrive(
     campaign_id: Annotated[
@@ -471,24 +523,24 @@ def redrive(
     """Redrive a failed, timed-out or stopped campaign on AWS: it resumes at the failed stage; nothing sent is sent again."""
     import boto3
 
-    sfn = boto3.client("stepfunctions", region_name=region)
-    if state_machine.startswith("arn:"):
-        machine_arn = state_machine
-    else:
-        account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
-        machine_arn = f"arn:aws:states:{sfn.meta.region_name}:{account}:stateMachine:{state_machine}"
-    execution_arn = machine_arn.replace(":stateMachine:", ":execution:") + f":{campaign_id}"
-    try:
-        execution = sfn.describe_execution(executionArn=execution_arn)
-    except sfn.exceptions.ExecutionDoesNotExist:
-        _fail_input(f"no campaign {campaign_id!r} in {machine_arn}")
-        return
-    if execution["status"] not in ("FAILED", "TIMED_OUT", "ABORTED"):
-        _fail_input(
-            f"campaign {campaign_id} is {execution['status']}: only a failed, timed-out or stopped campaign "
-            "can be redriven"
-        )
-    started = sfn.redrive_execution(executionArn=execution_arn)
+    with _aws_call("redrive"):
+        sfn = boto3.client("stepfunctions", region_name=region)
+        if state_machine.startswith("arn:"):
+            machine_arn = state_machine
+        else:
+            account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+            machine_arn = f"arn:aws:states:{sfn.meta.region_name}:{account}:stateMachine:{state_machine}"
+        execution_arn = machine_arn.replace(":stateMachine:", ":execution:") + f":{campaign_id}"
+        try:
+            execution = sfn.describe_execution(executionArn=execution_arn)
+        except sfn.exceptions.ExecutionDoesNotExist:
+            _fail_input(f"no campaign {campaign_id!r} in {machine_arn}")
+        if execution["status"] not in ("FAILED", "TIMED_OUT", "ABORTED"):
+            _fail_input(
+                f"campaign {campaign_id} is {execution['status']}: only a failed, timed-out or stopped "
+                "campaign can be redriven"
+            )
+        started = sfn.redrive_execution(executionArn=execution_arn)
     result = {
         "campaign_id": campaign_id,
         "execution_arn": execution_arn,
@@ -521,14 +573,14 @@ def event_put(
         raw = load_event(file)
     except BadInput as exc:
         _fail_input(str(exc))
-        return
     entry = {
         "Source": raw["source"],
         "DetailType": raw["detail-type"],
         "Detail": json.dumps(raw["detail"]),
         "EventBusName": bus,
     }
-    response = boto3.client("events", region_name=region).put_events(Entries=[entry])
+    with _aws_call("event put"):
+        response = boto3.client("events", region_name=region).put_events(Entries=[entry])
     failed = response.get("FailedEntryCount", 0)
     result = {
         "campaign_id": campaign_id_for(raw["detail"]["event_id"]),
@@ -546,14 +598,35 @@ def event_put(
         raise typer.Exit(EXIT_FAILED)
 
 
+def _templates_root(directory: Path | None) -> Path:
+    from coach.letters.templates import REGISTRY, TEMPLATES_DIR
+
+    if directory is None:
+        return TEMPLATES_DIR
+    if not directory.is_dir():
+        _fail_input(f"{directory}: no such folder (expected one folder per event type, and {REGISTRY})")
+    return directory
+
+
+TemplatesDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir",
+        help="A templates folder to work on (a draft copy); default: the templates this install sends.",
+    ),
+]
+
+
 @templates_app.command("check")
 def templates_check(
+    directory: TemplatesDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Render every approved template against sample data and verify its required elements."""
+    """Render every template (approved or draft) against sample data for every branch of its event type; verify
+    the required elements and that each template is the approved version."""
     from coach.letters.templates import check_templates
 
-    problems = check_templates()
+    problems = check_templates(_templates_root(directory))
     if as_json:
         print(json.dumps({"ok": not problems, "problems": problems}))
         if problems:
@@ -564,6 +637,43 @@ def templates_check(
     if problems:
         raise typer.Exit(EXIT_FAILED)
     console.print("All letter templates render and contain every required element.")
+
+
+@templates_app.command("approve")
+def templates_approve(
+    template: Annotated[str, typer.Argument(help="Template and language, e.g. otc_switch/es.")],
+    approver: Annotated[str, typer.Option(help="Who approved this content (name and role).")],
+    version: Annotated[str, typer.Option(help="The version this content gets, e.g. 1.1.0.")],
+    directory: TemplatesDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Record an approval of a template's current content (approver, today's date, SHA-256). Refused while the
+    template fails its check; the earlier approval is kept in the registry's history."""
+    from coach.letters.templates import LANGUAGES, ApprovalRefused, approve_template, check_templates
+
+    root = _templates_root(directory)
+    template_id, _, lang = template.partition("/")
+    if lang not in LANGUAGES:
+        _fail_input(f"{template!r}: name the language too, e.g. {template_id}/en ({', '.join(LANGUAGES)})")
+    relative = f"{template_id}/{lang}.j2"
+    blocking = [
+        p for p in check_templates(root) if p.startswith(f"{relative}:") and "approved version" not in p
+    ]
+    blocking = [p for p in blocking if "no approval recorded" not in p]
+    if blocking:
+        _fail_input("not approved, the template fails its check: " + "; ".join(blocking))
+    try:
+        entry = approve_template(template_id, lang, approver, datetime.now(UTC).date(), version, root=root)
+    except ApprovalRefused as exc:
+        _fail_input(str(exc))
+    if as_json:
+        print(json.dumps({"template": relative, **{k: v for k, v in entry.items() if k != "history"}}))
+    else:
+        console.print(
+            f"Approved {relative} version {entry['version']} (sha256 {entry['sha256'][:16]}…) "
+            f"by {entry['approver']} on {entry['approved_on']}.",
+            highlight=False,
+        )
 
 
 @templates_app.command("preview")
@@ -580,6 +690,8 @@ def templates_preview(
     known = ", ".join(sorted(p.name for p in TEMPLATES_DIR.iterdir() if p.is_dir()))
     if lang not in LANGUAGES:
         _fail_input(f"{template!r}: no {lang!r} version (languages: {', '.join(LANGUAGES)})")
+    if not out.parent.is_dir():
+        _fail_input(f"--out {out}: the folder {out.parent} does not exist")
     try:
         preview_template(template_id, lang, out)
     except TemplateNotApproved as exc:

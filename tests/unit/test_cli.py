@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import boto3
+import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
@@ -15,23 +16,76 @@ ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
-def test_every_command_has_help():
-    for command in (
-        ["--help"],
-        ["demo", "--help"],
-        ["run", "--help"],
-        ["audit", "--help"],
-        ["templates", "check", "--help"],
-        ["event", "put", "--help"],
-        ["generate-lake", "--help"],
-        ["report", "--help"],
-        ["status", "--help"],
-        ["cost", "--help"],
-        ["redrive", "--help"],
-        ["templates", "preview", "--help"],
+def _commands(group, path=()):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):  # a sub-app: `coach templates …`, `coach event …`
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_every_command_and_option_is_documented():
+    import typer
+
+    commands = dict(_commands(typer.main.get_command(app)))
+    assert {("templates", "approve"), ("templates", "check"), ("event", "put"), ("demo",)} <= set(commands)
+    for path, command in commands.items():
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output, path
+        assert (command.help or "").strip(), f"coach {' '.join(path)} has no description"
+        for param in command.params:
+            if param.param_type_name == "option":
+                assert (param.help or "").strip(), f"coach {' '.join(path)} {param.opts[0]} has no help"
+            else:
+                assert (getattr(param, "help", None) or "").strip(), f"coach {' '.join(path)} {param.name}"
+        if path not in {("templates", "preview")}:  # options common to every command are spelled the same
+            assert any("--json" in p.opts for p in command.params), f"coach {' '.join(path)} has no --json"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["generate-lake", "--out", "{tmp}/lake", "--members", "0"], "--members"),
+        (["generate-lake", "--out", "{tmp}/lake", "--members", "5", "--clients", "9"], "every client needs"),
+        (["demo", "--members", "-1"], "--members"),
+        (["demo", "--port", "70000"], "--port"),
+        (["templates", "preview", "otc_switch", "--out", "{tmp}/no/such/folder/x.pdf"], "does not exist"),
+        (["templates", "check", "--dir", "{tmp}/nowhere"], "no such folder"),
+        (["cost", "--members", "-5"], "--members"),
+    ],
+)
+def test_bad_options_exit_2_with_a_clear_line_and_no_traceback(tmp_path, args, message):
+    result = runner.invoke(app, [a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "lake").exists()
+
+
+def test_aws_commands_without_credentials_or_region_exit_2_saying_what_to_set(tmp_path, monkeypatch):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_REGION",
     ):
-        result = runner.invoke(app, command)
-        assert result.exit_code == 0 and "Usage" in result.output, command
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    import boto3.session
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    no_region = runner.invoke(app, ["redrive", "some-campaign"])
+    assert no_region.exit_code == 2 and "no AWS region" in no_region.output, no_region.output
+    event = tmp_path / "event.json"
+    event.write_text((ROOT / "coach_local/events/claritin_otc.json").read_text())
+    no_credentials = runner.invoke(app, ["event", "put", "--file", str(event), "--region", "us-east-1"])
+    assert no_credentials.exit_code == 2 and "no AWS credentials" in no_credentials.output, (
+        no_credentials.output
+    )
+    assert "Traceback" not in no_region.output + no_credentials.output
 
 
 def test_event_put_validates_then_sends_to_the_bus(monkeypatch):

@@ -86,6 +86,7 @@ def test_status_names_the_decision_a_running_campaign_waits_for(tmp_path):
     assert question["since"] < question["deadline"]
     table = subprocess.run([*COACH, "status", "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
     assert "account team of C1" in table.stdout and "running now" in table.stdout
+    assert team.campaign_id in table.stdout  # whole: it is what `coach audit` and `coach redrive` take
     assert "Hopper" not in json.dumps(state) + table.stdout
 
     assert answer(team.link, "approve") == 200
