@@ -123,7 +123,8 @@ def all_events() -> list[dict]:
 # listed OR its catalog ingredient equals the event's (case-insensitive); a member is affected with at least one
 # paid matching fill in the lookback (the N days up to and including announced_on); reachable unless ineligible on
 # the effective date, deceased, opted out, without a usable mailing address and without a consented email, or on a
-# sensitive-class drug the playbook does not allow. Email (DESIGN.md §5) when consented and preferred.
+# sensitive-class drug the playbook does not allow. Email (DESIGN.md §5) when consented and preferred, or consented
+# with no usable mailing address (email is then the only way to reach the member).
 ORACLE_SQL = """
 WITH claims AS (
     SELECT member_id, ndc, fill_date, claim_status FROM read_parquet($claims, hive_partitioning = true)
@@ -146,13 +147,16 @@ judged AS (
     SELECT m.client_id,
            (m.eligibility_end IS NULL OR m.eligibility_end >= $effective)
            AND m.deceased IS NOT TRUE AND m.opted_out IS NOT TRUE AND NOT a.forbidden
-           AND ((coalesce(trim(m.address_line1), '') <> '' AND coalesce(trim(m.city), '') <> ''
-                 AND regexp_full_match(coalesce(trim(m.state), ''), '[A-Za-z]{2}')
-                 AND coalesce(trim(m.postal_code), '') <> '')
-                OR (coalesce(trim(m.email), '') <> '' AND m.email_consent IS TRUE)) AS reachable,
-           coalesce(trim(m.email), '') <> '' AND m.email_consent IS TRUE
-           AND lower(trim(coalesce(m.preferred_channel, ''))) = 'email' AS by_email
-    FROM affected a JOIN read_parquet($members) m ON m.member_id = a.member_id
+           AND (postal OR consented) AS reachable,
+           consented AND (lower(trim(coalesce(m.preferred_channel, ''))) = 'email' OR NOT postal) AS by_email
+    FROM affected a JOIN (
+        SELECT *,
+               coalesce(trim(address_line1), '') <> '' AND coalesce(trim(city), '') <> ''
+               AND regexp_full_match(coalesce(trim(state), ''), '[A-Za-z]{2}')
+               AND coalesce(trim(postal_code), '') <> '' AS postal,
+               coalesce(trim(email), '') <> '' AND email_consent IS TRUE AS consented
+        FROM read_parquet($members)
+    ) m ON m.member_id = a.member_id
 )
 SELECT client_id, count(*) AS affected, count(*) FILTER (WHERE reachable) AS reachable,
        count(*) FILTER (WHERE reachable AND by_email) AS emailed
