@@ -166,3 +166,20 @@ def test_json_output_for_scripts_and_exit_code_2_for_a_bad_template(tmp_path):
     assert lake.exit_code == 0
     stats = json.loads(lake.stdout)
     assert stats["members"] == 200 and stats["clients"] == 3 and stats["claims"] > 0
+
+
+def test_no_colour_codes_when_the_output_is_not_a_terminal():
+    import os
+    import subprocess
+    import sys
+
+    for args in (["cost", "--members", "1000", "--clients", "3"], ["--help"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "coach_local.cli", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TERM")},
+        )
+        assert done.returncode == 0, done.stderr
+        assert "\x1b[" not in done.stdout + done.stderr, args
