@@ -66,6 +66,9 @@ class FunctionRegistry:
         self.errors: list[tuple[str, str, str]] = []
         # Every invocation (function, wall-clock start and end, succeeded?): the report's per-stage timings.
         self.invocations: list[Invocation] = []
+        # Set to a list to record every invocation's input and output (or error): what Step Functions keeps in a
+        # task's history events, in the child executions too, and what the approval pages show a browser.
+        self.calls: list[Call] | None = None
 
     def handler(self, name: str) -> Callable[[dict, Any], Any]:
         with self._lock:
@@ -75,6 +78,8 @@ class FunctionRegistry:
 
     def invoke(self, name: str, event: dict) -> Any:
         started, ok = time.time(), False
+        calls = self.calls
+        received = _snapshot(event) if calls is not None else None  # as received: a handler may change it
         try:
             if name in self.faults:
                 self.faults[name](event)
@@ -85,9 +90,13 @@ class FunctionRegistry:
             )
             result = self.handler(name)(event, context)
             ok = True
+            if calls is not None:
+                calls.append(Call(name, _campaign_of(event), received, _snapshot(result)))
             return result
         except Exception as exc:
             self.errors.append((name, type(exc).__name__, str(exc)[:500]))
+            if calls is not None:
+                calls.append(Call(name, _campaign_of(event), received, None, error_payload(exc)))
             raise
         finally:
             self.invocations.append(Invocation(name, _campaign_of(event), started, time.time(), ok))
@@ -100,6 +109,22 @@ class Invocation:
     started: float
     finished: float
     ok: bool
+
+
+@dataclass(frozen=True)
+class Call:
+    """One invocation as Step Functions records it: the payload sent, and the payload or error returned."""
+
+    function: str
+    campaign_id: str | None
+    event: Any
+    result: Any
+    error: dict | None = None
+
+
+def _snapshot(value: Any) -> Any:
+    """A JSON copy of `value`, as it went over the wire at that moment."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def _campaign_of(event: object) -> str | None:

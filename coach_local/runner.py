@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 from coach.intake import InvalidEvent, campaign_id_for, parse_event
 
 from coach_local.approver import ApprovalEmail, Decisions, OutboxWatcher, auto_approver
+from coach_local.dispatch import Call
 from coach_local.insights import stage_timings, templates_used
 from coach_local.report_html import write_report
 from coach_local.runtime import LocalRuntime
@@ -35,6 +38,8 @@ class RunResult:
     error: str | None = None
     watcher_errors: list[str] | None = None
     function_errors: list[tuple[str, str, str]] | None = None
+    # every function invocation's input and output (or error): what the task events of the histories hold
+    calls: list[Call] | None = None
 
 
 def load_event(path: Path) -> dict:
@@ -100,6 +105,87 @@ def check_lake(lake_dir: Path) -> None:
         raise BadInput(str(exc)) from exc
 
 
+class MapRunRecorder:
+    """Keeps the history events of every Distributed Map's child executions, which moto otherwise drops.
+
+    moto 5.2.5 runs a Distributed Map's children in-process, not as executions: the map run gets a fresh
+    EventManager for its iterations (`DistributedIterationComponent._eval_body`) and drops it when the run ends, so
+    neither GetExecutionHistory nor ListExecutions(mapRunArn=…) returns their events. On AWS each child is an
+    execution with its own history, holding the payloads of the tasks inside the map (approvals, notices, letters,
+    outcomes). While recording, every map run's EventManager (nested ones too: Letters runs inside ForEachClient)
+    is kept with its map run's ARN and state name. Behaviour is unchanged: only a reference is kept."""
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[str, str, Any]] = []  # (map run ARN, Map state, its EventManager)
+        self._current = threading.local()  # the map run being started on this thread
+
+    def histories(self, listed: list[str]) -> list[dict[str, Any]]:
+        """Every map run's events; `listed` (ListMapRuns) are all there, with `events: null` where none were kept."""
+        runs = [
+            {"mapRunArn": arn, "state": state, "events": manager.get_event_history()}
+            for arn, state, manager in list(self._runs)
+        ]
+        kept = {run["mapRunArn"] for run in runs}
+        return runs + [{"mapRunArn": arn, "state": None, "events": None} for arn in listed if arn not in kept]
+
+    @contextmanager
+    def recording(self) -> Iterator[MapRunRecorder]:
+        from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+            distributed_iteration_component as module,
+        )
+
+        component, manager_class = module.DistributedIterationComponent, module.EventManager
+        original_eval_body = component._eval_body
+        recorder = self
+
+        class RecordedEventManager(manager_class):  # type: ignore[misc,valid-type]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                arn, state = getattr(recorder._current, "map_run", None) or ("unknown", "unknown")
+                recorder._runs.append((arn, state, self))
+
+        def eval_body(component_self: Any, env: Any) -> None:
+            eval_input = env.stack[-1]  # what the original pops: the map run's record and state name
+            record = getattr(eval_input, "map_run_record", None)
+            previous = getattr(recorder._current, "map_run", None)
+            recorder._current.map_run = (
+                getattr(record, "map_run_arn", "unknown"),
+                getattr(eval_input, "state_name", "unknown"),
+            )
+            try:
+                original_eval_body(component_self, env)
+            finally:
+                recorder._current.map_run = previous
+
+        module.EventManager = RecordedEventManager  # type: ignore[misc]
+        component._eval_body = eval_body  # type: ignore[method-assign,assignment]
+        try:
+            yield self
+        finally:
+            component._eval_body = original_eval_body  # type: ignore[method-assign]
+            module.EventManager = manager_class  # type: ignore[misc]
+
+
+# `"task_token": "…"` in a task's parameters, also where they are a JSON string (`\"task_token\": \"…\"`)
+TASK_TOKEN = re.compile(r'(task_token\\*"\s*:\s*\\*")[^"\\]*')
+
+
+def without_task_tokens(text: str) -> str:
+    """The approval tasks' parameters carry their task tokens, which complete the wait: nothing in OUT shows one."""
+    return TASK_TOKEN.sub(r"\1<task token>", text)
+
+
+def map_run_arns(runtime: LocalRuntime, execution_arn: str) -> list[str]:
+    """Every map run of the execution, nested ones included (moto keeps one pool per execution)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        runs = runtime.client("stepfunctions").list_map_runs(executionArn=execution_arn)["mapRuns"]
+    except ClientError:  # no such execution: the event started none
+        return []
+    return [str(run["mapRunArn"]) for run in runs]
+
+
 class ProgressReporter:
     """Calls `on_progress` twice a second with each long stage's (done, total) while the campaign runs."""
 
@@ -153,8 +239,13 @@ def run_campaign(
     scale = time_scale if time_scale is not None else (1.0 / 1440 if interactive else 1.0 / 8640)
     # every wait, reminder and escalation of the slowest branch must fit: a day is a minute when interactive
     timeout = timeout if timeout is not None else (4 * 3600.0 if interactive else 900.0)
-    with LocalRuntime(out_dir, lake_dir, time_scale=scale, port=port, batch_size=batch_size) as runtime:
+    map_runs, calls = MapRunRecorder(), list[Call]()
+    with (
+        map_runs.recording(),
+        LocalRuntime(out_dir, lake_dir, time_scale=scale, port=port, batch_size=batch_size) as runtime,
+    ):
         runtime.registry.faults.update(faults or {})  # tests inject failures into named functions
+        runtime.registry.calls = calls  # every function's input and output (RunResult.calls)
         if interactive:
 
             def on_email(found: ApprovalEmail) -> None:
@@ -188,6 +279,17 @@ def run_campaign(
         (out_dir / "logs" / "execution-history.json").write_text(
             json.dumps(runtime.history(campaign_id), default=str, indent=1), encoding="utf-8"
         )
+        # The child executions' histories (one entry per map run: ForEachClient, and Letters inside each client)
+        (out_dir / "logs" / "map-run-history.json").write_text(
+            without_task_tokens(
+                json.dumps(
+                    map_runs.histories(map_run_arns(runtime, runtime.execution_arn(campaign_id))),
+                    default=str,
+                    indent=1,
+                )
+            ),
+            encoding="utf-8",
+        )
     if report is not None:
         report["status"] = "succeeded" if run.status == "SUCCEEDED" else "failed"
         report["local_run"] = {
@@ -207,4 +309,5 @@ def run_campaign(
         error=run.error,
         watcher_errors=watcher.errors,
         function_errors=function_errors,
+        calls=calls,
     )

@@ -130,12 +130,33 @@ def test_manifest_is_exactly_the_reachable_members_of_approved_clients(run):
     never = {c for c, r in rows.items() if r["election"] == "never"}
     assert all(rows[c]["letters"] == 0 and rows[c]["account_team_decision"] == "not_asked" for c in never)
     expected = {m for c in sent_to for m in reachable[c]}
-    listed = []
+    listed, channel = [], {}
     for manifest in (run["out"] / "letters").glob("*/manifest.csv"):
         with manifest.open(newline="") as handle:
-            listed += [row["member_id"] for row in csv.DictReader(handle)]
+            for row in csv.DictReader(handle):
+                listed.append(row["member_id"])
+                channel[row["member_id"]] = row["channel"]
     assert sorted(listed) == sorted(expected)  # each exactly once
     assert report["totals"]["letters"] == len(expected)
+    # The channel, from the lake (DESIGN.md §5): email with consent when preferred, or when there is no usable
+    # mailing address; paper otherwise. Never both, never neither.
+    members = {
+        m["member_id"]: m
+        for m in ds.dataset(run["lake"] / "members", format="parquet").to_table().to_pylist()
+    }
+
+    def expected_channel(m: dict) -> str:
+        consented = bool((m["email"] or "").strip()) and bool(m["email_consent"])
+        address = all((m[f] or "").strip() for f in ("address_line1", "city", "postal_code")) and (
+            len((m["state"] or "").strip()) == 2
+        )
+        prefers = (m["preferred_channel"] or "").strip().lower() == "email"
+        return "email" if consented and (prefers or not address) else "mail"
+
+    assert channel == {member_id: expected_channel(members[member_id]) for member_id in expected}
+    assert set(channel.values()) == {"mail", "email"}
+    assert report["totals"]["mailed"] == sum(v == "mail" for v in channel.values())
+    assert report["totals"]["emailed"] == sum(v == "email" for v in channel.values())
 
 
 def test_bad_event_stops_with_a_clear_error_and_exit_code_2(tmp_path, run):

@@ -147,3 +147,13 @@ def test_closed_task_then_reminder_on_dynamodb(store):
     assert world.open(old, now=NOW + 3601).status == 410
     assert world.answer(fresh[ACCOUNT_TEAM[1]], "decline", now=NOW + 3700).status == 200
     assert [r.action for r in audit_trail("cmp-1", store=store)] == ["approved", "task_closed", "declined"]
+
+
+def test_retarget_only_pending_links(store):
+    world = Approvals(store=store)
+    links = world.ask()
+    first, second = (link_hash(links[a]) for a in ACCOUNT_TEAM[:2])
+    assert store.retarget(first, "token-of-the-retry")
+    assert store.get_link(first).task_token == "token-of-the-retry"
+    assert store.supersede(second) and not store.retarget(second, "token-of-the-retry")
+    assert store.get_link(second).task_token == TOKEN

@@ -20,6 +20,7 @@ from tests.unit.approval_fakes import (
     ClosedCallbacks,
     approval_request,
     csrf_in,
+    link_id_in,
 )
 
 
@@ -358,3 +359,34 @@ def test_every_page_sends_the_security_headers():
     link_id = world.ask()[ACCOUNT_TEAM[0]]
     for page in (world.open(link_id), world.open("nope" * 10), world.post(link_id, {})):
         assert {k: page.headers[k] for k in SECURITY_HEADERS} == SECURITY_HEADERS
+
+
+def test_a_retried_ask_after_a_throttle_keeps_the_links_already_emailed_working():
+    """Step Functions gives the retried attempt a new task token; the recipient emailed before the throttle keeps
+    the link from that email (the ledger does not send it again), and that link must reach the new wait."""
+    from coach.adapters.mail import Throttling
+    from coach.adapters.memory import MemoryMailer
+
+    class ThrottlesOnce(MemoryMailer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.throttled = False
+
+        def send(self, email):
+            if len(self.sent) == 1 and not self.throttled:
+                self.throttled = True
+                raise Throttling("Maximum sending rate exceeded.")
+            return super().send(email)
+
+    world = Approvals(mailer=ThrottlesOnce())
+    with pytest.raises(Throttling):
+        world.ask(approval_request(token="token-attempt-1"))
+    [first_email] = world.mailer.sent
+    kept_link = link_id_in(first_email.text)
+
+    world.ask(approval_request(token="token-attempt-2"))  # the Retry: same step, same attempt, new token
+    assert [e.to[0] for e in world.mailer.sent].count(first_email.to[0]) == 1  # not emailed twice
+    assert sorted(e.to[0] for e in world.mailer.sent) == sorted(ACCOUNT_TEAM)
+
+    assert world.answer(kept_link).status == 200
+    assert [(kind, token) for kind, token, _ in world.callbacks.calls] == [("success", "token-attempt-2")]

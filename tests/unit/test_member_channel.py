@@ -55,7 +55,15 @@ def row(member_id, **overrides):
         ({"address_line1": "  ", "email": "a@mail.example", "email_consent": True}, "email"),
         ({"state": "Illinois", "email": "a@mail.example", "email_consent": True}, "email"),
     ],
-    ids=["mail", "consent-prefers-mail", "prefers-email", "no-consent", "no-address", "blank-street", "bad-state"],
+    ids=[
+        "mail",
+        "consent-prefers-mail",
+        "prefers-email",
+        "no-consent",
+        "no-address",
+        "blank-street",
+        "bad-state",
+    ],
 )
 def test_channel_follows_consent_preference_and_a_usable_address(overrides, channel):
     assert MemberRecord.model_validate(row("M1", **overrides)).channel == channel
@@ -113,4 +121,6 @@ def test_an_unreadable_member_row_is_named_by_batch_line_and_field_without_its_v
     message = str(caught.value)
     assert message.startswith("campaigns/c/audience/C1/batch-00000.jsonl line 7: member record rejected (")
     assert "Canary" not in message and "Elm" not in message and "pigeon" not in message
-    assert caught.value.__cause__ is None and caught.value.__context__ is not None  # traceback omits the input
+    assert (
+        caught.value.__cause__ is None and caught.value.__context__ is not None
+    )  # traceback omits the input

@@ -61,4 +61,6 @@ def test_the_client_chart_shows_the_top_20_and_groups_the_rest():
     shown = [r["client_id"] for r in rows[:TOP_CLIENTS]]
     assert all(client_id in svg for client_id in shown)
     assert rows[TOP_CLIENTS]["client_id"] not in svg and "10 others" in svg
-    assert 'href="http' not in svg and "<image" not in svg and "url(http" not in svg  # inline: fetches nothing
+    assert (
+        'href="http' not in svg and "<image" not in svg and "url(http" not in svg
+    )  # inline: fetches nothing

@@ -1,22 +1,40 @@
-"""PHI stays where it must: a campaign over members whose every PHI field holds a unique canary leaves no canary in
-the execution history, the function logs, the emails to account teams, clients, escalation contacts and operators,
-report.json or audit.json. Only the letters (PDFs, manifests) and a member's own email may carry them."""
+"""PHI stays where it must: campaigns over members whose every PHI field holds a unique canary leave no canary in
+any Step Functions history event (the parent execution's, and every child execution's of the Distributed Maps:
+per client, and per letter batch inside it), any function's input or output (what those events hold, and what
+the approval pages show), any log line of any handler, any email to account teams, clients, escalation contacts
+and operators (decoded as a mail client shows it), report.json or audit.json. Only the letters (PDFs, manifests)
+and a member's own email may carry them.
+
+Three runs on one canary lake: an OTC switch (approvals, a reminder, an escalation, a client that never answers),
+a class I recall (mandatory: notices to account teams and clients, nobody asked) and a campaign whose letters
+fail (the operator alert)."""
 
 from __future__ import annotations
 
-import email
-import email.policy
+import json
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from coach_local.runner import load_event, run_campaign
+from coach_local.runner import RunResult, load_event, run_campaign
+from tests.workflow.phi_scan import (
+    Directory,
+    ScannedEmail,
+    canaries_of,
+    email_texts,
+    file_texts,
+    hits,
+    json_texts,
+    scan_email,
+)
 from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 FIELDS = ("first_name", "last_name", "address_line1", "address_line2", "city", "postal_code", "email")
+CLIENTS = [client("C1", "One"), client("C2", "Two"), client("C3", "Three")]
 
 
 def canary(field: str, index: int) -> str:
@@ -40,119 +58,247 @@ def canary_member(index: int, client_id: str, **extra) -> dict:
     )
 
 
+MEMBERS = [
+    canary_member(
+        i,
+        "C1" if i % 2 else "C2",
+        email_consent=i % 3 == 0,
+        preferred_channel="email" if i % 3 == 0 else "mail",
+    )
+    for i in range(12)
+]
+MEMBERS.append(canary_member(99, "C3", deceased=True))
+CANARIES = {m["member_id"]: canaries_of(m, FIELDS) for m in MEMBERS}
+ALL_CANARIES = set().union(*CANARIES.values())
+DIRECTORY = Directory.of(CLIENTS, MEMBERS)
+
+
+@dataclass
+class Scan:
+    """What one run left outside `letters/`, and the canaries found where none may be."""
+
+    result: RunResult
+    emails: list[ScannedEmail]
+    leaks: dict[str, set[str]]
+    scanned: list[str]  # every file scanned
+    calls: list[dict]  # every function invocation scanned: its input, and its output or error
+
+
+def scan(result: RunResult) -> Scan:
+    leaks: dict[str, set[str]] = {}
+    emails: list[ScannedEmail] = []
+    scanned: list[str] = []
+    for path in sorted(result.out_dir.rglob("*")):
+        relative = path.relative_to(result.out_dir)
+        if not path.is_file() or "letters" in relative.parts:
+            continue
+        scanned.append(str(relative))
+        if path.suffix == ".eml":
+            message = scan_email(path, DIRECTORY)
+            emails.append(message)
+            # a member's own email may carry that member's data, and no one else's
+            allowed = set().union(*(CANARIES[m] for m in message.members))
+            texts = [("file name", str(relative)), *message.texts]
+        else:
+            allowed = set()
+            texts = [("file name", str(relative)), *file_texts(path)]
+        for where, text in texts:
+            if found := hits(text, ALL_CANARIES) - allowed:
+                leaks.setdefault(f"{relative} ({where})", set()).update(found)
+    # what each function received and returned, as the task events of the histories record it (the runner
+    # keeps them in memory: approval page bodies and link ids do not belong in OUT)
+    calls = [asdict(call) for call in result.calls or []]
+    for index, call in enumerate(calls):
+        for where, text in json_texts(call):
+            if found := hits(text, ALL_CANARIES):
+                leaks.setdefault(f"call {index} to {call['function']} ({where})", set()).update(found)
+    return Scan(result, emails, leaks, scanned, calls)
+
+
+def run(base: Path, name: str, raw: dict, lake: Path, **kwargs) -> Scan:
+    return scan(run_campaign(raw, lake, base / name, timeout=240, time_scale=1 / 86_400, **kwargs))
+
+
+def otc_switch() -> dict:
+    return load_event(ROOT / "coach_local/events/claritin_otc.json")
+
+
+def class_i_recall() -> dict:
+    raw = otc_switch()
+    raw["detail"].update(
+        event_id="recall-2002-11-27-loratadine-lot-7",
+        event_type="recall",
+        recall_class="I",
+        summary="Lot 7 of loratadine 10 mg recalled (class I).",
+    )
+    return raw
+
+
+def printer_down(event):
+    raise OSError("simulated: the letters bucket refused the write")
+
+
 @pytest.fixture(scope="module")
-def campaign(tmp_path_factory):
+def runs(tmp_path_factory) -> dict[str, Scan]:
     base = tmp_path_factory.mktemp("phi")
-    members = [
-        canary_member(
-            i,
-            "C1" if i % 2 else "C2",
-            email_consent=i % 3 == 0,
-            preferred_channel="email" if i % 3 == 0 else "mail",
-        )
-        for i in range(12)
-    ]
-    members.append(canary_member(99, "C3", deceased=True))
     lake = write_lake(
         base / "lake",
-        [client("C1", "One"), client("C2", "Two"), client("C3", "Three")],
-        members,
-        [(m["member_id"], CLARITIN_NDC, date(2002, 10, 1), "paid") for m in members],
+        CLIENTS,
+        MEMBERS,
+        [(m["member_id"], CLARITIN_NDC, date(2002, 10, 1), "paid") for m in MEMBERS],
     )
-    decisions = {"C3": {"account_team": "none"}}  # reminders, escalation and no_response too
-    result = run_campaign(
-        load_event(ROOT / "coach_local/events/claritin_otc.json"),
-        lake,
-        base / "out",
-        decisions=decisions,
-        timeout=240,
-        time_scale=1 / 86_400,
-    )
-    canaries = {value for m in members for field in FIELDS if (value := str(m[field]))}
-    return result, canaries
-
-
-def hits(text: str, canaries: set[str]) -> set[str]:
-    lowered = text.lower()
-    return {c for c in canaries if c.lower() in lowered}
-
-
-def test_campaign_ran_every_kind_of_email(campaign):
-    result, _ = campaign
-    assert result.status == "SUCCEEDED", result.error
-    kinds = {
-        email.message_from_bytes(p.read_bytes(), policy=email.policy.default).get("X-Coach-Kind")
-        for p in (result.out_dir / "outbox").glob("*.eml")
+    return {
+        # C1 and C2 approve; C3's account team never answers: reminder, escalation, no response
+        "otc": run(base, "otc", otc_switch(), lake, decisions={"C3": {"account_team": "none"}}),
+        # mandatory: nobody is asked, account teams and clients get notices, the letters go out
+        "recall": run(base, "recall", class_i_recall(), lake),
+        # the letters fail: the execution fails, the operator is alerted
+        "failed": run(
+            base,
+            "failed",
+            otc_switch(),
+            lake,
+            decisions={"C3": {"account_team": "decline"}},
+            faults={"letters": printer_down},
+        ),
     }
-    assert {"approval", "letter"} <= kinds
 
 
-def test_no_canary_outside_letters_and_members_own_emails(campaign):
-    result, canaries = campaign
-    # what people and scripts read about a campaign is among the files scanned below
-    for name in (
-        "report.json",
-        "report.html",
-        "audit.json",
-        "status.json",
-        "logs/functions.log",
-        "logs/execution-history.json",
-    ):
-        assert (result.out_dir / name).is_file(), name
-    leaks: dict[str, set[str]] = {}
-    for path in result.out_dir.rglob("*"):
-        if not path.is_file() or "letters" in path.relative_to(result.out_dir).parts:
-            continue
-        if path.suffix == ".eml":
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if message.get("X-Coach-Kind") == "letter":
-                continue  # the member's own letter, to the member's own address
-        found = hits(path.read_text(errors="ignore"), canaries)
-        if found:
-            leaks[str(path.relative_to(result.out_dir))] = found
-    assert leaks == {}
+def read_json(scan: Scan, name: str):
+    return json.loads((scan.result.out_dir / name).read_text())
 
 
-def test_the_letters_do_carry_the_members_data(campaign):
-    result, canaries = campaign
-    manifests = "".join(p.read_text() for p in (result.out_dir / "letters").rglob("manifest.csv"))
-    assert len(hits(manifests, canaries)) > 20  # the canaries were real, and reached the print vendor's file
+def child_events(scan: Scan) -> list[dict]:
+    return [e for r in read_json(scan, "logs/map-run-history.json") for e in r["events"] or []]
 
 
-def test_a_failed_campaign_alerts_the_operator_without_member_data(tmp_path):
-    members = [canary_member(i, "C1") for i in range(4)]
-    lake = write_lake(
-        tmp_path / "lake",
-        [client("C1", "One", {"otc_switch": "always"})],
-        members,
-        [(m["member_id"], CLARITIN_NDC, date(2002, 10, 1), "paid") for m in members],
-    )
+def scheduled_functions(events: list[dict]) -> set[str]:
+    """The functions the events' Lambda tasks invoked (…:function:coach-<name>)."""
+    names = set()
+    for e in events:
+        if e["type"] == "TaskScheduled":
+            arn = json.loads(e["taskScheduledEventDetails"]["parameters"])["FunctionName"]
+            names.add(arn.rsplit(":function:coach-", 1)[1])
+    return names
 
-    def printer_down(event):
-        raise OSError("simulated: the letters bucket refused the write")
 
-    result = run_campaign(
-        load_event(ROOT / "coach_local/events/claritin_otc.json"),
-        lake,
-        tmp_path / "out",
-        timeout=240,
-        time_scale=1 / 86_400,
-        faults={"letters": printer_down},
-    )
-    assert result.status == "FAILED"
-    canaries = {value for m in members for field in FIELDS if (value := str(m[field]))}
-    alerts = [
-        p
-        for p in (result.out_dir / "outbox").glob("*.eml")
-        if email.message_from_bytes(p.read_bytes(), policy=email.policy.default)["X-Coach-Kind"]
-        == "operator_alert"
+def test_the_runs_ended_as_planned(runs):
+    assert runs["otc"].result.status == "SUCCEEDED", runs["otc"].result.error
+    assert runs["recall"].result.status == "SUCCEEDED", runs["recall"].result.error
+    assert runs["failed"].result.status == "FAILED"
+    for name, scan in runs.items():
+        for required in ("audit.json", "logs/functions.log", "logs/execution-history.json"):
+            assert required in scan.scanned, (name, required)
+        assert "logs/map-run-history.json" in scan.scanned, name
+    for name in ("otc", "recall"):
+        assert {"report.json", "report.html", "status.json"} <= set(runs[name].scanned), name
+
+
+@pytest.mark.parametrize("name", ["otc", "recall", "failed"])
+def test_no_canary_outside_letters_and_members_own_emails(runs, name):
+    assert runs[name].leaks == {}
+
+
+def test_every_child_execution_history_was_scanned(runs):
+    """moto runs a Distributed Map's children in-process; the runner keeps their events (map-run-history.json),
+    and every map run any history started is there, with the events of the tasks that run inside it."""
+    for name, scan in runs.items():
+        parent = read_json(scan, "logs/execution-history.json")
+        map_runs = read_json(scan, "logs/map-run-history.json")
+        kept = {r["mapRunArn"]: r for r in map_runs}
+        started = [
+            e["mapRunStartedEventDetails"]["mapRunArn"]
+            for e in parent + child_events(scan)
+            if e["type"] == "MapRunStarted"
+        ]
+        assert started, name
+        for arn in started:
+            assert kept[arn]["events"], (name, arn)
+        assert all(r["events"] for r in map_runs), (name, "a listed map run without events")
+        assert {r["state"] for r in map_runs} == {"ForEachClient", "Letters"}, name
+        assert scheduled_functions(parent) <= {"audience", "summary"}, "the parent holds no per-client task"
+    assert {"approval_request", "letters", "client_outcome"} <= scheduled_functions(child_events(runs["otc"]))
+    assert {"notify", "letters", "client_outcome"} <= scheduled_functions(child_events(runs["recall"]))
+    letters_outputs = [
+        e
+        for e in child_events(runs["otc"])
+        if e["type"] == "TaskSucceeded" and '"manifest_key"' in e["taskSucceededEventDetails"]["output"]
     ]
-    assert len(alerts) == 1
-    leaks = {
-        str(p.relative_to(result.out_dir)): found
-        for p in result.out_dir.rglob("*")
-        if p.is_file()
-        and "letters" not in p.relative_to(result.out_dir).parts
-        and (found := hits(p.read_text(errors="ignore"), canaries))
+    assert len(letters_outputs) == 2, "one GenerateLetters output per letter batch (C1, C2)"
+
+
+def test_every_function_input_and_output_was_scanned(runs):
+    """What Lambda received and returned, as Step Functions records it and the approval pages show it."""
+    functions = {name: {c["function"] for c in scan.calls} for name, scan in runs.items()}
+    assert {
+        "audience",
+        "approval_request",
+        "approval_api",
+        "letters",
+        "client_outcome",
+        "summary",
+    } <= functions["otc"]
+    assert {"audience", "notify", "letters", "client_outcome", "summary"} <= functions["recall"]
+    assert {"letters", "notify"} <= functions["failed"]  # the failed batches and the operator alert
+    failed = [c for c in runs["failed"].calls if c["error"]]
+    assert failed and {c["function"] for c in failed} == {"letters"}
+
+
+def test_every_handler_logged_into_the_scanned_log(runs):
+    """functions.log holds the lines of every stage's handler (by message: in one process the Powertools logger's
+    function_name is shared by handlers running at once, so it does not say reliably who logged)."""
+    logged = {
+        name: [
+            json.loads(line) for line in (scan.result.out_dir / "logs/functions.log").read_text().splitlines()
+        ]
+        for name, scan in runs.items()
     }
-    assert leaks == {}
+    messages = {name: {line["message"] for line in lines} for name, lines in logged.items()}
+    assert {
+        "intake",
+        "audience",
+        "approval requested",
+        "letters batch",
+        "client outcome",
+        "campaign summary",
+    } <= messages["otc"]
+    assert {"notice sent", "letters batch", "client outcome", "campaign summary"} <= messages["recall"]
+    assert {"mandatory_account_team", "mandatory_client"} <= {line.get("kind") for line in logged["recall"]}
+    assert "operator_alert" in {line.get("kind") for line in logged["failed"]}
+
+
+def test_every_kind_of_email_and_recipient_was_scanned(runs):
+    """Account teams, clients, escalation contacts, operators and members: each got emails, and each was scanned."""
+    seen = {name: {(e.kind, role) for e in scan.emails for role in e.roles} for name, scan in runs.items()}
+    assert {
+        ("approval", "account_team"),
+        ("approval", "client"),
+        ("approval", "escalation"),
+        ("letter", "member"),
+    } <= seen["otc"]
+    assert {("notice", "account_team"), ("notice", "client"), ("letter", "member")} <= seen["recall"]
+    assert ("approval", "account_team") not in seen["recall"], "a mandatory notice asks nobody"
+    assert ("operator_alert", "operator") in seen["failed"]
+    for scan in runs.values():
+        for message in scan.emails:
+            # the header and the recipients agree: a letter goes to one member, anything else to no member
+            assert "unknown" not in message.roles, (message.path.name, message.recipients)
+            if message.kind == "letter":
+                assert message.roles == {"member"} and len(message.members) == 1, message.path.name
+            else:
+                assert "member" not in message.roles, message.path.name
+
+
+@pytest.mark.parametrize("name", ["otc", "recall"])
+def test_the_letters_do_carry_the_members_data(runs, name):
+    """The positive control: the canaries are real, and reach the print vendor's file and members' own emails."""
+    out = runs[name].result.out_dir
+    manifests = "".join(p.read_text() for p in (out / "letters").rglob("*manifest.csv"))
+    assert len(hits(manifests, ALL_CANARIES)) > 20
+    letters = [e for e in runs[name].emails if e.kind == "letter"]
+    assert letters  # M000, M003, M006, M009 consented to email and prefer it
+    for message in letters:
+        (member_id,) = message.members
+        _, texts = email_texts(message.path.read_bytes())
+        decoded = "".join(text for where, text in texts if where != "raw")
+        assert canary("last_name", int(member_id[1:])) in decoded, message.path.name

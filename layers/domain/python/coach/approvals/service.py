@@ -132,6 +132,12 @@ def request_approval(
         for old in store.group_links(group):
             if old.state == "pending" and old.attempt < request.attempt:
                 store.supersede(old.link_hash)
+    # Step Functions gives every attempt of a task a new token: when this very step is retried (or redriven) after
+    # some of its emails went out, those emails' links now answer the new wait. Their emails are not sent again
+    # (the ledger keys them by attempt and recipient), so without this a click would reach a closed task.
+    for old in store.group_links(group):
+        if old.state == "pending" and old.attempt == request.attempt and old.task_token != request.task_token:
+            store.retarget(old.link_hash, request.task_token)
     # A decision that reached only an older, closed wait must not block this new one.
     store.reopen(group, request.task_token)
     deadline = int(now) + request.deadline_seconds

@@ -76,6 +76,10 @@ class ApprovalStore(Protocol):
 
     def set_link_state(self, link_hash: str, state: LinkState) -> None: ...
 
+    def retarget(self, link_hash: str, task_token: str) -> bool:
+        """A pending link answers `task_token` from now on; False when the link was no longer pending."""
+        ...
+
     def open_links(self) -> list[OpenLink]:
         """Every link still pending (an answered group's other links included: callers check the decision)."""
         ...
@@ -137,6 +141,14 @@ class MemoryApprovalStore:
         with self._lock:
             if item := self.items.get(_link_key(link_hash)):
                 item["state"] = state
+
+    def retarget(self, link_hash: str, task_token: str) -> bool:
+        with self._lock:
+            item = self.items.get(_link_key(link_hash))
+            if not item or item["state"] != "pending":
+                return False
+            item["task_token"] = task_token
+            return True
 
     def open_links(self) -> list[OpenLink]:
         with self._lock:
@@ -352,6 +364,22 @@ class DynamoApprovalStore:
     def set_link_state(self, link_hash: str, state: LinkState) -> None:
         remove = None if state == "pending" else OPEN_WAIT_ATTR
         self._update_if(_link_key(link_hash), "state", state, "attribute_exists(pk)", {}, remove=remove)
+
+    def retarget(self, link_hash: str, task_token: str) -> bool:
+        try:
+            self._db().update_item(
+                TableName=self.table,
+                Key=self._key(*_link_key(link_hash)),
+                UpdateExpression="SET #t = :token",
+                ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#t": "task_token", "#s": "state"},
+                ExpressionAttributeValues={":token": {"S": task_token}, ":pending": {"S": "pending"}},
+            )
+            return True
+        except Exception as exc:
+            if _condition_failed(exc):
+                return False
+            raise
 
     def open_links(self) -> list[OpenLink]:
         links: list[OpenLink] = []
