@@ -75,3 +75,24 @@ def test_a_rejected_message_is_not_disguised_as_throttling(ses, monkeypatch):
         SesMailer(ledger_table=TABLE).send(email())
     assert raised.value.response["Error"]["Code"] == "MessageRejected"
     assert ledger_items() == 0
+
+
+def test_the_outbox_never_shows_half_a_message(ses, tmp_path, monkeypatch):
+    """The local approver polls the outbox: a message must appear whole (a half-written one was read as "no link",
+    never read again, and its question never answered: a campaign waited for ever under load)."""
+    from pathlib import Path
+
+    written: list[str] = []
+    original = Path.write_bytes
+
+    def spy(self, data):
+        written.append(self.name)
+        return original(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", spy)
+    mailer = SesMailer(ledger_table=TABLE, outbox_dir=str(tmp_path))
+    mailer.send(email())
+    [message] = tmp_path.glob("*.eml")
+    assert message.name not in written  # appeared by rename, complete
+    assert not [p for p in tmp_path.iterdir() if p.suffix != ".eml"]
+    assert message.read_bytes().rstrip().endswith(b"3 members")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -118,5 +120,9 @@ class SesMailer:
         if self._outbox is not None:
             self._outbox.mkdir(parents=True, exist_ok=True)
             stem = _safe_name(email.idempotency_key or message_id)
-            (self._outbox / f"{stem}.eml").write_bytes(raw)
+            # Whole or not at all: whoever watches the outbox (the local approver, a person) never reads half a
+            # message. Written beside it, then renamed (atomic on one file system).
+            partial = self._outbox / f".{stem}.{os.getpid()}.{threading.get_ident()}.part"
+            partial.write_bytes(raw)
+            os.replace(partial, self._outbox / f"{stem}.eml")
         return str(message_id)
