@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from coach import keys
 from coach.letters.templates import LANGUAGES, default_registry
-from coach.models import CampaignInput, MarketEventEnvelope
+from coach.models import CampaignInput, MarketEventEnvelope, describe_validation_error
 from coach.playbooks import load_playbook
 from coach.ports import ObjectStore
 
@@ -42,34 +42,13 @@ def campaign_id_for(event_id: str) -> str:
     return f"{slug}-{digest}"
 
 
-def _one_line(text: str, limit: int) -> str:
-    """At most `limit` characters on one line: control characters escaped, the rest cut (keys and the values a
-    validator quotes, such as a bad NDC, come from the feed and may be huge or hold line breaks)."""
-    text = text[: limit + 1]
-    if not text.isprintable():
-        text = "".join(
-            c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
-            for c in text
-        )
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def describe_validation_error(exc: ValidationError) -> list[str]:
-    """One line per problem, naming the field path; the offending value is never echoed in full (it may be huge)."""
-    reasons = []
-    for error in exc.errors(include_url=False, include_input=False):
-        where = ".".join(_one_line(str(part), 60) for part in error["loc"]) or "(event)"
-        reasons.append(f"{where}: {_one_line(error['msg'], 300)}")
-    return reasons
-
-
 def parse_event(raw: object) -> MarketEventEnvelope:
     if not isinstance(raw, dict):
         raise InvalidEvent([f"(event): expected a JSON object, got {type(raw).__name__}"])
     try:
         return MarketEventEnvelope.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidEvent(describe_validation_error(exc)) from exc
+        raise InvalidEvent(describe_validation_error(exc, "(event)")) from exc
 
 
 def pin_templates(template_id: str) -> dict[str, str]:

@@ -264,16 +264,34 @@ class MemberDataError(ValueError):
     reaches Step Functions (the task's error cause) and the logs, where PHI must not go."""
 
 
+def _clipped(text: str, limit: int) -> str:
+    """At most `limit` characters on one line: control characters escaped, the rest cut (keys and the values a
+    validator quotes, such as a bad NDC, come from a feed and may be huge or hold line breaks)."""
+    text = text[: limit + 1]
+    if not text.isprintable():
+        text = "".join(
+            c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+            for c in text
+        )
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_validation_error(exc: ValidationError, root: str) -> list[str]:
+    """One line per problem, naming the field path (`root` for the whole object); the input is never echoed."""
+    reasons = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        where = ".".join(_clipped(str(part), 60) for part in error["loc"]) or root
+        reasons.append(f"{where}: {_clipped(error['msg'], 300)}")
+    return reasons
+
+
 def parse_member(data: dict[str, Any] | str, where: str) -> MemberRecord:
     try:
         if isinstance(data, str):
             return MemberRecord.model_validate_json(data)
         return MemberRecord.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '(record)'}: {error['msg']}"
-            for error in exc.errors(include_url=False, include_input=False, include_context=False)
-        )
+        problems = "; ".join(describe_validation_error(exc, "(record)"))
         raise MemberDataError(f"{where}: member record rejected ({problems})") from None
 
 
