@@ -21,16 +21,6 @@ def _history(execution_arn: str) -> list[dict]:
         kwargs["nextToken"] = page["nextToken"]
 
 
-def last_state_entered(execution_arn: str) -> str | None:
-    """The top-level state the execution was in when it stopped: the stage the operator is told about."""
-    entered = [
-        e["stateEnteredEventDetails"]["name"]
-        for e in _history(execution_arn)
-        if e["type"].endswith("StateEntered")
-    ]
-    return entered[-1] if entered else None
-
-
 def _failed_child(execution_arn: str) -> str | None:
     """A failed child execution of the execution's newest map run that has failed ones (Distributed Map)."""
     sfn = client("stepfunctions")
