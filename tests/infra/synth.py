@@ -61,6 +61,20 @@ def stub_functions_root(base: Path) -> Path:
     return root
 
 
+def stub_app(base: Path, **context: object) -> cdk.App:
+    """An app over stub handlers and an empty dependency layer in `base`, with `context`: for tests that build
+    (and expect a build to refuse) one configuration of their own rather than the shared synth."""
+    (base / "deps" / "python").mkdir(parents=True, exist_ok=True)
+    return cdk.App(
+        outdir=str(base / "out"),
+        context={
+            "deps_layer_dir": str(base / "deps"),
+            "functions_root": str(stub_functions_root(base)),
+            **context,
+        },
+    )
+
+
 @cache
 def synthesized(external_lake: bool = False, audit_retention_years: int | None = None) -> Synthesized:
     base = Path(tempfile.mkdtemp(prefix="pharmacist-cdk-"))

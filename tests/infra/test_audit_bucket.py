@@ -152,16 +152,9 @@ def test_only_the_two_writers_are_told_the_audit_bucket(synth):
 
 @pytest.mark.parametrize("years", ["0", "101"])
 def test_a_retention_s3_cannot_keep_is_refused_at_synth(tmp_path, years):
-    import aws_cdk as cdk
 
     from app import build
-    from tests.infra.synth import stub_functions_root
+    from tests.infra.synth import stub_app
 
-    (tmp_path / "deps" / "python").mkdir(parents=True)
-    context = {
-        "deps_layer_dir": str(tmp_path / "deps"),
-        "functions_root": str(stub_functions_root(tmp_path)),
-        "auditRetentionYears": years,
-    }
     with pytest.raises(ValueError, match="auditRetentionYears"):
-        build(cdk.App(outdir=str(tmp_path / "out"), context=context))
+        build(stub_app(tmp_path, auditRetentionYears=years))

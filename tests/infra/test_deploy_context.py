@@ -4,11 +4,10 @@ parameter's name."""
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 import pytest
 
 from app import build
-from tests.infra.synth import EXTERNAL_LAKE, stub_functions_root, synthesized
+from tests.infra.synth import EXTERNAL_LAKE, stub_app, synthesized
 
 
 def environments(synth) -> list[dict]:
@@ -54,30 +53,12 @@ def test_letters_batching_comes_from_the_context():
     ],
 )
 def test_a_bad_batching_value_stops_the_synth_naming_it(tmp_path, context, message):
-    (tmp_path / "deps" / "python").mkdir(parents=True)
-    app = cdk.App(
-        outdir=str(tmp_path / "out"),
-        context={
-            "deps_layer_dir": str(tmp_path / "deps"),
-            "functions_root": str(stub_functions_root(tmp_path)),
-            **context,
-        },
-    )
     with pytest.raises(SystemExit) as stopped:
-        build(app)
+        build(stub_app(tmp_path, **context))
     assert str(stopped.value).startswith(message)
 
 
 def test_a_sender_outside_the_sender_domain_is_refused(tmp_path):
-    (tmp_path / "deps" / "python").mkdir(parents=True)
-    app = cdk.App(
-        outdir=str(tmp_path / "out"),
-        context={
-            "deps_layer_dir": str(tmp_path / "deps"),
-            "functions_root": str(stub_functions_root(tmp_path)),
-            "sender_email": "pharmacist@other.example",
-            "sender_domain": "pbm.example",
-        },
-    )
+    app = stub_app(tmp_path, sender_email="pharmacist@other.example", sender_domain="pbm.example")
     with pytest.raises(ValueError, match="is not in sender_domain pbm.example"):
         build(app)

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 from coach.adapters.memory import MemoryMailer, MemoryObjectStore
-from coach.intake import pin_templates
 from coach.letters.render import render_letters
-from coach.letters.service import generate_letter_batch, merge_client_manifest
+from coach.letters.service import merge_client_manifest
 from coach.letters.templates import (
     TEMPLATES_DIR,
     TemplateNotApproved,
@@ -22,8 +21,10 @@ from coach.letters.templates import (
     check_templates,
     preview_template,
 )
-from coach.models import LetterBatchRequest, MarketEvent, MemberRecord
+from coach.models import MarketEvent, MemberRecord
 from pypdf import PdfReader
+
+from tests.unit.letter_batches import run_letter_batch
 
 EVENT = MarketEvent.model_validate(
     {
@@ -68,27 +69,7 @@ MEMBERS = [
 
 
 def run_batch(store=None, mailer=None):
-    store, mailer = store or MemoryObjectStore(), mailer or MemoryMailer()
-    store.put("data", "b/batch-00000.jsonl", "\n".join(m.model_dump_json() for m in MEMBERS).encode())
-    request = LetterBatchRequest(
-        campaign_id="camp",
-        client_id="C1",
-        batch_key="b/batch-00000.jsonl",
-        batch_index=0,
-        event=EVENT,
-        template_id="otc_switch",
-        template_sha256=pin_templates("otc_switch"),
-    )
-    result = generate_letter_batch(
-        request,
-        store=store,
-        mailer=mailer,
-        data_bucket="data",
-        letters_bucket="letters",
-        sender="pharmacist@pbm.example",
-        today=date(2002, 12, 1),
-    )
-    return store, mailer, result
+    return run_letter_batch(MEMBERS, EVENT, store=store, mailer=mailer)
 
 
 def pages_text(pdf_bytes):

@@ -7,13 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
 
 import pytest
-from coach.adapters.memory import MemoryMailer, MemoryObjectStore
-from coach.intake import pin_templates
-from coach.letters.service import generate_letter_batch
-from coach.models import LetterBatchRequest, MarketEvent, MemberDataError, MemberRecord, parse_member
+from coach.models import MarketEvent, MemberDataError, MemberRecord, parse_member
+
+from tests.unit.letter_batches import run_letter_batch
 
 EVENT = MarketEvent.model_validate(
     {
@@ -70,30 +68,11 @@ def test_channel_follows_consent_preference_and_a_usable_address(overrides, chan
 
 
 def test_a_member_reachable_only_by_email_gets_an_email_not_a_blank_letter():
-    store, mailer = MemoryObjectStore(), MemoryMailer()
     members = [
         row("M1"),
         row("M2", **NO_ADDRESS, email="m2@mail.example", email_consent=True, preferred_channel="mail"),
     ]
-    store.put("data", "b/batch-00000.jsonl", "\n".join(json.dumps(m) for m in members).encode())
-    request = LetterBatchRequest(
-        campaign_id="camp",
-        client_id="C1",
-        batch_key="b/batch-00000.jsonl",
-        batch_index=0,
-        event=EVENT,
-        template_id="otc_switch",
-        template_sha256=pin_templates("otc_switch"),
-    )
-    result = generate_letter_batch(
-        request,
-        store=store,
-        mailer=mailer,
-        data_bucket="data",
-        letters_bucket="letters",
-        sender="s@x.example",
-        today=date(2002, 12, 1),
-    )
+    store, mailer, result = run_letter_batch(members, EVENT)
     assert (result.letters, result.emails) == (1, 1)
     assert [email.to for email in mailer.sent] == [("m2@mail.example",)]
     rows = {

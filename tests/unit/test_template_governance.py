@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from coach.adapters.memory import MemoryMailer, MemoryObjectStore
 from coach.intake import pin_templates, plan_campaign
-from coach.letters.service import TemplateChanged, generate_letter_batch
+from coach.letters.service import TemplateChanged
 from coach.letters.templates import (
     TEMPLATES_DIR,
     ApprovalRefused,
@@ -19,10 +19,11 @@ from coach.letters.templates import (
     approve_template,
     check_templates,
 )
-from coach.models import LetterBatchRequest, MarketEvent
+from coach.models import MarketEvent
 from typer.testing import CliRunner
 
 from coach_local.cli import app
+from tests.unit.letter_batches import run_letter_batch
 
 APPROVED_BY = "Dr. Grace Okafor, PharmD (Clinical Communications Review)"
 
@@ -203,26 +204,16 @@ def test_a_batch_never_renders_a_version_the_campaign_did_not_pin(templates):
         "drug_name": "Claritin",
         "last_fill_date": "2002-10-01",
     }
-    store.put("data", "b/batch-00000.jsonl", json.dumps(member).encode())
-    request = LetterBatchRequest(
-        campaign_id="camp",
-        client_id="C1",
-        batch_key="b/batch-00000.jsonl",
-        batch_index=0,
-        event=MarketEvent.model_validate(CLARITIN["detail"]),
-        template_id="otc_switch",
-        template_sha256=pins,
-    )
     with pytest.raises(
         TemplateChanged, match=r"otc_switch/en.j2: the campaign pinned sha256 .* version 1.1.0"
     ):
-        generate_letter_batch(
-            request,
+        run_letter_batch(
+            [member],
+            MarketEvent.model_validate(CLARITIN["detail"]),
             store=store,
             mailer=mailer,
-            data_bucket="data",
-            letters_bucket="letters",
-            sender="s@x.example",
+            pins=pins,
             registry=TemplateRegistry(templates),
+            today=None,
         )
     assert list(store.list_keys("letters", "")) == [] and mailer.sent == []
