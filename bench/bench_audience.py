@@ -28,7 +28,7 @@ SIZES = {"10M": 440_000, "100M": 4_400_000}  # members → about 10M / 100M clai
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
-from coach.audience.duckdb_engine import DuckDbClaimsEngine
+from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
 from coach.audience.engine import AudienceParams
 from coach.intake import plan_campaign
 from coach_local.runner import load_event

@@ -7,7 +7,7 @@ III), by NDC list, by ingredient or both, on different drugs and announcement da
 coach_local/lakegen.py that holds every drug used.
 
 Every campaign's report.json is checked against an independent count: DuckDB SQL written here from
-DATA_CONTRACT.md's audience rule (not the production query in coach/audience/sql.py), plus the routing the
+the data contract's audience rule (not the production query in coach/audience/sql.py), plus the routing the
 design fixes (class I recalls are mandatory notices; a standing `never` sends nothing; `always` skips the client's
 question; everybody else is asked and approves). A mismatch fails the benchmark (exit 1), with the differences.
 
@@ -119,11 +119,11 @@ def all_events() -> list[dict]:
 
 
 # --- the independent count ------------------------------------------------------------------------------------
-# Written from DATA_CONTRACT.md ("Who is affected"), not from coach/audience/sql.py: a claim matches when its NDC is
+# Written from docs/data-contract.md ("Who is affected"), not from coach/audience/sql.py: a claim matches when its NDC is
 # listed OR its catalog ingredient equals the event's (case-insensitive); a member is affected with at least one
 # paid matching fill in the lookback (the N days up to and including announced_on); reachable unless ineligible on
 # the effective date, deceased, opted out, without a usable mailing address and without a consented email, or on a
-# sensitive-class drug the playbook does not allow. Email (DESIGN.md §5) when consented and preferred, or consented
+# sensitive-class drug the playbook does not allow. Email (docs/architecture.md, decision 5) when consented and preferred, or consented
 # with no usable mailing address (email is then the only way to reach the member).
 ORACLE_SQL = """
 WITH claims AS (

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from coach.adapters.stepfunctions import execution_arn, state_machine_arn
+from coach.notices import ALERT_STATUSES
 from rich.console import Console
 from rich.table import Table
 
@@ -529,29 +531,29 @@ def redrive(
             machine_arn = state_machine
         else:
             account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
-            machine_arn = f"arn:aws:states:{sfn.meta.region_name}:{account}:stateMachine:{state_machine}"
-        execution_arn = machine_arn.replace(":stateMachine:", ":execution:") + f":{campaign_id}"
+            machine_arn = state_machine_arn(state_machine, region=sfn.meta.region_name, account=account)
+        execution = execution_arn(machine_arn, campaign_id)
         try:
-            execution = sfn.describe_execution(executionArn=execution_arn)
+            described = sfn.describe_execution(executionArn=execution)
         except sfn.exceptions.ExecutionDoesNotExist:
             _fail_input(f"no campaign {campaign_id!r} in {machine_arn}")
-        if execution["status"] not in ("FAILED", "TIMED_OUT", "ABORTED"):
+        if described["status"] not in ALERT_STATUSES:
             _fail_input(
-                f"campaign {campaign_id} is {execution['status']}: only a failed, timed-out or stopped "
+                f"campaign {campaign_id} is {described['status']}: only a failed, timed-out or stopped "
                 "campaign can be redriven"
             )
-        started = sfn.redrive_execution(executionArn=execution_arn)
+        started = sfn.redrive_execution(executionArn=execution)
     result = {
         "campaign_id": campaign_id,
-        "execution_arn": execution_arn,
+        "execution_arn": execution,
         "redriven_at": str(started["redriveDate"]),
-        "previous_status": execution["status"],
+        "previous_status": described["status"],
     }
     if as_json:
         print(json.dumps(result))
     else:
         console.print(
-            f"Redriven: {campaign_id} resumes at its failed stage (was {execution['status']}).",
+            f"Redriven: {campaign_id} resumes at its failed stage (was {described['status']}).",
             highlight=False,
         )
 

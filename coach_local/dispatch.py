@@ -1,4 +1,4 @@
-"""In-process Lambda dispatch (DESIGN.md §1): moto's Step Functions interpreter invokes a function by name and
+"""In-process Lambda dispatch (docs/architecture.md, decision 1): moto's Step Functions interpreter invokes a function by name and
 this shim runs the very `functions/<name>/handler.py` that AWS runs, returning its result or its error."""
 
 from __future__ import annotations
@@ -19,17 +19,6 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 FUNCTION_PREFIX = "coach-"
-FUNCTION_NAMES = (
-    "intake",
-    "audience",
-    "approval_request",
-    "approval_api",
-    "notify",
-    "letters",
-    "client_outcome",
-    "summary",
-    "open_waits",  # on a schedule in AWS; locally invoked on demand
-)
 
 
 @dataclass

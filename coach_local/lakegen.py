@@ -1,4 +1,4 @@
-"""A synthetic claims lake in the shape of DATA_CONTRACT.md, deterministic by seed.
+"""A synthetic claims lake in the shape of docs/data-contract.md, deterministic by seed.
 
 Realistic on purpose: Faker names and addresses (about 10% Spanish speakers with Spanish names), clients of very
 different sizes (Zipf), members with several chronic drugs filled month after month, reversed claims, opted-out,

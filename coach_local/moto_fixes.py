@@ -3,7 +3,7 @@ runtime corrects it here, so a local run fails exactly where the deployed one wo
 
 moto 5.2.5: a Distributed Map counts failed items but never fails the map run (`ToleratedFailurePercentage`
 "has no effect"). On AWS, more failures than tolerated (default 0) fail the Map state with
-`States.ExceedToleratedFailureThreshold`; the letters stage relies on that (DESIGN.md §5).
+`States.ExceedToleratedFailureThreshold`; the letters stage relies on that (docs/architecture.md, decision 5).
 
 moto 5.2.5: a ResultWriter names its manifest after the newest map run of the execution, not its own, so
 concurrent Distributed Maps (one Letters map per client) write the same S3 key at once and moto's S3 fails

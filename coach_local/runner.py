@@ -95,7 +95,7 @@ def prepare_out(out_dir: Path) -> None:
 
 
 def check_lake(lake_dir: Path) -> None:
-    from coach.audience.lake import LakeError, open_lake
+    from coach_local.claims.lake import LakeError, open_lake
 
     if not lake_dir.is_dir():
         raise BadInput(f"{lake_dir}: no such lake folder")

@@ -1,4 +1,4 @@
-"""The embedded local runtime (DESIGN.md §7): moto for AWS, DuckDB for Athena, the real ASL and handlers."""
+"""The embedded local runtime (docs/architecture.md, decision 7): moto for AWS, DuckDB for Athena, the real ASL and handlers."""
 
 from __future__ import annotations
 
@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from coach.approvals.notices import ALERT_STATUSES, STATUS_CHANGE, failure_event_pattern
-from coach.approvals.store import table_definition
+from coach.adapters.dynamodb import table_definition
+from coach.adapters.stepfunctions import execution_arn, history
+from coach.catalog import FUNCTION_NAMES, asl_substitutions
+from coach.notices import ALERT_STATUSES, STATUS_CHANGE, failure_event_pattern
+from coach.settings import settings
 
 from coach_local import moto_fixes
 from coach_local.approval_server import ApprovalServer
+from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
 from coach_local.dispatch import (
-    FUNCTION_NAMES,
     FUNCTION_PREFIX,
     FunctionRegistry,
     function_arn,
@@ -44,12 +47,7 @@ LOGGER_NAME = "automated-pharmacist"
 
 
 def substitutions() -> dict[str, str]:
-    subs = {
-        f"{''.join(p.capitalize() for p in name.split('_'))}FunctionArn": function_arn(name, REGION, ACCOUNT)
-        for name in FUNCTION_NAMES
-    }
-    subs["DataBucket"] = DATA_BUCKET
-    return subs
+    return asl_substitutions(lambda name: function_arn(name, REGION, ACCOUNT), DATA_BUCKET)
 
 
 def render_definition(text: str, subs: dict[str, str]) -> str:
@@ -127,7 +125,6 @@ class LocalRuntime:
                 "APPROVALS_TABLE": APPROVALS_TABLE,
                 "SENDER_EMAIL": SENDER,
                 "APPROVAL_BASE_URL": self.server.base_url,
-                "CLAIMS_ENGINE": "duckdb",
                 "LAKE_URI": str(self.lake_dir.resolve()),
                 "BATCH_SIZE": str(self.batch_size),
                 "OUTBOX_DIR": str((self.out_dir / "outbox").resolve()),
@@ -146,6 +143,8 @@ class LocalRuntime:
         from coach import runtime as coach_runtime
 
         coach_runtime.reset()
+        lake_dir = self.lake_dir
+        coach_runtime.use_claims_engine(lambda: DuckDbClaimsEngine(lake_dir))
         install(self.registry)
         moto_fixes.install()
         self._capture_logs()
@@ -157,7 +156,7 @@ class LocalRuntime:
 
     def status(self) -> dict[str, Any]:
         """Every campaign of this runtime: its state and the decisions it waits for (read by `coach status`)."""
-        from coach.approvals.store import DynamoApprovalStore
+        from coach.adapters.dynamodb import DynamoApprovalStore
 
         return snapshot(
             self.client("stepfunctions"),
@@ -180,6 +179,7 @@ class LocalRuntime:
             self._mock.stop()
         from coach import runtime as coach_runtime
 
+        coach_runtime.use_claims_engine(None)
         coach_runtime.reset()
         self._restore_env()
 
@@ -278,6 +278,7 @@ class LocalRuntime:
             type="STANDARD",
         )["stateMachineArn"]
         os.environ["STATE_MACHINE_ARN"] = self.state_machine_arn
+        settings.cache_clear()  # intake and the open-waits gauge read it
         self.client("events").put_rule(Name="coach-market-events", EventPattern=json.dumps(event_pattern()))
 
     # --- the flow ---------------------------------------------------------------------------------------
@@ -301,7 +302,7 @@ class LocalRuntime:
         """The campaign's latest attempt (the first execution, or its latest emulated redrive)."""
         attempts = self._attempts.get(campaign_id)
         name = attempts[-1] if attempts else campaign_id
-        return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE}:{name}"
+        return execution_arn(self.state_machine_arn, name)
 
     def redrive(self, campaign_id: str) -> str:
         """Emulate RedriveExecution, which moto lacks: run the failed campaign again with the same input.
@@ -344,15 +345,8 @@ class LocalRuntime:
             time.sleep(poll)
 
     def history(self, campaign_id: str) -> list[dict]:
-        sfn = self.client("stepfunctions")
-        events: list[dict] = []
-        kwargs: dict[str, Any] = {"executionArn": self.execution_arn(campaign_id), "maxResults": 1000}
-        while True:
-            page = sfn.get_execution_history(**kwargs)
-            events.extend(page["events"])
-            if not page.get("nextToken"):
-                return events
-            kwargs["nextToken"] = page["nextToken"]
+        """With execution data: what a console user would see (the PHI tests scan it)."""
+        return history(self.execution_arn(campaign_id), sfn=self.client("stepfunctions"), with_data=True)
 
     def progress(self, campaign_id: str) -> dict[str, tuple[int, int]]:
         """(done, total) of the campaign's long stages: audience, clients finished, letter batches written."""

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from coach.approvals.store import ApprovalStore
+from coach.adapters.stepfunctions import executions
 from coach.approvals.waits import open_waits
+from coach.ports import ApprovalStore
 
 STATUS_FILE = "status.json"
 REDRIVE_SUFFIX = "--redrive-"
@@ -48,17 +49,10 @@ def open_questions(store: ApprovalStore, now: float) -> list[dict[str, Any]]:
 
 
 def snapshot(sfn: Any, store: ApprovalStore, state_machine_arn: str, day_seconds: float) -> dict[str, Any]:
-    executions = []
-    kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn}
-    while True:
-        page = sfn.list_executions(**kwargs)
-        executions += page["executions"]
-        if not page.get("nextToken"):
-            break
-        kwargs["nextToken"] = page["nextToken"]
+    runs = executions(state_machine_arn, sfn=sfn)
     questions = open_questions(store, time.time())
     campaigns = []
-    for execution in sorted(executions, key=lambda e: e["startDate"]):
+    for execution in sorted(runs, key=lambda e: e["startDate"]):
         campaign_id = execution["name"].split(REDRIVE_SUFFIX)[
             0
         ]  # an emulated redrive runs as NAME--redrive-N

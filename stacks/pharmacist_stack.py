@@ -85,7 +85,6 @@ class AutomatedPharmacistStack(Stack):
                 "LETTERS_BUCKET": storage.letters.bucket_name,
                 "APPROVALS_TABLE": table.table_name,
                 "SENDER_EMAIL": sender_email,
-                "CLAIMS_ENGINE": "athena",
                 "LAKE_URI": claims.lake_uri,
                 "BATCH_SIZE": str(letters_batch_size),
                 "LETTERS_MAX_CONCURRENCY": str(letters_max_concurrency),

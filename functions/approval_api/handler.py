@@ -1,6 +1,6 @@
 """The approval pages behind API Gateway: GET/HEAD show and never decide; POST decides (CSRF-checked).
 
-The deployed endpoint is an HTTP API (payload v2); REST (payload v1) events are routed the same way."""
+The deployed endpoint is a REST API (payload v1); HTTP API (payload v2) events are routed the same way."""
 
 import time
 from typing import Any, TypeVar
@@ -10,13 +10,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatew
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from coach.adapters.audit_archive import archive_records, question_trail
 from coach.approvals.pages import Page, error_page, not_found_page, result_page
-from coach.approvals.records import iso
-from coach.approvals.service import decide, show
+from coach.approvals.service import after_decision, decide, show
 from coach.observability import logger, metrics, tracer
-from coach.runtime import approval_store, callbacks
-from coach.settings import settings
+from coach.runtime import approval_store, audit_archive, callbacks
 
 MAX_BODY_BYTES = 8 * 1024
 Resolver = TypeVar("Resolver", APIGatewayHttpResolver, APIGatewayRestResolver)
@@ -85,30 +82,14 @@ def decision(link_id: str) -> Response:
         user_agent=user_agent,
     )
     metrics.add_metric(name=f"ApprovalPost{page.status}", unit="Count", value=1)
-    _follow_up(link_id, now=now, answered=page.status == 200)
+    follow_up = after_decision(
+        link_id, store=approval_store(), archive=audit_archive(), now=now, answered=page.status == 200
+    )
+    for action in follow_up.decided:
+        metrics.add_metric(name=f"Decisions{action.capitalize()}", unit="Count", value=1)
+    if follow_up.archive_failed:
+        metrics.add_metric(name="AuditArchiveFailed", unit="Count", value=1)
     return _respond(page)
-
-
-def _follow_up(link_id: str, *, now: float, answered: bool) -> None:
-    """Count the decision this POST recorded (approvals per day) and copy the question's audit records to the
-    Object Lock bucket. DynamoDB already holds them (written before the workflow heard), so a failure here loses
-    nothing: it is logged and counted, the page still shows the decision, and the summary archives the whole
-    trail again at the end of the campaign."""
-    bucket = settings().audit_bucket
-    if not (answered or bucket):
-        return
-    try:
-        trail = question_trail(link_id, store=approval_store())
-        # a decision recorded by this POST carries its time (a second click records none)
-        for record in trail:
-            if record.at == iso(now) and record.action in ("approved", "declined"):
-                metrics.add_metric(name=f"Decisions{record.action.capitalize()}", unit="Count", value=1)
-        if bucket:
-            archive_records(trail, bucket=bucket)
-    except Exception as error:  # no message in the log: it may echo input
-        logger.error("audit follow-up failed", extra={"error": type(error).__name__, "archive": bool(bucket)})
-        if bucket:
-            metrics.add_metric(name="AuditArchiveFailed", unit="Count", value=1)
 
 
 @pages.route("/a/<link_id>", method=["PUT", "PATCH", "DELETE", "OPTIONS"])

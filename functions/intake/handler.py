@@ -1,13 +1,11 @@
 """EventBridge → one campaign per event_id (a duplicate delivery starts nothing)."""
 
-import os
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from coach.adapters.aws import StateMachineStarter
 from coach.intake import start_campaign
 from coach.observability import logger, metrics, tracer
-from coach.runtime import objects
+from coach.runtime import objects, starter
 from coach.settings import settings
 
 
@@ -15,14 +13,15 @@ from coach.settings import settings
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
+    s = settings()
     result = start_campaign(
         event,
-        starter=StateMachineStarter(os.environ["STATE_MACHINE_ARN"]),
+        starter=starter(),
         store=objects(),
-        data_bucket=settings().data_bucket,
-        time_scale=settings().time_scale,
+        data_bucket=s.data_bucket,
+        time_scale=s.time_scale,
         now=datetime.now(UTC),
-        letters_max_concurrency=int(os.environ.get("LETTERS_MAX_CONCURRENCY", "50")),
+        letters_max_concurrency=s.letters_max_concurrency,
     )
     logger.info(
         "intake",

@@ -2,29 +2,12 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from coach import keys
-from coach.adapters.audit_archive import archive_audit
-from coach.approvals.service import audit_trail
+from coach.approvals.service import archive_campaign_trail
 from coach.campaign import build_report
 from coach.models import MarketEvent
 from coach.observability import logger, metrics, tracer
-from coach.runtime import approval_store, objects
+from coach.runtime import approval_store, audit_archive, objects
 from coach.settings import settings
-
-
-def archive_decision_trail(campaign_id: str, bucket: str) -> None:
-    """The campaign's complete decision trail, as one immutable snapshot in the Object Lock bucket. The records
-    stay in DynamoDB whatever happens here; a failure is logged (ids only) and raised, so the execution fails
-    at this stage, the operator is alerted, and a redrive archives a fresh snapshot (never an overwrite)."""
-    try:
-        records = audit_trail(campaign_id, store=approval_store())
-        archive_audit(records, campaign_id, bucket=bucket)
-    except Exception as error:
-        logger.error(
-            "audit archive failed", extra={"campaign_id": campaign_id, "error": type(error).__name__}
-        )
-        metrics.add_metric(name="AuditArchiveFailed", unit="Count", value=1)
-        raise
-    logger.info("decision trail archived", extra={"campaign_id": campaign_id, "records": len(records)})
 
 
 @logger.inject_lambda_context
@@ -41,9 +24,12 @@ def handler(event: dict, context: LambdaContext) -> dict:
         time_scale=settings().time_scale,
     )
     logger.info("campaign summary", extra={"campaign_id": campaign_id, **report["totals"]})
-    bucket = settings().audit_bucket
-    if bucket:
-        archive_decision_trail(campaign_id, bucket)
+    if archive := audit_archive():
+        try:  # the records stay in DynamoDB; the execution fails here and a redrive archives a fresh snapshot
+            archive_campaign_trail(campaign_id, store=approval_store(), archive=archive)
+        except Exception:
+            metrics.add_metric(name="AuditArchiveFailed", unit="Count", value=1)
+            raise
     metrics.add_metric(name="CampaignsCompleted", unit="Count", value=1)
     return {
         "status": report["status"],

@@ -7,7 +7,7 @@ failed state so RedriveExecution can resume there, and the alert comes from Step
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from coach.approvals.notices import failure_event_pattern  # the same pattern the local runtime matches
+from coach.notices import failure_event_pattern  # the same pattern the local runtime matches
 from constructs import Construct
 
 from stacks.constructs.routed_rule import RuleToFunction

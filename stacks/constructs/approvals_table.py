@@ -1,10 +1,11 @@
 """The approvals table: links (hashed ids), decisions, the append-only audit trail and the email ledger; its sparse
-index of open questions (coach/approvals/store.py)."""
+index of open questions (coach/adapters/dynamodb.py)."""
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
-from coach.approvals.store import OPEN_WAIT_ATTR, OPEN_WAIT_FIELDS, OPEN_WAITS_INDEX
+from coach.adapters.dynamodb import OPEN_WAIT_ATTR, OPEN_WAITS_INDEX
+from coach.approvals.records import OPEN_WAIT_FIELDS
 from constructs import Construct
 
 from stacks.constructs.nag import acknowledge

@@ -1,5 +1,5 @@
 """The claims lake as Glue tables (Parquet; partition projection: no crawler, no MSCK REPAIR) and an Athena
-workgroup whose results are KMS-encrypted and capped in bytes scanned. Columns: /work/shared DATA_CONTRACT.md."""
+workgroup whose results are KMS-encrypted and capped in bytes scanned. Columns: docs/data-contract.md."""
 
 from aws_cdk import Stack
 from aws_cdk import aws_athena as athena
@@ -93,7 +93,7 @@ class ClaimsLake(Construct):
             "Database",
             catalog_id=stack.account,
             database_input=glue.CfnDatabase.DatabaseInputProperty(
-                name=DATABASE, description="The PBM's claims extract (docs: DATA_CONTRACT)"
+                name=DATABASE, description="The PBM's claims extract (columns: docs/data-contract.md)"
             ),
         )
         for table, columns in TABLES.items():

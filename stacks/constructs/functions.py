@@ -12,24 +12,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from coach.catalog import FUNCTIONS
 from constructs import Construct
 
 from stacks.constructs.nag import acknowledge
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_LAYER = ROOT / "layers" / "domain"  # contains python/coach
-# name: (memory MB, timeout s, reserved concurrency)
-SIZES = {
-    "intake": (256, 30, 10),
-    "audience": (2048, 900, 5),
-    "approval_request": (512, 60, 20),
-    "approval_api": (512, 15, 20),
-    "notify": (256, 60, 10),
-    "letters": (2048, 900, 50),
-    "client_outcome": (1024, 300, 20),
-    "summary": (512, 300, 5),
-    "open_waits": (256, 60, 1),  # the open-waits gauge, every 5 minutes
-}
 POWERTOOLS = {
     "POWERTOOLS_SERVICE_NAME": "automated-pharmacist",
     "POWERTOOLS_METRICS_NAMESPACE": "AutomatedPharmacist",
@@ -65,7 +54,8 @@ class Functions(Construct):
             description="pinned runtime dependencies (layers/requirements-lambda.txt)",
         )
         self.by_name: dict[str, lambda_.Function] = {}
-        for name, (memory, timeout, concurrency) in SIZES.items():
+        for spec in FUNCTIONS:
+            name = spec.name
             log_group = logs.LogGroup(
                 self,
                 f"{name}-logs",
@@ -92,9 +82,9 @@ class Functions(Construct):
                 handler="handler.handler",
                 code=lambda_.Code.from_asset(str(functions_root / name), exclude=["**/__pycache__"]),
                 layers=[domain, deps],
-                memory_size=memory,
-                timeout=Duration.seconds(timeout),
-                reserved_concurrent_executions=concurrency,
+                memory_size=spec.memory_mb,
+                timeout=Duration.seconds(spec.timeout_seconds),
+                reserved_concurrent_executions=spec.reserved_concurrency,
                 tracing=lambda_.Tracing.ACTIVE,
                 log_group=log_group,
                 role=role,

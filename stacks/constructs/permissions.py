@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from coach.approvals.store import OPEN_WAITS_INDEX
+from coach.adapters.dynamodb import OPEN_WAITS_INDEX
 
 from stacks.constructs.claims_lake import ClaimsLake
 from stacks.constructs.functions import Functions
@@ -31,7 +31,7 @@ MULTIPART_KEY = ("kms:Decrypt", "kms:GenerateDataKey")  # multipart uploads need
 TABLE_READ_KEY = ("kms:Decrypt", "kms:DescribeKey")  # a customer-managed-key table, read
 TABLE_WRITE_KEY = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")  # and written
 
-# DynamoDB, by the store methods a function calls (coach.approvals.store.DynamoApprovalStore, SesMailer).
+# DynamoDB, by the store methods a function calls (coach.adapters.dynamodb.DynamoApprovalStore, SesMailer).
 TABLE_READ = ("dynamodb:GetItem", "dynamodb:Query")
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
 
@@ -86,7 +86,7 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     r.workflow.grant_start_execution(intake)
 
     # The claims query: Athena reads the lake and writes the results with the caller's permissions (AWS: "Access
-    # to Amazon S3" for Athena), and the function reads the UNLOAD output back (coach.audience.athena_engine).
+    # to Amazon S3" for Athena), and the function reads the UNLOAD output back (coach.adapters.athena).
     audience = functions["audience"]
     objects(
         audience, data, CAMPAIGNS, "s3:PutObject"

@@ -1,4 +1,4 @@
-"""The campaign state machine, from the very ASL file the local runtime runs (DESIGN.md §1)."""
+"""The campaign state machine, from the very ASL file the local runtime runs (docs/architecture.md, decision 1)."""
 
 from pathlib import Path
 
@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
+from coach.catalog import IN_WORKFLOW, asl_substitutions
 from constructs import Construct
 
 from stacks.constructs.functions import Functions
@@ -16,17 +17,11 @@ from stacks.constructs.nag import acknowledge
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "step_definitions" / "campaign.asl.json"
 NAME = "automated-pharmacist-campaign"
-IN_WORKFLOW = ("audience", "approval_request", "notify", "letters", "client_outcome", "summary")
 
 
 def log_delivery_context(stack: Stack) -> str:
     """The encryption context (SourceArn) Step Functions' log delivery uses with the key: this account's logs."""
     return stack.format_arn(service="logs", resource="*", arn_format=ArnFormat.NO_RESOURCE_NAME)
-
-
-def substitution_name(function: str) -> str:
-    """approval_request → ApprovalRequestFunctionArn (the ${...} names in the ASL file)."""
-    return "".join(part.capitalize() for part in function.split("_")) + "FunctionArn"
 
 
 class Workflow(Construct):
@@ -71,8 +66,7 @@ class Workflow(Construct):
             self, "Logs", retention=log_retention, encryption_key=key, removal_policy=RemovalPolicy.RETAIN
         )
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
-        substitutions = {substitution_name(name): functions[name].function_arn for name in IN_WORKFLOW}
-        substitutions["DataBucket"] = data_bucket.bucket_name
+        substitutions = asl_substitutions(lambda name: functions[name].function_arn, data_bucket.bucket_name)
         # The key by reference: CDK would otherwise add its own key-policy statement for log delivery
         # (delivery.logs.amazonaws.com, kms:Decrypt*, no condition); the statement below replaces it, held to this
         # account's log deliveries. The role's grants (state machine and log-delivery encryption contexts) are CDK's.
@@ -151,7 +145,7 @@ class Workflow(Construct):
         acknowledge(
             self.state_machine,
             {
-                "AwsSolutions-SF1": "Logging is ERROR only and without execution data by design (DESIGN.md §2): "
+                "AwsSolutions-SF1": "Logging is ERROR only and without execution data by design (docs/architecture.md, decision 2): "
                 "workflow history is visible to console users and must carry no PHI.",
             },
         )

@@ -138,7 +138,7 @@ def test_manifest_is_exactly_the_reachable_members_of_approved_clients(run):
                 channel[row["member_id"]] = row["channel"]
     assert sorted(listed) == sorted(expected)  # each exactly once
     assert report["totals"]["letters"] == len(expected)
-    # The channel, from the lake (DESIGN.md §5): email with consent when preferred, or when there is no usable
+    # The channel, from the lake (docs/architecture.md, decision 5): email with consent when preferred, or when there is no usable
     # mailing address; paper otherwise. Never both, never neither.
     members = {
         m["member_id"]: m

@@ -15,10 +15,10 @@ from urllib.parse import parse_qs, urlencode
 
 import boto3
 import pytest
+from coach.adapters.dynamodb import table_definition
 from coach.adapters.memory import MemoryCallbacks, MemoryMailer, MemoryObjectStore
 from coach.approvals.records import group_of, link_hash
 from coach.approvals.service import request_approval
-from coach.approvals.store import table_definition
 from hypothesis import event, given
 from hypothesis import strategies as st
 from moto import mock_aws

@@ -12,20 +12,19 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from coach.adapters.athena import AthenaClaimsEngine
 from coach.adapters.mail import build_mime
-from coach.adapters.memory import MemoryMailer, MemoryObjectStore
-from coach.approvals.notices import send_notice
+from coach.adapters.memory import MemoryApprovalStore, MemoryMailer, MemoryObjectStore
 from coach.approvals.service import request_approval
-from coach.approvals.store import MemoryApprovalStore
-from coach.audience import duckdb_engine
-from coach.audience.athena_engine import AthenaClaimsEngine
-from coach.audience.duckdb_engine import DuckDbClaimsEngine
 from coach.audience.engine import AudienceParams
-from coach.audience.lake import open_lake
 from coach.intake import InvalidEvent, campaign_id_for, plan_campaign, start_campaign
 from coach.models import ApprovalRequest, CampaignInput, ClientWork, Notice
+from coach.notices import send_notice
 from hypothesis import event, example, given
 
+from coach_local.claims import duckdb_engine
+from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
+from coach_local.claims.lake import open_lake
 from coach_local.dispatch import FakeLambdaContext
 from tests.fuzz.strategies import CANONICAL, CLARITIN_NDC, OTHER_NDC, ROOT, Sample, events, fuzz_settings
 from tests.workflow.tiny_lake import client, member, write_lake
@@ -323,7 +322,7 @@ def intake_handler():
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         world: dict[str, Any] = {}
-        patch.setattr(module, "StateMachineStarter", lambda arn: world["starter"])
+        patch.setattr(module, "starter", lambda: world["starter"])
         patch.setattr(module, "objects", lambda: world["store"])
 
         def call(raw: Any) -> tuple[dict, FakeStarter, MemoryObjectStore]:

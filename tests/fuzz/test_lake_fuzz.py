@@ -15,12 +15,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from coach.audience.duckdb_engine import DuckDbClaimsEngine
 from coach.audience.engine import AudienceParams, AudienceQueryFailed, LakeError
-from coach.audience.lake import SCHEMA, open_lake, read_clients
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
+from coach_local.claims.lake import SCHEMA, open_lake, read_clients
 from coach_local.runner import BadInput, check_lake
 from tests.fuzz.strategies import CLARITIN_NDC, fuzz_settings
 from tests.workflow.tiny_lake import client, member, write_lake

@@ -18,9 +18,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
+from coach.catalog import FUNCTION_NAMES
 
 from app import build
-from stacks.constructs.functions import SIZES
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTEXT = {
@@ -55,7 +55,7 @@ class Synthesized:
 
 def stub_functions_root(base: Path) -> Path:
     root = base / "functions"
-    for name in SIZES:
+    for name in FUNCTION_NAMES:
         (root / name).mkdir(parents=True)
         (root / name / "handler.py").write_text(STUB_HANDLER)
     return root

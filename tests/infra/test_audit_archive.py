@@ -108,11 +108,12 @@ def load_handler(name: str):
 
 
 def test_archive_audit_writes_one_locked_snapshot_of_the_whole_trail(aws):
-    from coach.adapters.audit_archive import archive_audit
+    from coach.adapters.audit_archive import S3AuditArchive
 
     s3, _ = aws
+    archive = S3AuditArchive(AUDIT)
     trail = [record("2024-05-01T10:00:00.000001Z"), record("2024-05-01T11:00:00.000001Z", "task_closed", 1)]
-    key = archive_audit(trail, "camp", bucket=AUDIT, now=datetime(2024, 5, 2, 8, 30, tzinfo=UTC))
+    key = archive.archive_campaign(trail, "camp", now=datetime(2024, 5, 2, 8, 30, tzinfo=UTC))
     assert key == "audit/camp/decisions-20240502T083000.000000Z.json"
     snapshot = body(s3, key)
     assert snapshot["campaign_id"] == "camp" and snapshot["count"] == 2
@@ -124,32 +125,30 @@ def test_archive_audit_writes_one_locked_snapshot_of_the_whole_trail(aws):
     assert head["ObjectLockMode"] == "COMPLIANCE"  # the bucket's default retention applied on write
     assert head["ObjectLockRetainUntilDate"].year >= datetime.now(UTC).year + 5
     # a later snapshot is a new object beside it: the first one is never replaced
-    later = archive_audit(trail[:1], "camp", bucket=AUDIT)
+    later = archive.archive_campaign(trail[:1], "camp")
     assert later != key and body(s3, key)["count"] == 2
     assert len(s3.list_object_versions(Bucket=AUDIT, Prefix=key)["Versions"]) == 1
 
 
 def test_archive_records_writes_one_object_per_record_and_never_overwrites(aws):
-    from coach.adapters.audit_archive import archive_records
+    from coach.adapters.audit_archive import S3AuditArchive
 
     s3, _ = aws
+    archive_records = S3AuditArchive(AUDIT).archive_records
     first = record("2024-05-01T10:00:00.000001Z")
-    assert archive_records([first], bucket=AUDIT) == [f"audit/camp/{first.sort_key}.json"]
+    assert archive_records([first]) == [f"audit/camp/{first.sort_key}.json"]
     # the same record again (a retried POST), even with other details, leaves the archived object as it was
     altered = first.model_copy(update={"comment": "changed", "action": "declined"})
     closed = record("2024-05-01T11:00:00.000001Z", "task_closed", 1)
-    assert archive_records([altered, closed], bucket=AUDIT) == [f"audit/camp/{closed.sort_key}.json"]
+    assert archive_records([altered, closed]) == [f"audit/camp/{closed.sort_key}.json"]
     assert body(s3, f"audit/camp/{first.sort_key}.json")["comment"] == "fine"
     versions = s3.list_object_versions(Bucket=AUDIT, Prefix="audit/camp/")["Versions"]
     assert len(versions) == 2  # one per record: no second version of the first
 
 
 def test_without_an_audit_bucket_nothing_is_archived(aws):
-    from coach.adapters.audit_archive import archive_audit, archive_records
-
-    s3, _ = aws
-    assert archive_audit([record("2024-05-01T10:00:00.000001Z")], "camp") is None  # AUDIT_BUCKET is not set
-    assert archive_records([record("2024-05-01T10:00:00.000001Z")]) == []
+    s3, runtime = aws
+    assert runtime.audit_archive() is None  # AUDIT_BUCKET is not set
     assert "Contents" not in s3.list_objects_v2(Bucket=AUDIT)
 
 
@@ -276,13 +275,15 @@ def test_the_summary_archives_the_trail_and_reraises_a_failure(aws, caplog):
     store = runtime.approval_store()
     store.append_audit(record(iso(time.time())))
     store.append_audit(record(iso(time.time() + 1), client_id="C2"))
-    summary = load_handler("summary")
-    summary.archive_decision_trail("camp", AUDIT)
+    from coach.adapters.audit_archive import S3AuditArchive
+    from coach.approvals.service import archive_campaign_trail
+
+    assert archive_campaign_trail("camp", store=store, archive=S3AuditArchive(AUDIT)) == 2
     [key] = [o["Key"] for o in s3.list_objects_v2(Bucket=AUDIT, Prefix="audit/camp/decisions-")["Contents"]]
     assert [r["client_id"] for r in body(s3, key)["records"]] == ["C1", "C2"]
     caplog.clear()
     with pytest.raises(Exception, match="NoSuchBucket"):
-        summary.archive_decision_trail("camp", "no-such-audit-bucket")
+        archive_campaign_trail("camp", store=store, archive=S3AuditArchive("no-such-audit-bucket"))
     logs = logged(caplog)
     assert "audit archive failed" in logs and '"campaign_id":"camp"' in logs.replace(" ", "")
     assert "ann@pbm.example" not in logs

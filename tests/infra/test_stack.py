@@ -30,7 +30,6 @@ ENVIRONMENT = {
     "APPROVALS_TABLE",
     "SENDER_EMAIL",
     "APPROVAL_BASE_URL",
-    "CLAIMS_ENGINE",
     "LAKE_URI",
     "BATCH_SIZE",
     "ATHENA_WORKGROUP",
@@ -200,7 +199,7 @@ def test_approvals_table_has_pitr_customer_managed_key_and_ttl(synth):
 
 
 def test_the_table_and_the_local_runtime_share_the_sparse_open_waits_index(synth):
-    from coach.approvals.store import table_definition
+    from coach.adapters.dynamodb import table_definition
 
     [table] = synth.of_type("AWS::DynamoDB::Table").values()
     [index] = table["Properties"]["GlobalSecondaryIndexes"]
@@ -297,7 +296,6 @@ def test_every_function_gets_the_whole_environment_with_a_real_approval_url(synt
     for name, props in functions(synth).items():
         variables = props["Environment"]["Variables"]
         assert set(variables) >= ENVIRONMENT, (name, ENVIRONMENT - set(variables))
-        assert variables["CLAIMS_ENGINE"] == "athena"
         assert variables["POWERTOOLS_SERVICE_NAME"] == "automated-pharmacist"
         # settings() refuses an empty APPROVAL_BASE_URL, so every function needs the API's address
         assert "execute-api" in json.dumps(variables["APPROVAL_BASE_URL"]), name

@@ -10,11 +10,11 @@ from datetime import date
 from typing import Any
 
 from botocore.exceptions import ClientError
-from coach.adapters.memory import MemoryCallbacks, MemoryMailer, MemoryObjectStore
+from coach.adapters.memory import MemoryApprovalStore, MemoryCallbacks, MemoryMailer, MemoryObjectStore
 from coach.approvals.pages import Page
 from coach.approvals.service import decide, request_approval, show
-from coach.approvals.store import ApprovalStore, MemoryApprovalStore
 from coach.models import ApprovalRequest, ClientWork, Drug, MarketEvent
+from coach.ports import ApprovalStore
 
 NOW = 1_800_000_000.0
 BUCKET = "data"

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from coach.approvals.store import table_definition
+from coach.adapters.dynamodb import table_definition
 from moto import mock_aws
 
 from coach_local.approval_server import api_event

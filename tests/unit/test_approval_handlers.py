@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from coach import runtime
+from coach.adapters.dynamodb import table_definition
 from coach.adapters.memory import MemoryCallbacks
-from coach.approvals.store import table_definition
 from moto import mock_aws
 
 from coach_local.dispatch import FakeLambdaContext
@@ -252,7 +252,6 @@ def test_operator_alert_names_the_inner_stage_of_a_failed_distributed_map(aws, m
     data) and names the stage and error where it really failed. moto keeps no child executions: stubbed client."""
     from botocore.stub import Stubber
 
-    notify = load_handler("notify")
     sm = "arn:aws:states:us-east-1:123456789012:stateMachine:automated-pharmacist-campaign"
     parent = sm.replace("stateMachine", "execution") + ":cmp-9"
     client_child = sm.replace("stateMachine", "execution") + "/ForEachClient:c1"
@@ -307,15 +306,16 @@ def test_operator_alert_names_the_inner_stage_of_a_failed_distributed_map(aws, m
     history(client_child, ["Election", "Letters"], "States.ExceedToleratedFailureThreshold")
     failed_child(client_child, "Letters", batch_child)
     history(batch_child, ["GenerateLetters"], "TemplateChanged")
-    monkeypatch.setattr(notify, "client", lambda service, region=None: sfn)
+    from coach.adapters.stepfunctions import failed_states
+
     with stub:
-        assert notify.failed_states(parent) == (
+        assert failed_states(parent, sfn=sfn) == (
             ["ForEachClient", "Letters", "GenerateLetters"],
             "TemplateChanged",
         )
     stub.assert_no_pending_responses()
 
-    from coach.approvals.notices import alert_from_status_change
+    from coach.notices import alert_from_status_change
 
     event = {
         "detail-type": "Step Functions Execution Status Change",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import boto3
 import pytest
 from coach.adapters.aws import reset_clients
+from coach.adapters.dynamodb import DynamoApprovalStore, table_definition
 from coach.approvals.records import AuditRecord, DecisionRecord, iso, link_hash
 from coach.approvals.service import audit_trail
-from coach.approvals.store import DynamoApprovalStore, table_definition
 from moto import mock_aws
 
 from tests.unit.approval_fakes import (

@@ -1,4 +1,4 @@
-"""Approvals people can trust (DESIGN.md §4), with in-memory fakes."""
+"""Approvals people can trust (docs/architecture.md, decision 4), with in-memory fakes."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import uuid
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from coach.audience.athena_engine import AthenaClaimsEngine, sql_literal
+from coach.adapters.athena import AthenaClaimsEngine, sql_literal
 from coach.audience.engine import AudienceParams, AudienceQueryFailed
 from coach.audience.sql import AUDIENCE_SQL
 from coach.intake import plan_campaign

@@ -1,5 +1,5 @@
 """Random small lakes with every edge of the audience rule, checked against a brute-force oracle written in plain
-Python from DATA_CONTRACT.md, independently of the SQL."""
+Python from docs/data-contract.md, independently of the SQL."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from coach.adapters.memory import MemoryObjectStore
-from coach.audience.duckdb_engine import DuckDbClaimsEngine
 from coach.audience.service import build_audience
 from coach.intake import plan_campaign
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
 from tests.unit.test_intake import event
 from tests.workflow.tiny_lake import client, member, write_lake
 

@@ -1,4 +1,4 @@
-"""The audience rule of DATA_CONTRACT.md, edge by edge, on hand-built lakes (DuckDB engine, real SQL)."""
+"""The audience rule of docs/data-contract.md, edge by edge, on hand-built lakes (DuckDB engine, real SQL)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from datetime import date, timedelta
 
 import pytest
 from coach.adapters.memory import MemoryObjectStore
-from coach.audience.duckdb_engine import DuckDbClaimsEngine
 from coach.audience.engine import LakeError
 from coach.audience.privacy import client_facing_count
 from coach.audience.service import build_audience
 from coach.intake import plan_campaign
 
+from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
 from tests.unit.test_intake import CLARITIN, event
 from tests.workflow.tiny_lake import CLARITIN_NDC, OTHER_NDC, client, member, write_lake
 
@@ -82,7 +82,7 @@ def test_ndc_list_matches_without_ingredient(tmp_path):
 
 
 def test_a_listed_ndc_matches_even_when_the_drug_catalog_does_not_know_it(tmp_path):
-    """DATA_CONTRACT: a claim matches when its NDC is listed (a new NDC can reach the claims before the catalog)."""
+    """docs/data-contract.md: a claim matches when its NDC is listed (a new NDC can reach the claims before the catalog)."""
     new_ndc = "99999000001"
     raw = event(drug={"name": "Claritin Hives", "ndcs": [new_ndc]})
     members = [member("M1", "C1", "A", "B"), member("M2", "C1", "C", "D")]

@@ -3,12 +3,13 @@
 import json
 
 import pytest
+from coach.catalog import FUNCTION_NAMES
 
 from coach_local import dispatch
 
 
 def test_every_deployed_function_has_a_handler_file():
-    for name in dispatch.FUNCTION_NAMES:
+    for name in FUNCTION_NAMES:
         assert (dispatch.FUNCTIONS_DIR / name / "handler.py").exists(), name
 
 

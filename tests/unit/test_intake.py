@@ -1,4 +1,4 @@
-"""Intake: the market event of DATA_CONTRACT.md is validated, and one event_id is one campaign."""
+"""Intake: the market event of docs/data-contract.md is validated, and one event_id is one campaign."""
 
 import copy
 import json
@@ -156,7 +156,7 @@ def test_local_time_scale_shrinks_waits_to_seconds():
 def test_aws_starter_tells_a_repeat_delivery_from_a_new_start(monkeypatch, response, expected):
     import boto3
     from botocore.stub import Stubber
-    from coach.adapters import aws
+    from coach.adapters import stepfunctions as aws
 
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     stub = Stubber(sfn)
@@ -180,7 +180,7 @@ def test_aws_starter_tells_a_repeat_delivery_from_a_new_start(monkeypatch, respo
 def test_aws_starter_raises_other_errors(monkeypatch):
     import boto3
     from botocore.stub import Stubber
-    from coach.adapters import aws
+    from coach.adapters import stepfunctions as aws
 
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     stub = Stubber(sfn)

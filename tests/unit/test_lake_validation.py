@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from coach.audience.engine import LakeError
-from coach.audience.lake import open_lake, read_clients
 
+from coach_local.claims.lake import open_lake, read_clients
 from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake
 
 FILL = date(2002, 10, 1)

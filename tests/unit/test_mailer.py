@@ -6,8 +6,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from coach.adapters import aws
+from coach.adapters.dynamodb import table_definition
 from coach.adapters.mail import SesMailer, Throttling
-from coach.approvals.store import table_definition
 from coach.ports import Email
 from moto import mock_aws
 

@@ -9,6 +9,7 @@ import io
 import boto3
 import pytest
 from coach.adapters import aws
+from coach.adapters.s3 import S3ObjectStore
 from coach.adapters.memory import MemoryObjectStore
 from coach.keys import letters_prefix
 from coach.letters.service import MANIFEST_COLUMNS, merge_client_manifest
@@ -52,8 +53,8 @@ def s3():
 
 def test_a_large_client_manifest_is_written_in_parts_and_equals_the_batches_in_order(s3, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setattr(aws.S3ObjectStore, "PART_SIZE", 5 * 1024 * 1024)  # S3's smallest part
-    store = aws.S3ObjectStore()
+    monkeypatch.setattr(S3ObjectStore, "PART_SIZE", 5 * 1024 * 1024)  # S3's smallest part
+    store = S3ObjectStore()
     prefix = letters_prefix("camp", "C1")
     bodies = {b: manifest(b, 9_000) for b in (2, 0, 1, 10, 3)}  # written out of order, merged in batch order
     for batch, body in bodies.items():
@@ -84,8 +85,8 @@ def test_a_large_client_manifest_is_written_in_parts_and_equals_the_batches_in_o
 
 def test_a_failed_streamed_write_leaves_no_object_and_no_parts(s3, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setattr(aws.S3ObjectStore, "PART_SIZE", 5 * 1024 * 1024)
-    store = aws.S3ObjectStore()
+    monkeypatch.setattr(S3ObjectStore, "PART_SIZE", 5 * 1024 * 1024)
+    store = S3ObjectStore()
 
     def chunks():
         yield b"x" * (6 * 1024 * 1024)
@@ -99,7 +100,7 @@ def test_a_failed_streamed_write_leaves_no_object_and_no_parts(s3, monkeypatch):
 
 def test_a_small_object_is_one_put(s3, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    store = aws.S3ObjectStore()
+    store = S3ObjectStore()
     assert store.put_stream("letters", "small.csv", [b"a,b\n", b"1,2\n"], "text/csv") == 8
     assert store.get("letters", "small.csv") == b"a,b\n1,2\n"
     assert s3.head_object(Bucket="letters", Key="small.csv")["ContentType"] == "text/csv"

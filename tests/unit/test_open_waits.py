@@ -6,7 +6,8 @@ from __future__ import annotations
 import boto3
 import pytest
 from coach.adapters.aws import reset_clients
-from coach.approvals.store import DynamoApprovalStore, MemoryApprovalStore, table_definition
+from coach.adapters.dynamodb import DynamoApprovalStore, table_definition
+from coach.adapters.memory import MemoryApprovalStore
 from coach.approvals.waits import oldest_seconds, open_waits
 from moto import mock_aws
 

@@ -31,8 +31,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from coach.catalog import FUNCTION_NAMES
 
-from coach_local.dispatch import FUNCTION_NAMES
 from coach_local.runtime import ASL_PATH, render_definition, substitutions
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
@@ -267,7 +267,8 @@ class Injector:
         """Route SES sends and the claims engine's rows through the injector while the runtime runs."""
         import coach.adapters.mail as mail
         from coach.adapters.aws import client as real_client
-        from coach.audience.duckdb_engine import DuckDbClaimsEngine
+
+        from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
 
         injector = self
 

@@ -39,7 +39,7 @@ def market_event(
     ingredient: str | None = None,
     recall_class: str | None = None,
 ) -> dict:
-    """An EventBridge envelope in the shape of DATA_CONTRACT.md."""
+    """An EventBridge envelope in the shape of docs/data-contract.md."""
     drug: dict[str, Any] = {"name": name, "ndcs": list(ndcs)}
     if ingredient:
         drug["ingredient"] = ingredient

@@ -32,9 +32,9 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-from coach.approvals.notices import stage_of
+from coach.catalog import FUNCTION_NAMES
+from coach.notices import stage_of
 
-from coach_local.dispatch import FUNCTION_NAMES
 from tests.workflow.fault_injection import Fault, Injector, lambda_tasks, task_states
 from tests.workflow.test_concurrent_campaigns import (
     CampaignResult,
@@ -74,7 +74,7 @@ TASK_ORDER = {
     "RecordOutcome": 4,
     "Summary": 5,
 }
-# What the operator alert names as the stage when the task fails for good (coach.approvals.notices.STAGES): the
+# What the operator alert names as the stage when the task fails for good (coach.notices.STAGES): the
 # innermost state of the path the execution failed along, through the failed child executions of the Distributed
 # Maps (ForEachClient, Letters), so each task of a client branch has its own words, with the innermost failure's
 # error name (RuntimeError here) rather than the Map's.

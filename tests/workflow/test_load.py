@@ -1,6 +1,6 @@
 """Load (issue 6): the 25 market events of `make bench-load` — every playbook, recall classes I to III, drugs of
 every sensitive class, by NDC, by ingredient or both — started at once in ONE local runtime all complete, and each
-report.json matches an independent count (DuckDB SQL written from DATA_CONTRACT.md, not the production query).
+report.json matches an independent count (DuckDB SQL written from docs/data-contract.md, not the production query).
 `make bench-load` runs the same on a larger lake and reports the time; here the lake is small enough for CI."""
 
 from __future__ import annotations

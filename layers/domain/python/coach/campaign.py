@@ -88,7 +88,7 @@ def record_outcome(
 
 
 class ApprovalHistory(Protocol):
-    """What the report reads from the approval store (coach.approvals.store.ApprovalStore satisfies it)."""
+    """What the report reads from the approval store (coach.ports.ApprovalStore satisfies it)."""
 
     def group_links(self, group: str) -> list[Any]: ...
 

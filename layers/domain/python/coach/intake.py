@@ -1,4 +1,4 @@
-"""Intake: a feed's event becomes one campaign, once (DESIGN.md §6)."""
+"""Intake: a feed's event becomes one campaign, once (docs/architecture.md, decision 6)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The shapes that cross a boundary: the market event of DATA_CONTRACT.md and the workflow payloads.
+"""The shapes that cross a boundary: the market event of docs/data-contract.md and the workflow payloads.
 
-Workflow payloads carry ids, counts and S3 keys only (DESIGN.md §2): nothing here may hold a member field.
+Workflow payloads carry ids, counts and S3 keys only (docs/architecture.md, decision 2): nothing here may hold a member field.
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ class MemberRecord(BaseModel):
     client_id: str
     first_name: str
     last_name: str
-    # A reachable member has a usable mailing address, a consented email, or both (DATA_CONTRACT.md).
+    # A reachable member has a usable mailing address, a consented email, or both (docs/data-contract.md).
     address_line1: str | None = None
     address_line2: str | None = None
     city: str | None = None

@@ -1,10 +1,15 @@
-"""Ports the domain talks to; adapters (coach.adapters) implement them for AWS and for tests."""
+"""Every port the domain talks to, in one place. Adapters implement them: `coach.adapters` for AWS (S3, SES,
+DynamoDB, Athena, Step Functions) and in memory (tests); `coach_local` for the local runtime's claims engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from coach.approvals.records import AuditRecord, DecisionRecord, Delivery, LinkRecord, LinkState, OpenLink
+    from coach.audience.engine import AudienceParams, ClientDirectoryEntry
 
 
 class NotFound(KeyError):
@@ -45,7 +50,7 @@ class Email:
     text: str
     html: str | None = None
     sender: str = ""
-    # Stable id: a retry with the same key sends nothing new (DESIGN.md §6).
+    # Stable id: a retry with the same key sends nothing new (docs/architecture.md, decision 6).
     idempotency_key: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
@@ -63,3 +68,71 @@ class WorkflowCallbacks(Protocol):
     def succeed(self, task_token: str, output: dict) -> None: ...
 
     def fail(self, task_token: str, error: str, cause: str) -> None: ...
+
+
+class ExecutionStarter(Protocol):
+    def start(self, name: str, input_json: str) -> bool:
+        """Start the campaign's execution; False when one of that name already ran (a duplicate event)."""
+        ...
+
+
+class ApprovalStore(Protocol):
+    def put_link(self, link: LinkRecord) -> None: ...
+
+    def get_link(self, link_hash: str) -> LinkRecord | None: ...
+
+    def group_links(self, group: str) -> list[LinkRecord]: ...
+
+    def supersede(self, link_hash: str) -> bool:
+        """pending → superseded; False when the link was no longer pending."""
+        ...
+
+    def set_link_state(self, link_hash: str, state: LinkState) -> None: ...
+
+    def retarget(self, link_hash: str, task_token: str) -> bool:
+        """A pending link answers `task_token` from now on; False when the link was no longer pending."""
+        ...
+
+    def open_links(self) -> list[OpenLink]:
+        """Every link still pending (an answered group's other links included: callers check the decision)."""
+        ...
+
+    def claim_decision(self, decision: DecisionRecord) -> bool:
+        """Record the group's decision unless one exists; True when this call recorded it."""
+        ...
+
+    def get_decision(self, group: str) -> DecisionRecord | None: ...
+
+    def set_delivery(self, decision: DecisionRecord, delivery: Delivery) -> bool:
+        """pending → delivered | closed for exactly this decision; False if it changed meanwhile."""
+        ...
+
+    def reopen(self, group: str, task_token: str) -> bool:
+        """Forget a decision that never reached the waiting task `task_token` (it was for an older wait)."""
+        ...
+
+    def append_audit(self, record: AuditRecord) -> bool:
+        """Write once; False (and nothing written) when that exact record already exists."""
+        ...
+
+    def audit(self, campaign_id: str) -> list[AuditRecord]: ...
+
+
+class ClaimsEngine(Protocol):
+    def audience_rows(self, params: AudienceParams) -> Iterator[dict]:
+        """Affected members (member fields, last_fill_date, drug_name, reachable), ordered by client, member."""
+        ...
+
+    def clients(self) -> dict[str, ClientDirectoryEntry]: ...
+
+
+class AuditArchive(Protocol):
+    """The write-once copy of the decision trail (S3 Object Lock on AWS)."""
+
+    def archive_records(self, records: Iterable[AuditRecord]) -> list[str]:
+        """One object per record; the keys written now (records archived before are skipped)."""
+        ...
+
+    def archive_campaign(self, records: Sequence[AuditRecord], campaign_id: str) -> str:
+        """One snapshot of a campaign's whole trail; its key."""
+        ...

@@ -1,17 +1,22 @@
-"""Cached factories that pick the adapters for this runtime from the settings (nothing built at import time)."""
+"""Cached factories that build this runtime's adapters from the settings (nothing built at import time).
+
+On AWS every port has its AWS adapter. The local runtime injects what AWS has no twin for here: its claims engine
+(DuckDB over a lake folder), through `use_claims_engine`, so that nothing local ships in the Lambda layer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
 
-from coach.adapters.aws import S3ObjectStore, StepFunctionsCallbacks
+from coach.adapters.audit_archive import S3AuditArchive
+from coach.adapters.dynamodb import DynamoApprovalStore
 from coach.adapters.mail import SesMailer
-from coach.approvals.store import DynamoApprovalStore
+from coach.adapters.s3 import S3ObjectStore
+from coach.adapters.stepfunctions import StateMachineStarter, StepFunctionsCallbacks
+from coach.ports import ClaimsEngine
 from coach.settings import settings
 
-if TYPE_CHECKING:
-    from coach.audience.engine import ClaimsEngine
+_claims_engine_factory: Callable[[], ClaimsEngine] | None = None
 
 
 @cache
@@ -36,16 +41,33 @@ def callbacks() -> StepFunctionsCallbacks:
 
 
 @cache
+def audit_archive() -> S3AuditArchive | None:
+    """The write-once copy of the decision trail; None where no audit bucket is configured."""
+    bucket = settings().audit_bucket
+    return S3AuditArchive(bucket) if bucket else None
+
+
+@cache
+def starter() -> StateMachineStarter:
+    return StateMachineStarter(settings().state_machine_arn)
+
+
+def use_claims_engine(factory: Callable[[], ClaimsEngine] | None) -> None:
+    """The local runtime's claims engine (None: back to Athena). Takes effect at the next `claims_engine()`."""
+    global _claims_engine_factory
+    _claims_engine_factory = factory
+    claims_engine.cache_clear()
+
+
+@cache
 def claims_engine() -> ClaimsEngine:
+    if _claims_engine_factory is not None:
+        return _claims_engine_factory()
+    from coach.adapters.athena import AthenaClaimsEngine
+
     s = settings()
-    if s.claims_engine == "duckdb":
-        from coach.audience.duckdb_engine import DuckDbClaimsEngine
-
-        return DuckDbClaimsEngine(s.lake_uri)
-    from coach.audience.athena_engine import AthenaClaimsEngine
-
     if not (s.athena_workgroup and s.athena_database and s.athena_output):
-        raise RuntimeError("CLAIMS_ENGINE=athena needs ATHENA_WORKGROUP, ATHENA_DATABASE and ATHENA_OUTPUT")
+        raise RuntimeError("the claims engine needs ATHENA_WORKGROUP, ATHENA_DATABASE and ATHENA_OUTPUT")
     return AthenaClaimsEngine(
         workgroup=s.athena_workgroup, database=s.athena_database, output_s3_uri=s.athena_output
     )
@@ -55,6 +77,15 @@ def reset() -> None:
     """Forget every cached adapter and setting (the local runtime calls this for each fresh run)."""
     from coach.adapters.aws import reset_clients
 
-    for factory in (objects, mailer, approval_store, callbacks, claims_engine, settings):
+    for factory in (
+        objects,
+        mailer,
+        approval_store,
+        callbacks,
+        audit_archive,
+        starter,
+        claims_engine,
+        settings,
+    ):
         factory.cache_clear()
     reset_clients()

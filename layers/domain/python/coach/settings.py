@@ -26,8 +26,7 @@ class Settings:
     approvals_table: str
     sender_email: str
     approval_base_url: str
-    claims_engine: str  # "duckdb" (local lake folder) or "athena"
-    lake_uri: str
+    lake_uri: str  # the claims lake (Athena reads it through the Glue tables; the local runtime, a folder)
     batch_size: int
     outbox_dir: str | None
     athena_workgroup: str | None
@@ -37,6 +36,16 @@ class Settings:
     config_set: str | None
     time_scale: float  # 1 on AWS; the local runtime shrinks days to seconds
     audit_bucket: str | None = None  # the Object Lock bucket of the decision trail; unset: not archived
+    state_machine_arn_value: str | None = None  # intake (starts campaigns) and the open-waits gauge
+    letters_max_concurrency: int = (
+        50  # the Letters map's MaxConcurrencyPath, written into the execution input
+    )
+
+    @property
+    def state_machine_arn(self) -> str:
+        if not self.state_machine_arn_value:
+            raise MissingSetting("environment variable STATE_MACHINE_ARN is not set")
+        return self.state_machine_arn_value
 
     @staticmethod
     def from_env() -> Settings:
@@ -47,7 +56,6 @@ class Settings:
             approvals_table=_get("APPROVALS_TABLE"),
             sender_email=_get("SENDER_EMAIL"),
             approval_base_url=_get("APPROVAL_BASE_URL").rstrip("/"),
-            claims_engine=os.environ.get("CLAIMS_ENGINE", "athena"),
             lake_uri=os.environ.get("LAKE_URI", ""),
             batch_size=int(os.environ.get("BATCH_SIZE", "2000")),
             outbox_dir=os.environ.get("OUTBOX_DIR") or None,
@@ -58,6 +66,8 @@ class Settings:
             config_set=os.environ.get("SES_CONFIGURATION_SET") or None,
             time_scale=float(os.environ.get("COACH_TIME_SCALE", "1")),
             audit_bucket=os.environ.get("AUDIT_BUCKET") or None,
+            state_machine_arn_value=os.environ.get("STATE_MACHINE_ARN") or None,
+            letters_max_concurrency=int(os.environ.get("LETTERS_MAX_CONCURRENCY", "50")),
         )
 
 

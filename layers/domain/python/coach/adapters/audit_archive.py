@@ -16,9 +16,7 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 
 from coach.adapters.aws import client
-from coach.approvals.records import AuditRecord, link_hash
-from coach.approvals.store import ApprovalStore
-from coach.settings import settings
+from coach.approvals.records import AuditRecord
 
 PREFIX = "audit"
 ALREADY_THERE = {"PreconditionFailed", "412"}
@@ -52,47 +50,30 @@ def _put_new(bucket: str, key: str, document: dict) -> bool:
     return True
 
 
-def _bucket(bucket: str | None) -> str | None:
-    return bucket if bucket is not None else settings().audit_bucket
+class S3AuditArchive:
+    """The audit bucket (ports.AuditArchive)."""
 
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
 
-def archive_audit(
-    records: Sequence[AuditRecord],
-    campaign_id: str,
-    *,
-    bucket: str | None = None,
-    now: datetime | None = None,
-) -> str | None:
-    """One immutable JSON snapshot of a campaign's whole decision trail; its key, or None without a bucket."""
-    target = _bucket(bucket)
-    if not target:
-        return None
-    at = now or datetime.now(UTC)
-    key = snapshot_key(campaign_id, at)
-    _put_new(
-        target,
-        key,
-        {
-            "campaign_id": campaign_id,
-            "archived_at": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "count": len(records),
-            "records": [_as_json(r) for r in records],
-        },
-    )
-    return key
+    def archive_campaign(
+        self, records: Sequence[AuditRecord], campaign_id: str, *, now: datetime | None = None
+    ) -> str:
+        """One immutable JSON snapshot of a campaign's whole decision trail; its key."""
+        at = now or datetime.now(UTC)
+        key = snapshot_key(campaign_id, at)
+        _put_new(
+            self.bucket,
+            key,
+            {
+                "campaign_id": campaign_id,
+                "archived_at": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "count": len(records),
+                "records": [_as_json(r) for r in records],
+            },
+        )
+        return key
 
-
-def archive_records(records: Iterable[AuditRecord], *, bucket: str | None = None) -> list[str]:
-    """One object per audit record; returns the keys written now (records archived before are skipped)."""
-    target = _bucket(bucket)
-    if not target:
-        return []
-    return [record_key(r) for r in records if _put_new(target, record_key(r), _as_json(r))]
-
-
-def question_trail(link_id: str, *, store: ApprovalStore) -> list[AuditRecord]:
-    """The audit records of the question a link asked (its campaign, client and role), in time order."""
-    link = store.get_link(link_hash(link_id))
-    if link is None:
-        return []
-    return [r for r in store.audit(link.campaign_id) if r.client_id == link.client_id and r.role == link.role]
+    def archive_records(self, records: Iterable[AuditRecord]) -> list[str]:
+        """One object per audit record; returns the keys written now (records archived before are skipped)."""
+        return [record_key(r) for r in records if _put_new(self.bucket, record_key(r), _as_json(r))]

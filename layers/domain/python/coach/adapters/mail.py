@@ -57,7 +57,7 @@ def _safe_name(text: str) -> str:
 
 
 class SesMailer:
-    """Sends through SES. With a ledger table, a key that was already sent sends nothing (DESIGN.md §6)."""
+    """Sends through SES. With a ledger table, a key that was already sent sends nothing (docs/architecture.md, decision 6)."""
 
     def __init__(
         self,

@@ -1,9 +1,22 @@
-"""In-memory adapters for unit tests."""
+"""In-memory adapters: the ports with the same semantics as their AWS adapters, for unit tests."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
+from typing import Any
 
+from coach.approvals.records import (
+    AuditRecord,
+    DecisionRecord,
+    Delivery,
+    LinkRecord,
+    LinkState,
+    OpenLink,
+    decision_key,
+    link_key,
+    reopenable,
+)
 from coach.ports import Email, NotFound
 
 
@@ -58,3 +71,93 @@ class MemoryCallbacks:
 
     def fail(self, task_token: str, error: str, cause: str) -> None:
         self.calls.append(("failure", task_token, {"error": error, "cause": cause}))
+
+
+class MemoryApprovalStore:
+    """Same semantics as DynamoDB's conditional writes, behind one lock."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self._lock = threading.RLock()
+
+    def put_link(self, link: LinkRecord) -> None:
+        with self._lock:
+            self.items[link_key(link.link_hash)] = link.model_dump()
+            self.items[(f"group#{link.group}", f"link#{link.link_hash}")] = {}
+
+    def get_link(self, link_hash: str) -> LinkRecord | None:
+        item = self.items.get(link_key(link_hash))
+        return LinkRecord.model_validate(item) if item else None
+
+    def group_links(self, group: str) -> list[LinkRecord]:
+        hashes = [sk.removeprefix("link#") for (pk, sk) in list(self.items) if pk == f"group#{group}"]
+        return [link for h in hashes if (link := self.get_link(h))]
+
+    def supersede(self, link_hash: str) -> bool:
+        with self._lock:
+            item = self.items.get(link_key(link_hash))
+            if not item or item["state"] != "pending":
+                return False
+            item["state"] = "superseded"
+            return True
+
+    def set_link_state(self, link_hash: str, state: LinkState) -> None:
+        with self._lock:
+            if item := self.items.get(link_key(link_hash)):
+                item["state"] = state
+
+    def retarget(self, link_hash: str, task_token: str) -> bool:
+        with self._lock:
+            item = self.items.get(link_key(link_hash))
+            if not item or item["state"] != "pending":
+                return False
+            item["task_token"] = task_token
+            return True
+
+    def open_links(self) -> list[OpenLink]:
+        with self._lock:
+            return [
+                OpenLink.of(item)
+                for (pk, _), item in self.items.items()
+                if pk.startswith("link#") and item.get("state") == "pending"
+            ]
+
+    def claim_decision(self, decision: DecisionRecord) -> bool:
+        with self._lock:
+            if decision_key(decision.group) in self.items:
+                return False
+            self.items[decision_key(decision.group)] = decision.model_dump()
+            return True
+
+    def get_decision(self, group: str) -> DecisionRecord | None:
+        item = self.items.get(decision_key(group))
+        return DecisionRecord.model_validate(item) if item else None
+
+    def set_delivery(self, decision: DecisionRecord, delivery: Delivery) -> bool:
+        with self._lock:
+            item = self.items.get(decision_key(decision.group))
+            if not item or item["link_hash"] != decision.link_hash or item["delivery"] != "pending":
+                return False
+            item["delivery"] = delivery
+            return True
+
+    def reopen(self, group: str, task_token: str) -> bool:
+        with self._lock:
+            if not reopenable(self.get_decision(group), task_token):
+                return False
+            del self.items[decision_key(group)]
+            return True
+
+    def append_audit(self, record: AuditRecord) -> bool:
+        with self._lock:
+            key = (f"audit#{record.campaign_id}", record.sort_key)
+            if key in self.items:
+                return False
+            self.items[key] = record.model_dump()
+            return True
+
+    def audit(self, campaign_id: str) -> list[AuditRecord]:
+        rows = sorted(
+            (sk, item) for (pk, sk), item in list(self.items.items()) if pk == f"audit#{campaign_id}"
+        )
+        return [AuditRecord.model_validate(item) for _, item in rows]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -111,3 +112,48 @@ class AuditRecord(BaseModel):
     @property
     def sort_key(self) -> str:
         return f"{self.at}#{self.link_hash[:16]}#{self.step}"
+
+
+# what the open-waits index projects: who is asked, for which campaign and client, since when, until when (no
+# token, no address)
+OPEN_WAIT_FIELDS = ("group", "campaign_id", "client_id", "client_name", "role", "kind", "deadline")
+
+
+@dataclass(frozen=True)
+class OpenLink:
+    """A pending link as the open-waits index holds it."""
+
+    group: str
+    campaign_id: str
+    client_id: str
+    client_name: str
+    role: str
+    kind: str
+    created_at: float
+    deadline: int
+
+    @staticmethod
+    def of(fields: dict[str, Any]) -> OpenLink:
+        return OpenLink(
+            group=str(fields["group"]),
+            campaign_id=str(fields["campaign_id"]),
+            client_id=str(fields["client_id"]),
+            client_name=str(fields["client_name"]),
+            role=str(fields["role"]),
+            kind=str(fields["kind"]),
+            created_at=float(fields["created_at"]),
+            deadline=int(fields["deadline"]),
+        )
+
+
+# Where a record lives in the approvals table (`pk`, `sk`); the in-memory store keeps the same keys.
+def link_key(link_hash: str) -> tuple[str, str]:
+    return f"link#{link_hash}", "link"
+
+
+def decision_key(group: str) -> tuple[str, str]:
+    return f"decision#{group}", "decision"
+
+
+def reopenable(decision: DecisionRecord | None, task_token: str) -> bool:
+    return decision is not None and decision.delivery != "delivered" and decision.task_token != task_token

@@ -1,4 +1,4 @@
-"""Ask, show, decide (DESIGN.md §4). The checks raise `ApprovalProblem`s; `pages.page_for` turns them into pages.
+"""Ask, show, decide (docs/architecture.md, decision 4). The checks raise `ApprovalProblem`s; `pages.page_for` turns them into pages.
 
 - GET (`show`) never changes anything.
 - POST (`decide`) needs the link's CSRF token; the first decision of a group wins (conditional write); the audit
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from coach.approvals.errors import (
     AlreadyDecided,
@@ -44,9 +45,9 @@ from coach.approvals.records import (
     new_csrf_token,
     new_link_id,
 )
-from coach.approvals.store import ApprovalStore
 from coach.models import DECLINED_ERROR, ApprovalRequest
-from coach.ports import Email, Mailer, ObjectStore, WorkflowCallbacks
+from coach.observability import logger
+from coach.ports import ApprovalStore, AuditArchive, Email, Mailer, ObjectStore, WorkflowCallbacks
 
 GRACE_SECONDS = 300  # a click a few minutes late still gets the "no longer waiting" answer from the workflow
 REDELIVER_AFTER_SECONDS = 30  # a decision stuck undelivered this long is passed on again by the next POST
@@ -392,3 +393,57 @@ def _deliver(
 def audit_trail(campaign_id: str, *, store: ApprovalStore) -> list[AuditRecord]:
     """Every decision (and every too-late one) of a campaign, in time order."""
     return store.audit(campaign_id)
+
+
+def question_trail(link_id: str, *, store: ApprovalStore) -> list[AuditRecord]:
+    """The audit records of the question a link asked (its campaign, client and role), in time order."""
+    link = store.get_link(link_hash(link_id))
+    if link is None:
+        return []
+    return [r for r in store.audit(link.campaign_id) if r.client_id == link.client_id and r.role == link.role]
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    decided: list[str]  # the decisions this POST recorded (approved, declined): the approvals-per-day metrics
+    archive_failed: bool = False
+
+
+def after_decision(
+    link_id: str, *, store: ApprovalStore, archive: AuditArchive | None, now: float, answered: bool
+) -> FollowUp:
+    """After a POST: count the decision it recorded, and copy the question's audit records to the write-once
+    archive. DynamoDB already holds them (written before the workflow heard), so a failure here loses nothing: it
+    is logged (no message: it may echo input), the page still shows the decision, and the summary archives the
+    whole trail again at the end of the campaign."""
+    if not (answered or archive):
+        return FollowUp([])
+    decided: list[str] = []
+    try:
+        trail = question_trail(link_id, store=store)
+        # a decision recorded by this POST carries its time (a second click records none)
+        decided = [r.action for r in trail if r.at == iso(now) and r.action in ("approved", "declined")]
+        if archive:
+            archive.archive_records(trail)
+    except Exception as error:
+        logger.error(
+            "audit follow-up failed", extra={"error": type(error).__name__, "archive": bool(archive)}
+        )
+        return FollowUp(decided, archive_failed=bool(archive))
+    return FollowUp(decided)
+
+
+def archive_campaign_trail(campaign_id: str, *, store: ApprovalStore, archive: AuditArchive) -> int:
+    """The campaign's complete decision trail as one immutable snapshot; the number of records. A failure is logged
+    (ids only) and raised, so the execution fails at this stage, the operator is alerted, and a redrive archives a
+    fresh snapshot (never an overwrite)."""
+    try:
+        records = audit_trail(campaign_id, store=store)
+        archive.archive_campaign(records, campaign_id)
+    except Exception as error:
+        logger.error(
+            "audit archive failed", extra={"campaign_id": campaign_id, "error": type(error).__name__}
+        )
+        raise
+    logger.info("decision trail archived", extra={"campaign_id": campaign_id, "records": len(records)})
+    return len(records)

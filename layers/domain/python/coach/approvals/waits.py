@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from coach.approvals.store import ApprovalStore, OpenLink
+from coach.approvals.records import OpenLink
+from coach.ports import ApprovalStore
 
 
 @dataclass(frozen=True)

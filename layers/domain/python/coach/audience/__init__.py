@@ -1,1 +1,1 @@
-"""The audience stage: who is affected by an event, and who of them can be reached (DATA_CONTRACT.md)."""
+"""The audience stage: who is affected by an event, and who of them can be reached (docs/data-contract.md)."""

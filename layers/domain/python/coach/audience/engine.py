@@ -1,11 +1,10 @@
-"""The claims engine port and the parameters of the one audience query."""
+"""The parameters of the one audience query, the claims directory entry, and the errors a claims engine raises
+(the engine itself is `coach.ports.ClaimsEngine`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Protocol
 
 from coach.models import CampaignInput
 
@@ -71,11 +70,3 @@ class ClientDirectoryEntry:
     client_contact_emails: tuple[str, ...]
     elections: dict[str, str]
     escalation_email: str | None
-
-
-class ClaimsEngine(Protocol):
-    def audience_rows(self, params: AudienceParams) -> Iterator[dict]:
-        """Affected members (member fields, last_fill_date, drug_name, reachable), ordered by client, member."""
-        ...
-
-    def clients(self) -> dict[str, ClientDirectoryEntry]: ...

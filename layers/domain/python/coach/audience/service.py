@@ -9,9 +9,9 @@ from itertools import groupby
 from typing import Any
 
 from coach import keys
-from coach.audience.engine import AudienceParams, ClaimsEngine, ClientDirectoryEntry, LakeError
+from coach.audience.engine import AudienceParams, ClientDirectoryEntry, LakeError
 from coach.models import AudienceSummary, CampaignInput, ClientWork, MemberRecord, parse_member
-from coach.ports import ObjectStore
+from coach.ports import ClaimsEngine, ObjectStore
 
 MEMBER_FIELDS = tuple(MemberRecord.model_fields)
 

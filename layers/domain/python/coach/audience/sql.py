@@ -7,7 +7,7 @@ not allow (privacy first), when not eligible on the effective date, deceased, op
 mailing address and without a consented email.
 
 A claim matches when its NDC is listed in the event (even an NDC the drug catalog does not know: it then carries the
-event's drug name and no sensitive class) or its NDC's catalog ingredient is the event's ingredient (DATA_CONTRACT.md).
+event's drug name and no sensitive class) or its NDC's catalog ingredient is the event's ingredient (docs/data-contract.md).
 """
 
 AUDIENCE_SQL = """

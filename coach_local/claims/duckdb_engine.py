@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
-
 from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDirectoryEntry
-from coach.audience.lake import check_claims_partitions, open_lake, read_clients
 from coach.audience.sql import AUDIENCE_SQL
+
+from coach_local.claims.lake import check_claims_partitions, open_lake, read_clients
 
 FETCH_ROWS = 10_000
 

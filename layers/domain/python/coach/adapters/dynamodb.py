@@ -1,4 +1,4 @@
-"""The approval store port, its DynamoDB adapter (APPROVALS_TABLE: `pk`, `sk`) and an in-memory fake for tests.
+"""The approval store on DynamoDB (APPROVALS_TABLE: `pk`, `sk`), and the table's definition.
 
 Items (one attribute per field, readable in the console):
 - `link#<sha256 of link id>` / `link`: the link (task token, recipient, group, counts, expiry, state, csrf token)
@@ -13,190 +13,26 @@ answer without reading the rest of the table (the open-waits gauge, `coach statu
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from coach.adapters.aws import client
-from coach.approvals.records import AuditRecord, DecisionRecord, Delivery, LinkRecord, LinkState
+from coach.approvals.records import (
+    OPEN_WAIT_FIELDS,
+    AuditRecord,
+    DecisionRecord,
+    Delivery,
+    LinkRecord,
+    LinkState,
+    OpenLink,
+    decision_key,
+    link_key,
+    reopenable,
+)
 
 RETENTION_SECONDS = 400 * 86_400  # links and decisions are purged (DynamoDB TTL) well after the campaign
 OPEN_WAITS_INDEX = "open_waits"
 OPEN_WAIT_ATTR = "open_wait"
 OPEN = "open"
-# what the index projects: who is asked, for which campaign and client, since when, until when (no token, no address)
-OPEN_WAIT_FIELDS = ("group", "campaign_id", "client_id", "client_name", "role", "kind", "deadline")
-
-
-@dataclass(frozen=True)
-class OpenLink:
-    """A pending link as the open-waits index holds it."""
-
-    group: str
-    campaign_id: str
-    client_id: str
-    client_name: str
-    role: str
-    kind: str
-    created_at: float
-    deadline: int
-
-    @staticmethod
-    def of(fields: dict[str, Any]) -> OpenLink:
-        return OpenLink(
-            group=str(fields["group"]),
-            campaign_id=str(fields["campaign_id"]),
-            client_id=str(fields["client_id"]),
-            client_name=str(fields["client_name"]),
-            role=str(fields["role"]),
-            kind=str(fields["kind"]),
-            created_at=float(fields["created_at"]),
-            deadline=int(fields["deadline"]),
-        )
-
-
-def _link_key(link_hash: str) -> tuple[str, str]:
-    return f"link#{link_hash}", "link"
-
-
-def _decision_key(group: str) -> tuple[str, str]:
-    return f"decision#{group}", "decision"
-
-
-class ApprovalStore(Protocol):
-    def put_link(self, link: LinkRecord) -> None: ...
-
-    def get_link(self, link_hash: str) -> LinkRecord | None: ...
-
-    def group_links(self, group: str) -> list[LinkRecord]: ...
-
-    def supersede(self, link_hash: str) -> bool:
-        """pending → superseded; False when the link was no longer pending."""
-        ...
-
-    def set_link_state(self, link_hash: str, state: LinkState) -> None: ...
-
-    def retarget(self, link_hash: str, task_token: str) -> bool:
-        """A pending link answers `task_token` from now on; False when the link was no longer pending."""
-        ...
-
-    def open_links(self) -> list[OpenLink]:
-        """Every link still pending (an answered group's other links included: callers check the decision)."""
-        ...
-
-    def claim_decision(self, decision: DecisionRecord) -> bool:
-        """Record the group's decision unless one exists; True when this call recorded it."""
-        ...
-
-    def get_decision(self, group: str) -> DecisionRecord | None: ...
-
-    def set_delivery(self, decision: DecisionRecord, delivery: Delivery) -> bool:
-        """pending → delivered | closed for exactly this decision; False if it changed meanwhile."""
-        ...
-
-    def reopen(self, group: str, task_token: str) -> bool:
-        """Forget a decision that never reached the waiting task `task_token` (it was for an older wait)."""
-        ...
-
-    def append_audit(self, record: AuditRecord) -> bool:
-        """Write once; False (and nothing written) when that exact record already exists."""
-        ...
-
-    def audit(self, campaign_id: str) -> list[AuditRecord]: ...
-
-
-def _reopenable(decision: DecisionRecord | None, task_token: str) -> bool:
-    return decision is not None and decision.delivery != "delivered" and decision.task_token != task_token
-
-
-class MemoryApprovalStore:
-    """Same semantics as DynamoDB's conditional writes, behind one lock."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], dict[str, Any]] = {}
-        self._lock = threading.RLock()
-
-    def put_link(self, link: LinkRecord) -> None:
-        with self._lock:
-            self.items[_link_key(link.link_hash)] = link.model_dump()
-            self.items[(f"group#{link.group}", f"link#{link.link_hash}")] = {}
-
-    def get_link(self, link_hash: str) -> LinkRecord | None:
-        item = self.items.get(_link_key(link_hash))
-        return LinkRecord.model_validate(item) if item else None
-
-    def group_links(self, group: str) -> list[LinkRecord]:
-        hashes = [sk.removeprefix("link#") for (pk, sk) in list(self.items) if pk == f"group#{group}"]
-        return [link for h in hashes if (link := self.get_link(h))]
-
-    def supersede(self, link_hash: str) -> bool:
-        with self._lock:
-            item = self.items.get(_link_key(link_hash))
-            if not item or item["state"] != "pending":
-                return False
-            item["state"] = "superseded"
-            return True
-
-    def set_link_state(self, link_hash: str, state: LinkState) -> None:
-        with self._lock:
-            if item := self.items.get(_link_key(link_hash)):
-                item["state"] = state
-
-    def retarget(self, link_hash: str, task_token: str) -> bool:
-        with self._lock:
-            item = self.items.get(_link_key(link_hash))
-            if not item or item["state"] != "pending":
-                return False
-            item["task_token"] = task_token
-            return True
-
-    def open_links(self) -> list[OpenLink]:
-        with self._lock:
-            return [
-                OpenLink.of(item)
-                for (pk, _), item in self.items.items()
-                if pk.startswith("link#") and item.get("state") == "pending"
-            ]
-
-    def claim_decision(self, decision: DecisionRecord) -> bool:
-        with self._lock:
-            if _decision_key(decision.group) in self.items:
-                return False
-            self.items[_decision_key(decision.group)] = decision.model_dump()
-            return True
-
-    def get_decision(self, group: str) -> DecisionRecord | None:
-        item = self.items.get(_decision_key(group))
-        return DecisionRecord.model_validate(item) if item else None
-
-    def set_delivery(self, decision: DecisionRecord, delivery: Delivery) -> bool:
-        with self._lock:
-            item = self.items.get(_decision_key(decision.group))
-            if not item or item["link_hash"] != decision.link_hash or item["delivery"] != "pending":
-                return False
-            item["delivery"] = delivery
-            return True
-
-    def reopen(self, group: str, task_token: str) -> bool:
-        with self._lock:
-            if not _reopenable(self.get_decision(group), task_token):
-                return False
-            del self.items[_decision_key(group)]
-            return True
-
-    def append_audit(self, record: AuditRecord) -> bool:
-        with self._lock:
-            key = (f"audit#{record.campaign_id}", record.sort_key)
-            if key in self.items:
-                return False
-            self.items[key] = record.model_dump()
-            return True
-
-    def audit(self, campaign_id: str) -> list[AuditRecord]:
-        rows = sorted(
-            (sk, item) for (pk, sk), item in list(self.items.items()) if pk == f"audit#{campaign_id}"
-        )
-        return [AuditRecord.model_validate(item) for _, item in rows]
 
 
 def _to_attr(value: Any) -> dict[str, Any]:
@@ -335,7 +171,7 @@ class DynamoApprovalStore:
 
     def put_link(self, link: LinkRecord) -> None:
         ttl = link.expires_at + RETENTION_SECONDS
-        item = _item(*_link_key(link.link_hash), link.model_dump(), ttl)
+        item = _item(*link_key(link.link_hash), link.model_dump(), ttl)
         if link.state == "pending":
             item[OPEN_WAIT_ATTR] = {"S": OPEN}
         self._db().put_item(TableName=self.table, Item=item)
@@ -344,7 +180,7 @@ class DynamoApprovalStore:
         )
 
     def get_link(self, link_hash: str) -> LinkRecord | None:
-        fields = self._get(_link_key(link_hash))
+        fields = self._get(link_key(link_hash))
         return LinkRecord.model_validate(fields) if fields else None
 
     def group_links(self, group: str) -> list[LinkRecord]:
@@ -353,7 +189,7 @@ class DynamoApprovalStore:
 
     def supersede(self, link_hash: str) -> bool:
         return self._update_if(
-            _link_key(link_hash),
+            link_key(link_hash),
             "state",
             "superseded",
             "#f = :pending",
@@ -363,13 +199,13 @@ class DynamoApprovalStore:
 
     def set_link_state(self, link_hash: str, state: LinkState) -> None:
         remove = None if state == "pending" else OPEN_WAIT_ATTR
-        self._update_if(_link_key(link_hash), "state", state, "attribute_exists(pk)", {}, remove=remove)
+        self._update_if(link_key(link_hash), "state", state, "attribute_exists(pk)", {}, remove=remove)
 
     def retarget(self, link_hash: str, task_token: str) -> bool:
         try:
             self._db().update_item(
                 TableName=self.table,
-                Key=self._key(*_link_key(link_hash)),
+                Key=self._key(*link_key(link_hash)),
                 UpdateExpression="SET #t = :token",
                 ConditionExpression="#s = :pending",
                 ExpressionAttributeNames={"#t": "task_token", "#s": "state"},
@@ -399,15 +235,15 @@ class DynamoApprovalStore:
 
     def claim_decision(self, decision: DecisionRecord) -> bool:
         ttl = int(decision.decided_at) + RETENTION_SECONDS
-        return self._put_new(_item(*_decision_key(decision.group), decision.model_dump(), ttl))
+        return self._put_new(_item(*decision_key(decision.group), decision.model_dump(), ttl))
 
     def get_decision(self, group: str) -> DecisionRecord | None:
-        fields = self._get(_decision_key(group))
+        fields = self._get(decision_key(group))
         return DecisionRecord.model_validate(fields) if fields else None
 
     def set_delivery(self, decision: DecisionRecord, delivery: Delivery) -> bool:
         return self._update_if(
-            _decision_key(decision.group),
+            decision_key(decision.group),
             "delivery",
             delivery,
             "#f = :pending AND link_hash = :h",
@@ -416,13 +252,13 @@ class DynamoApprovalStore:
 
     def reopen(self, group: str, task_token: str) -> bool:
         decision = self.get_decision(group)
-        if not _reopenable(decision, task_token):
+        if not reopenable(decision, task_token):
             return False
         assert decision is not None
         try:  # only if it is still that same undelivered decision
             self._db().delete_item(
                 TableName=self.table,
-                Key=self._key(*_decision_key(group)),
+                Key=self._key(*decision_key(group)),
                 ConditionExpression="link_hash = :h AND delivery <> :delivered",
                 ExpressionAttributeValues={":h": {"S": decision.link_hash}, ":delivered": {"S": "delivered"}},
             )

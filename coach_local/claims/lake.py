@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
 from coach.audience.engine import LakeError
 
 # Type families: what each contract type may be stored as (CSV columns arrive as VARCHAR and are cast).
