@@ -9,8 +9,8 @@ import io
 import boto3
 import pytest
 from coach.adapters import aws
-from coach.adapters.s3 import S3ObjectStore
 from coach.adapters.memory import MemoryObjectStore
+from coach.adapters.s3 import S3ObjectStore
 from coach.keys import letters_prefix
 from coach.letters.service import MANIFEST_COLUMNS, merge_client_manifest
 from moto import mock_aws
