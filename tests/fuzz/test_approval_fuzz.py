@@ -6,7 +6,6 @@ decision only for a POST carrying the link's CSRF token."""
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import time
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ from moto import mock_aws
 
 from coach_local.approval_server import api_event
 from coach_local.dispatch import FakeLambdaContext
-from tests.fuzz.strategies import HUGE, INJECTIONS, ROOT, UNICODE, fuzz_settings, hostile_text
+from tests.conftest import load_handler, set_function_env
+from tests.fuzz.strategies import HUGE, INJECTIONS, UNICODE, fuzz_settings, hostile_text
 from tests.unit.approval_fakes import (
     BUCKET,
     TOKEN,
@@ -117,32 +117,13 @@ def _create_table(drop: bool = False) -> None:
 
 @pytest.fixture(scope="module")
 def world():
-    env = {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "DATA_BUCKET": "data",
-        "LETTERS_BUCKET": "letters",
-        "APPROVALS_TABLE": "approvals",
-        "SENDER_EMAIL": "p@pbm.example",
-        "APPROVAL_BASE_URL": "https://approve.example",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "CRITICAL",
-    }
     with pytest.MonkeyPatch.context() as patch, mock_aws():
-        for name, value in env.items():
-            patch.setenv(name, value)
-        patch.delenv("AUDIT_BUCKET", raising=False)
+        set_function_env(patch, POWERTOOLS_LOG_LEVEL="CRITICAL")
         from coach import runtime
 
         runtime.reset()
         _create_table()
-        spec = importlib.util.spec_from_file_location(
-            "approval_api_fuzz_handler", ROOT / "functions/approval_api/handler.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = load_handler("approval_api", "approval_api_fuzz_handler")
         callbacks = MemoryCallbacks()
         patch.setattr(module, "callbacks", lambda: callbacks)
 

@@ -5,7 +5,6 @@ with those reasons. Nothing else escapes. Accepted values only ever reach SQL as
 from __future__ import annotations
 
 import gc
-import importlib.util
 import json
 import re
 from datetime import UTC, date, datetime
@@ -26,7 +25,8 @@ from coach_local.claims import duckdb_engine
 from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
 from coach_local.claims.lake import open_lake
 from coach_local.dispatch import FakeLambdaContext
-from tests.fuzz.strategies import CANONICAL, CLARITIN_NDC, OTHER_NDC, ROOT, Sample, events, fuzz_settings
+from tests.conftest import load_handler, set_function_env
+from tests.fuzz.strategies import CANONICAL, CLARITIN_NDC, OTHER_NDC, Sample, events, fuzz_settings
 from tests.workflow.tiny_lake import client, member, write_lake
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -296,31 +296,16 @@ def test_intake_accepts_or_quarantines_with_a_reason(sample: Sample, sql_witness
 # --- the same through the Lambda handler -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def intake_handler():
-    env = {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "DATA_BUCKET": "data",
-        "LETTERS_BUCKET": "letters",
-        "APPROVALS_TABLE": "approvals",
-        "SENDER_EMAIL": "p@pbm.example",
-        "APPROVAL_BASE_URL": "https://approve.example",
-        "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:campaign",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
     from coach import runtime
 
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        runtime.reset()
-        spec = importlib.util.spec_from_file_location(
-            "intake_fuzz_handler", ROOT / "functions/intake/handler.py"
+        set_function_env(
+            patch,
+            STATE_MACHINE_ARN="arn:aws:states:us-east-1:123456789012:stateMachine:campaign",
+            POWERTOOLS_LOG_LEVEL="WARNING",
         )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        runtime.reset()
+        module = load_handler("intake", "intake_fuzz_handler")
         world: dict[str, Any] = {}
         patch.setattr(module, "starter", lambda: world["starter"])
         patch.setattr(module, "objects", lambda: world["store"])

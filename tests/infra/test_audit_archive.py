@@ -3,7 +3,6 @@ overwrites, and that the approval pages and the summary write it (and what happe
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import time
@@ -16,20 +15,10 @@ import pytest
 from coach.approvals.records import AuditRecord
 from moto import mock_aws
 
+from tests.conftest import load_handler, set_function_env
+
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT = "audit-trail"
-ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "x",
-    "AWS_SECRET_ACCESS_KEY": "x",
-    "DATA_BUCKET": "data",
-    "LETTERS_BUCKET": "letters",
-    "APPROVALS_TABLE": "approvals",
-    "SENDER_EMAIL": "p@pbm.example",
-    "APPROVAL_BASE_URL": "https://approve.example",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-}
 
 
 def logged(caplog) -> str:
@@ -74,8 +63,7 @@ def body(s3, key: str) -> dict:
 
 @pytest.fixture
 def aws(monkeypatch):
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
+    set_function_env(monkeypatch)
     with mock_aws():
         from coach import runtime
 
@@ -96,15 +84,6 @@ def aws(monkeypatch):
         )
         yield s3, runtime
         runtime.reset()
-
-
-def load_handler(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f"{name}_handler_under_test", ROOT / f"functions/{name}/handler.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_archive_audit_writes_one_locked_snapshot_of_the_whole_trail(aws):

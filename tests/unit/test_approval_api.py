@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import time
@@ -16,35 +15,20 @@ from moto import mock_aws
 
 from coach_local.approval_server import api_event
 from coach_local.dispatch import FakeLambdaContext
+from tests.conftest import load_handler, set_function_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def api(monkeypatch):
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "DATA_BUCKET": "data",
-        "LETTERS_BUCKET": "letters",
-        "APPROVALS_TABLE": "approvals",
-        "SENDER_EMAIL": "p@pbm.example",
-        "APPROVAL_BASE_URL": "https://approve.example",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
+    set_function_env(monkeypatch)
     with mock_aws():
         from coach import runtime
 
         runtime.reset()
         boto3.client("dynamodb").create_table(**table_definition("approvals"))
-        spec = importlib.util.spec_from_file_location(
-            "approval_api_handler", ROOT / "functions/approval_api/handler.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = load_handler("approval_api")
         from coach.adapters.memory import MemoryMailer, MemoryObjectStore
         from coach.approvals.service import request_approval
         from coach.models import ApprovalRequest, ClientWork, MarketEvent

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +18,7 @@ from coach.adapters.memory import MemoryCallbacks
 from moto import mock_aws
 
 from coach_local.dispatch import FakeLambdaContext
+from tests.conftest import load_handler, set_function_env
 from tests.unit.approval_fakes import (
     ACCOUNT_TEAM,
     CLIENT_CONTACTS,
@@ -31,36 +31,21 @@ from tests.unit.approval_fakes import (
     link_id_in,
 )
 
-FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 TABLE, BUCKET, SENDER = "approvals", "data-bucket", "clinical@pbm.example"
-
-
-def load_handler(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"test_functions.{name}", FUNCTIONS / name / "handler.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
 def aws(monkeypatch, tmp_path):
-    env = {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "DATA_BUCKET": BUCKET,
-        "LETTERS_BUCKET": "letters",
-        "APPROVALS_TABLE": TABLE,
-        "SENDER_EMAIL": SENDER,
-        "APPROVAL_BASE_URL": "https://approve.example.org/",
-        "OUTBOX_DIR": str(tmp_path / "outbox"),
-        "OPERATOR_EMAIL": "ops@pbm.example",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_METRICS_NAMESPACE": "AutomatedPharmacist",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    set_function_env(
+        monkeypatch,
+        DATA_BUCKET=BUCKET,
+        APPROVALS_TABLE=TABLE,
+        SENDER_EMAIL=SENDER,
+        APPROVAL_BASE_URL="https://approve.example.org/",
+        OUTBOX_DIR=str(tmp_path / "outbox"),
+        OPERATOR_EMAIL="ops@pbm.example",
+        POWERTOOLS_METRICS_DISABLED="false",
+    )
     with mock_aws():
         runtime.reset()
         boto3.client("dynamodb").create_table(**table_definition(TABLE))

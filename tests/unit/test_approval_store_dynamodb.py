@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from coach.adapters.aws import reset_clients
 from coach.adapters.dynamodb import DynamoApprovalStore, table_definition
 from coach.approvals.records import AuditRecord, DecisionRecord, iso, link_hash
 from coach.approvals.service import audit_trail
-from moto import mock_aws
 
 from tests.unit.approval_fakes import (
     ACCOUNT_TEAM,
@@ -25,15 +23,9 @@ GROUP = "cmp-1#C1#account_team"
 
 
 @pytest.fixture
-def store(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        reset_clients()
-        boto3.client("dynamodb").create_table(**table_definition(TABLE))
-        yield DynamoApprovalStore(TABLE)
-        reset_clients()
+def store(mocked_aws):
+    boto3.client("dynamodb").create_table(**table_definition(TABLE))
+    return DynamoApprovalStore(TABLE)
 
 
 def scan() -> list[dict]:

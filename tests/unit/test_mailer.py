@@ -9,22 +9,15 @@ from coach.adapters import aws
 from coach.adapters.dynamodb import table_definition
 from coach.adapters.mail import SesMailer, Throttling
 from coach.ports import Email
-from moto import mock_aws
 
 TABLE = "ledger"
 
 
 @pytest.fixture
-def ses(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        aws.reset_clients()
-        boto3.client("ses").verify_email_identity(EmailAddress="coach@plan.example")
-        boto3.client("dynamodb").create_table(**table_definition(TABLE))
-        yield aws.client("ses")
-    aws.reset_clients()
+def ses(mocked_aws):
+    boto3.client("ses").verify_email_identity(EmailAddress="coach@plan.example")
+    boto3.client("dynamodb").create_table(**table_definition(TABLE))
+    return aws.client("ses")
 
 
 def email(key: str = "campaign-1/notice/C1") -> Email:

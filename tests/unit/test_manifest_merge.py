@@ -13,7 +13,6 @@ from coach.adapters.memory import MemoryObjectStore
 from coach.adapters.s3 import S3ObjectStore
 from coach.keys import letters_prefix
 from coach.letters.service import MANIFEST_COLUMNS, merge_client_manifest
-from moto import mock_aws
 
 
 def manifest(batch: int, rows: int) -> bytes:
@@ -42,17 +41,13 @@ def manifest(batch: int, rows: int) -> bytes:
 
 
 @pytest.fixture
-def s3():
-    with mock_aws():
-        aws.reset_clients()
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="letters")
-        yield client
-    aws.reset_clients()
+def s3(mocked_aws):
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket="letters")
+    return client
 
 
 def test_a_large_client_manifest_is_written_in_parts_and_equals_the_batches_in_order(s3, monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setattr(S3ObjectStore, "PART_SIZE", 5 * 1024 * 1024)  # S3's smallest part
     store = S3ObjectStore()
     prefix = letters_prefix("camp", "C1")
@@ -84,7 +79,6 @@ def test_a_large_client_manifest_is_written_in_parts_and_equals_the_batches_in_o
 
 
 def test_a_failed_streamed_write_leaves_no_object_and_no_parts(s3, monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setattr(S3ObjectStore, "PART_SIZE", 5 * 1024 * 1024)
     store = S3ObjectStore()
 
@@ -99,7 +93,6 @@ def test_a_failed_streamed_write_leaves_no_object_and_no_parts(s3, monkeypatch):
 
 
 def test_a_small_object_is_one_put(s3, monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     store = S3ObjectStore()
     assert store.put_stream("letters", "small.csv", [b"a,b\n", b"1,2\n"], "text/csv") == 8
     assert store.get("letters", "small.csv") == b"a,b\n1,2\n"

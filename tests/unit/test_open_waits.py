@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from coach.adapters.aws import reset_clients
 from coach.adapters.dynamodb import DynamoApprovalStore, table_definition
 from coach.adapters.memory import MemoryApprovalStore
 from coach.approvals.waits import oldest_seconds, open_waits
-from moto import mock_aws
 
 from tests.unit.approval_fakes import ACCOUNT_TEAM, NOW, Approvals, approval_request
 
@@ -17,15 +15,9 @@ TABLE = "approvals"
 
 
 @pytest.fixture
-def dynamo_world(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        reset_clients()
-        boto3.client("dynamodb").create_table(**table_definition(TABLE))
-        yield Approvals(store=DynamoApprovalStore(TABLE))
-    reset_clients()
+def dynamo_world(mocked_aws):
+    boto3.client("dynamodb").create_table(**table_definition(TABLE))
+    return Approvals(store=DynamoApprovalStore(TABLE))
 
 
 @pytest.fixture(params=["dynamodb", "memory"])
