@@ -4,18 +4,17 @@ The deployed endpoint is a REST API (payload v1); HTTP API (payload v2) events a
 
 import time
 from typing import Any, TypeVar
-from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from coach.approvals.pages import Page, error_page, not_found_page, result_page
-from coach.approvals.service import after_decision, decide, show
+from coach.approvals.errors import ApprovalProblem
+from coach.approvals.pages import Page, error_page, not_found_page, page_for, result_page
+from coach.approvals.service import after_decision, decide, read_posted_form, show
 from coach.observability import logger, metrics, tracer
 from coach.runtime import approval_store, audit_archive, callbacks
 
-MAX_BODY_BYTES = 8 * 1024
 Resolver = TypeVar("Resolver", APIGatewayHttpResolver, APIGatewayRestResolver)
 pages = Router()
 
@@ -50,26 +49,11 @@ def confirmation_headers(link_id: str) -> Response:
 
 @pages.post("/a/<link_id>")
 def decision(link_id: str) -> Response:
-    raw = pages.current_event.body or ""
+    event = pages.current_event
     try:
-        body = "" if len(raw) > 2 * MAX_BODY_BYTES else (pages.current_event.decoded_body or "")
-        if len(raw) > 2 * MAX_BODY_BYTES or len(body.encode()) > MAX_BODY_BYTES:
-            return _respond(result_page(413, "Too much text", "Please shorten your comment and try again."))
-        form = {
-            name: values[0]
-            for name, values in parse_qs(body, keep_blank_values=True, max_num_fields=10).items()
-        }
-    except (
-        ValueError
-    ):  # not base64 or not UTF-8, or more fields than our form has: it did not come from our page
-        return _respond(
-            result_page(
-                400,
-                "This form could not be read",
-                "Nothing was recorded.",
-                "Open the link from your email again and use its Approve or Decline button.",
-            )
-        )
+        form = read_posted_form(event.body or "", lambda: event.decoded_body)
+    except ApprovalProblem as problem:
+        return _respond(page_for(problem))
     source_ip, user_agent = _caller()
     now = time.time()
     page = decide(

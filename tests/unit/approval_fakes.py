@@ -198,7 +198,7 @@ def http_api_event(
     source_ip: str = "198.51.100.7",
     user_agent: str = "Mozilla/5.0 (iPhone)",
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload format 2.0) event, as the deployed endpoint sends it."""
+    """An API Gateway HTTP API (payload format 2.0) event: the handler routes it as it routes the deployed REST API's."""
     raw = body.encode() if isinstance(body, str) else body
     all_headers = {"user-agent": user_agent, "host": "approve.example.org", **(headers or {})}
     if raw is not None:

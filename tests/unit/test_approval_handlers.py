@@ -1,4 +1,5 @@
-"""The approval Lambdas end to end at the handler level: HTTP API v2 events in, pages out, moto behind."""
+"""The approval Lambdas end to end at the handler level: API Gateway events in (HTTP API v2 here; the REST API's v1
+in test_approval_api.py), pages out, moto behind."""
 
 from __future__ import annotations
 

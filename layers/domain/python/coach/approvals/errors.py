@@ -34,6 +34,14 @@ class InvalidForm(ApprovalProblem):
         self.reason = reason
 
 
+class FormTooLarge(ApprovalProblem):
+    """The POST body is larger than our form can produce (a comment far too long, or not our form)."""
+
+
+class UnreadableForm(ApprovalProblem):
+    """Not base64, not UTF-8, or more fields than our form has: the POST did not come from our page."""
+
+
 class AlreadyDecided(ApprovalProblem):
     """Someone in the group (perhaps this person, a moment ago) already decided."""
 

@@ -14,11 +14,13 @@ from coach.approvals.errors import (
     ApprovalProblem,
     CsrfMismatch,
     DeliveryFailed,
+    FormTooLarge,
     InvalidForm,
     LinkExpired,
     LinkNotFound,
     LinkSuperseded,
     TaskNoLongerWaiting,
+    UnreadableForm,
 )
 from coach.approvals.records import DecisionRecord, LinkRecord
 from coach.audience.privacy import client_facing_count, exact_count
@@ -219,6 +221,21 @@ def _(problem: InvalidForm) -> Page:
         problem.reason,
         "Nothing was recorded. Go back, check the form and try again.",
         accent=STOP,
+    )
+
+
+@page_for.register
+def _(problem: FormTooLarge) -> Page:
+    return result_page(413, "Too much text", "Please shorten your comment and try again.")
+
+
+@page_for.register
+def _(problem: UnreadableForm) -> Page:
+    return result_page(
+        400,
+        "This form could not be read",
+        "Nothing was recorded.",
+        "Open the link from your email again and use its Approve or Decline button.",
     )
 
 

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from coach.approvals.errors import (
     AlreadyDecided,
     ApprovalProblem,
     CsrfMismatch,
     DeliveryFailed,
+    FormTooLarge,
     InvalidForm,
     LinkExpired,
     LinkNotFound,
     LinkSuperseded,
     TaskNoLongerWaiting,
+    UnreadableForm,
 )
 from coach.approvals.pages import (
     MAX_COMMENT,
@@ -252,6 +255,25 @@ def show(link_id: str, *, store: ApprovalStore, now: float) -> Page:
     except ApprovalProblem as problem:
         return page_for(problem)
     return confirmation_page(link)
+
+
+MAX_BODY_BYTES = 8 * 1024  # our form (choice, comment of MAX_COMMENT characters, CSRF token) fits well inside
+
+
+def read_posted_form(raw: str, decoded: Callable[[], str | None]) -> dict[str, str]:
+    """The fields of a POST to a link: `raw` as API Gateway passed it (base64 or not), `decoded` its text. A body
+    larger than our form can produce is refused before it is decoded (FormTooLarge); one that cannot be read as
+    our form's urlencoded text is UnreadableForm."""
+    if len(raw) > 2 * MAX_BODY_BYTES:
+        raise FormTooLarge
+    try:
+        body = decoded() or ""
+        if len(body.encode()) > MAX_BODY_BYTES:
+            raise FormTooLarge
+        fields = parse_qs(body, keep_blank_values=True, max_num_fields=10)
+    except ValueError as error:  # not base64 or not UTF-8, or more fields than our form has
+        raise UnreadableForm from error
+    return {name: values[0] for name, values in fields.items()}
 
 
 def _read_form(form: Mapping[str, str]) -> tuple[Choice, str]:
