@@ -93,3 +93,29 @@ def test_every_decision_cited_in_the_code_is_a_section_of_the_architecture_doc()
 def test_the_decisions_are_numbered_one_to_eight_without_gaps():
     numbers = [int(m.group(1)) for h in architecture_headings() if (m := re.match(r"Decision (\d+)\b", h))]
     assert numbers == list(range(1, 9))
+
+
+def environment_table() -> str:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    return text.split("## Environment of every function", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_environment_table_lists_every_variable_the_code_reads_or_the_stack_sets_and_no_other():
+    settings = (ROOT / "layers/domain/python/coach/settings.py").read_text(encoding="utf-8")
+    read = set(re.findall(r"\"([A-Z][A-Z0-9]*_[A-Z0-9_]+)\"", settings))  # every name settings.py spells
+    stack_sources = [path.read_text(encoding="utf-8") for path in (ROOT / "stacks").rglob("*.py")]
+    local_sources = [path.read_text(encoding="utf-8") for path in (ROOT / "coach_local").rglob("*.py")]
+    set_by_stack = {
+        name
+        for source in stack_sources
+        for pattern in (r"add_environment\(\"([A-Z][A-Z0-9_]+)\"", r"\"(POWERTOOLS_[A-Z_]+)\"")
+        for name in re.findall(pattern, source)
+    }
+    powertools_locally = {
+        n for source in local_sources for n in re.findall(r"\"(POWERTOOLS_[A-Z_]+)\"", source)
+    }
+    expected = read | set_by_stack | powertools_locally
+    assert {"DATA_BUCKET", "STATE_MACHINE_ARN", "AUDIT_BUCKET", "POWERTOOLS_LOG_LEVEL"} <= expected  # parsed
+    listed = set(re.findall(r"`([A-Z][A-Z0-9]*_[A-Z0-9_]+)`", environment_table()))
+    assert sorted(expected - listed) == [], "read or set but not in the environment table"
+    assert sorted(listed - expected) == [], "in the environment table but nothing reads or sets it"
