@@ -3,6 +3,7 @@ and the audience the engine finds must be the answer the page states (member by 
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections import Counter
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from coach.adapters.memory import MemoryObjectStore
+from coach.audience.engine import LakeError
 from coach.audience.privacy import client_facing_count
 from coach.audience.service import build_audience
 from coach.intake import plan_campaign
@@ -112,3 +114,62 @@ def member_ids_of(client_id: str) -> set[str]:
     """The member ids the example's members.csv places in `client_id`."""
     [(_, text)] = [block for block in CSV_BLOCK.findall(EXAMPLE) if block[0].endswith("members.csv")]
     return {line.split(",")[0] for line in text.splitlines()[1:] if line.split(",")[1] == client_id}
+
+
+def documented_columns(table: str) -> dict[str, str]:
+    """Column → its 'values' cell, from the table of `table` in the page's lake section."""
+    section = DOC.read_text(encoding="utf-8").split(f"### `{table}/`", 1)[1].split("\n#", 1)[0]
+    columns = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 4:
+            for name in re.findall(r"`([a-z_0-9]+)`", cells[0]):
+                columns[name] = cells[3]
+    return columns
+
+
+REQUIRED = [
+    (table, column)
+    for table in ("claims", "members", "drugs", "clients")
+    for column, values in documented_columns(table).items()
+    if "optional column" not in values
+]
+
+
+def test_the_page_documents_every_table_and_marks_the_npis_optional():
+    assert {t for t, _ in REQUIRED} == {"claims", "members", "drugs", "clients"}
+    assert len(REQUIRED) == 6 + 17 + 4 + 6
+    assert "prescriber_npi" in documented_columns("claims") and ("claims", "prescriber_npi") not in REQUIRED
+
+
+def without_column(lake: Path, table: str, column: str) -> Path:
+    for path in (lake / table).rglob("*.csv"):
+        rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=[name for name in rows[0] if name != column])
+            writer.writeheader()
+            writer.writerows({k: v for k, v in row.items() if k != column} for row in rows)
+    return lake
+
+
+def example_audience(lake: Path):
+    [event_text] = EVENT_BLOCK.findall(EXAMPLE)
+    campaign = plan_campaign(json.loads(event_text)).campaign
+    return build_audience(
+        campaign, engine=DuckDbClaimsEngine(lake), store=MemoryObjectStore(), data_bucket="data", batch_size=2
+    )
+
+
+@pytest.mark.parametrize(("table", "column"), REQUIRED)
+def test_a_lake_without_a_documented_column_is_refused_naming_it(tmp_path, table, column):
+    lake = without_column(write_example_lake(tmp_path), table, column)
+    with pytest.raises(LakeError, match=f"'{column}'"):
+        example_audience(lake)
+
+
+@pytest.mark.parametrize("column", ["prescriber_npi", "pharmacy_npi"])
+def test_a_lake_without_an_optional_column_still_gives_the_pages_answer(tmp_path, column):
+    summary = example_audience(without_column(write_example_lake(tmp_path), "claims", column))
+    stated = re.search(r"In all: (\d+) affected, (\d+) reachable", EXAMPLE)
+    assert stated is not None
+    assert (summary.affected, summary.reachable) == (int(stated.group(1)), int(stated.group(2)))
