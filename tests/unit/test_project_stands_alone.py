@@ -1,6 +1,7 @@
 """The project stands alone: no tracked file points to a document outside the repository, every relative link of
-the README and docs/ opens a file of the repository, and every `docs/architecture.md, decision N` (or quoted
-section) a comment cites is a section of docs/architecture.md."""
+the README and docs/ opens a file of the repository, every `docs/….md` a file cites exists, every
+`docs/architecture.md, decision N` (or quoted section) a comment cites is a section of docs/architecture.md, and
+its environment table matches the code."""
 
 from __future__ import annotations
 
@@ -64,6 +65,18 @@ def test_every_relative_link_of_the_readme_and_the_docs_opens_a_file_of_the_repo
                     broken.append(f"{page.relative_to(ROOT)}:{number}: {target}")
     assert links > 0  # the README links docs/data-contract.md at least
     assert broken == [], "links that open nothing in the repository:\n" + "\n".join(broken)
+
+
+def test_every_project_document_a_file_cites_exists():
+    cited = re.compile(r"\bdocs/[A-Za-z0-9_.-]+\.md\b")
+    missing = [
+        f"{path.relative_to(ROOT)}:{number}: {name}"
+        for path in tracked_files()
+        for number, line in enumerate(text_lines(path), start=1)
+        for name in cited.findall(line)
+        if not (ROOT / name).is_file()
+    ]
+    assert missing == [], "cited documents that the repository does not have:\n" + "\n".join(missing)
 
 
 def architecture_headings() -> list[str]:
