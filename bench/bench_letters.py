@@ -14,8 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from coach.letters.authoring import SAMPLE_EVENT  # noqa: E402
 from coach.letters.render import address_lines, render_letters  # noqa: E402
-from coach.letters.templates import SAMPLE_EVENT, default_registry, letter_context  # noqa: E402
+from coach.letters.templates import default_registry, letter_context  # noqa: E402
 from coach.letters.text import parse_markup  # noqa: E402
 from coach.models import MemberRecord  # noqa: E402
 

@@ -11,16 +11,10 @@ from pathlib import Path
 
 import pytest
 from coach.adapters.memory import MemoryMailer, MemoryObjectStore
+from coach.letters.authoring import approve_template, check_templates, preview_template
 from coach.letters.render import render_letters
 from coach.letters.service import merge_client_manifest
-from coach.letters.templates import (
-    TEMPLATES_DIR,
-    TemplateNotApproved,
-    TemplateRegistry,
-    approve_template,
-    check_templates,
-    preview_template,
-)
+from coach.letters.templates import TEMPLATES_DIR, TemplateNotApproved, TemplateRegistry
 from coach.models import MarketEvent, MemberRecord
 from pypdf import PdfReader
 
@@ -187,7 +181,7 @@ def test_missing_variable_fails_the_check_naming_the_template(template_copy):
     path = template_copy / "recall" / "es.j2"
     path.write_text(path.read_text().replace("{{ drug_name }}", "{{ drug_nombre }}", 1))
     approve_template("recall", "es", "Test", date(2026, 1, 1), "9.9.9", root=template_copy)
-    problems = check_templates(template_copy)
+    problems = [str(p) for p in check_templates(template_copy)]
     assert any(p.startswith("recall/es.j2") and "drug_nombre" in p for p in problems)
 
 
@@ -195,7 +189,7 @@ def test_missing_required_element_fails_the_check_naming_it(template_copy):
     path = template_copy / "otc_switch" / "en.j2"
     path.write_text(path.read_text().replace("{{ tagline }}", ""))
     approve_template("otc_switch", "en", "Test", date(2026, 1, 1), "9.9.9", root=template_copy)
-    assert check_templates(template_copy) == [
+    assert [str(p) for p in check_templates(template_copy)] == [
         "otc_switch/en.j2: missing required element: language-assistance tagline"
     ]
 

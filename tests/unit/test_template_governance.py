@@ -11,14 +11,9 @@ from datetime import date
 import pytest
 from coach.adapters.memory import MemoryMailer, MemoryObjectStore
 from coach.intake import pin_templates, plan_campaign
+from coach.letters.authoring import ApprovalRefused, approve_template, check_templates
 from coach.letters.service import TemplateChanged
-from coach.letters.templates import (
-    TEMPLATES_DIR,
-    ApprovalRefused,
-    TemplateRegistry,
-    approve_template,
-    check_templates,
-)
+from coach.letters.templates import TEMPLATES_DIR, TemplateRegistry
 from coach.models import MarketEvent
 from typer.testing import CliRunner
 
@@ -42,9 +37,18 @@ def edit(root, relative, old, new):
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+def check(root):
+    """The problems as the user reads them."""
+    return [str(problem) for problem in check_templates(root)]
+
+
 def test_a_draft_is_checked_for_its_elements_before_anyone_approves_it(templates):
     edit(templates, "otc_switch/en.j2", "{{ tagline }}", "")
-    problems = check_templates(templates)
+    assert [(p.kind, p.element) for p in check_templates(templates)] == [
+        ("missing_element", "language-assistance tagline"),
+        ("content_changed", None),
+    ]
+    problems = check(templates)
     assert "otc_switch/en.j2: missing required element: language-assistance tagline" in problems
     assert any(
         p.startswith("otc_switch/en.j2: content differs from approved version 1.0.0") for p in problems
@@ -66,7 +70,7 @@ def test_a_branch_only_some_events_reach_is_checked(templates):
         "{% if recall_class %} (retiro de clase {{ recall_class }}){% endif %}",
         "{% if recall_class == 'I' %} {{ urgente }}{% endif %}",
     )
-    problems = check_templates(templates)
+    problems = check(templates)
     assert (
         "otc_switch/en.j2: uses an undefined variable ('no_alternatives_text' is undefined) "
         "(when without alternatives)"
@@ -79,7 +83,7 @@ def test_a_branch_only_some_events_reach_is_checked(templates):
 
 def test_alternatives_are_required_only_when_the_event_has_them(templates):
     edit(templates, "patent_expiry/en.j2", '{{ alternatives | join(", ") }}', "covered generics")
-    problems = [p for p in check_templates(templates) if "approved version" not in p]
+    problems = [str(p) for p in check_templates(templates) if p.kind != "content_changed"]
     assert problems == [
         "patent_expiry/en.j2: missing required element: covered alternative Altrazine (when with alternatives)",
         "patent_expiry/en.j2: missing required element: covered alternative Betaprofen (when with alternatives)",
@@ -89,7 +93,7 @@ def test_alternatives_are_required_only_when_the_event_has_them(templates):
 def test_what_changes_must_be_listed(templates):
     path = templates / "new_drug" / "es.j2"
     path.write_text(re.sub(r"(^|%\})- ", r"\1", path.read_text(), flags=re.MULTILINE))
-    problems = check_templates(templates)
+    problems = check(templates)
     assert (
         "new_drug/es.j2: missing required element: what changes for the member (a list of at least one '- ' item)"
         in problems
@@ -99,9 +103,76 @@ def test_what_changes_must_be_listed(templates):
 def test_every_event_type_needs_its_folder_and_no_stray_folder_is_sent(templates):
     shutil.rmtree(templates / "recall")
     (templates / "otc_swtich").mkdir()
-    problems = check_templates(templates)
+    problems = check(templates)
     assert "recall/: no template for this event type" in problems
     assert any(p.startswith("otc_swtich/: no event type of that name") for p in problems)
+
+
+def test_each_problem_has_a_kind_and_its_text_names_the_file(templates):
+    edit(templates, "recall/en.j2", "{{ drug_name }}", "{{ drug_name | int(1, 2, 3) }}")
+    (templates / "new_drug" / "en.j2").write_text("{% if %}\n", encoding="utf-8")
+    (templates / "generic_launch" / "es.j2").unlink()
+    (templates / "patent_expiry" / "es.j2").write_bytes(b"\xff\xfe")
+    shutil.rmtree(templates / "formulary_change")
+    (templates / "stray").mkdir()
+    problems = {(p.kind, str(p)) for p in check_templates(templates) if p.kind != "content_changed"}
+    assert problems == {
+        (
+            "unknown_folder",
+            "stray/: no event type of that name (event types: otc_switch, patent_expiry, "
+            "generic_launch, new_drug, recall, formulary_change)",
+        ),
+        ("missing_folder", "formulary_change/: no template for this event type"),
+        ("missing_language", "generic_launch/es.j2: missing (every letter needs English and Spanish)"),
+        (
+            "syntax",
+            "new_drug/en.j2: template syntax error on line 1 (Expected an expression, got 'end of "
+            "statement block')",
+        ),
+        ("not_utf8", "patent_expiry/es.j2: not UTF-8 (byte 0)"),
+        (
+            "render_error",
+            "recall/en.j2: fails to render (TypeError: do_int() takes from 1 to 3 positional "
+            "arguments but 4 were given)",
+        ),
+    }
+
+    (templates / "approvals.json").unlink()
+    unapproved = check_templates(templates)
+    assert str(unapproved[0]) == "approvals.json: no approvals registry (nothing can be sent)"
+    assert unapproved[0].kind == "no_registry"
+    assert "otc_switch/en.j2: no approval recorded in approvals.json" in {
+        str(p) for p in unapproved if p.kind == "not_approved"
+    }
+
+    (templates / "approvals.json").write_text("{", encoding="utf-8")
+    [unreadable] = check_templates(templates)
+    assert unreadable.kind == "unreadable_registry"
+    assert str(unreadable).startswith("approvals.json: cannot read the approvals registry (Expecting")
+
+
+def test_the_cli_refuses_to_approve_a_template_that_is_missing_or_unreadable(templates):
+    (templates / "patent_expiry" / "es.j2").write_bytes(b"\xff\xfe")
+    refused = CliRunner().invoke(
+        app,
+        [
+            "templates",
+            "approve",
+            "patent_expiry/es",
+            "--approver",
+            "QA",
+            "--version",
+            "2.0.0",
+            "--dir",
+            str(templates),
+        ],
+    )
+    assert refused.exit_code == 2
+    assert (
+        "not approved, the template fails its check: patent_expiry/es.j2: not UTF-8 (byte 0)"
+        in refused.output
+    )
+    assert json.loads((templates / "approvals.json").read_text())["patent_expiry/es"]["version"] == "1.0.0"
 
 
 def test_approval_keeps_the_previous_approval_and_one_version_names_one_content(templates):

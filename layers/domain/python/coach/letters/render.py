@@ -18,8 +18,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import TTFFont
 
-from coach.letters.templates import format_date
-from coach.letters.text import Block, Glyphs, parse_markup
+from coach.letters.text import Block, Glyphs, format_date, parse_markup
 from coach.models import MemberRecord
 
 log = logging.getLogger(__name__)

@@ -1,16 +1,33 @@
-"""The letter markup the templates produce, and text fitted to what the letters' embedded font can draw."""
+"""The letter markup the templates produce, dates as letters write them, and text fitted to what the letters'
+embedded font can draw."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 TAGLINE = (
     "ATTENTION: If you speak another language, language assistance services, free of charge, are "
     "available to you. Call the number on this letter. ATENCIÓN: si habla español, tiene a su disposición "
     "servicios gratuitos de asistencia lingüística. Llame al número en esta carta."
+)
+
+_MONTHS_ES = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
 )
 
 REPLACEMENT_CHARACTER = "\ufffd"
@@ -75,6 +92,13 @@ class Glyphs:
         if base and base != char and self.chars.issuperset(base):
             return base
         return REPLACEMENT_CHARACTER
+
+
+def format_date(value: date, lang: str) -> str:
+    """A date as a letter in that language writes it ("January 1, 2003", "1 de enero de 2003")."""
+    if lang == "es":
+        return f"{value.day} de {_MONTHS_ES[value.month - 1]} de {value.year}"
+    return f"{value:%B} {value.day}, {value.year}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,36 @@
+"""`coach`: run campaigns locally, generate lakes, check templates, read the audit trail.
+
+One module per concern, each with its own Typer app, assembled here in the order `coach --help` lists them:
+local.py (the local runtime), cost.py, aws.py (a deployed stack), templates.py (letter templates)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from coach_local.cli import aws, cost, local, templates
+from coach_local.cli.common import EXIT_BAD_INPUT, err
+from coach_local.runner import BadInput
+
+app = typer.Typer(
+    help="The automated pharmacist: market-event campaigns, run locally or on AWS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Top-level commands: a Typer added without a name merges its commands into `coach`.
+app.add_typer(local.app)
+app.add_typer(cost.app)
+app.add_typer(aws.app)
+# Command groups (`coach templates …`): a new group is one module with its own Typer, added here by name.
+app.add_typer(templates.app, name="templates")
+app.add_typer(aws.event_app, name="event")
+
+
+def main() -> None:
+    try:
+        app()
+    except BadInput as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_BAD_INPUT)
