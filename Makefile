@@ -54,7 +54,8 @@ format: $(VENV)/.synced
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-build/layers/deps/python: layers/requirements-lambda.txt | $(VENV)/.synced
+# The layer's pins are exported from uv.lock (the core dependencies only) into build/layers/requirements-lambda.txt.
+build/layers/deps/python: pyproject.toml uv.lock layers/build_deps.py | $(VENV)/.synced
 	$(VENV)/bin/python layers/build_deps.py
 
 synth: install build/layers/deps/python
