@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from coach.adapters.stepfunctions import execution_arn, state_machine_arn
@@ -132,7 +132,7 @@ def _print_link(found: object) -> None:
     )
 
 
-def _generate_with_progress(out: Path, quiet: bool = False, **options: int) -> object:
+def _generate_with_progress(out: Path, quiet: bool = False, **options: Any) -> object:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from coach_local.lakegen import generate_lake
