@@ -7,6 +7,8 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 VENV := .venv
 UV := .tools/bin/uv
 PYTEST_WORKERS ?= 2
+# The core dependencies (what ships to Lambda), the local runtime's (the `local` extra) and the dev group (default).
+SYNC := $(UV) sync --frozen --extra local
 
 .PHONY: system-packages screenshots help install demo test test-fast lint format typecheck synth deploy clean bench-audience bench-letters bench-load fuzz
 
@@ -20,7 +22,7 @@ $(UV):
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --quiet
+	$(SYNC) --quiet
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -52,7 +54,8 @@ format: $(VENV)/.synced
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-build/layers/deps/python: layers/requirements-lambda.txt | $(VENV)/.synced
+# The layer's pins are exported from uv.lock (the core dependencies only) into build/layers/requirements-lambda.txt.
+build/layers/deps/python: pyproject.toml uv.lock layers/build_deps.py | $(VENV)/.synced
 	$(VENV)/bin/python layers/build_deps.py
 
 synth: install build/layers/deps/python
@@ -66,7 +69,7 @@ screenshots: install
 	$(VENV)/bin/python tools/screenshots.py
 
 bench-letters: $(VENV)/.synced system-packages
-	$(UV) sync --frozen --group bench --quiet
+	$(SYNC) --group bench --quiet
 	taskset -c 0 $(VENV)/bin/python bench/bench_letters.py
 
 bench-audience: $(VENV)/.synced

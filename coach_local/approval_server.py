@@ -103,6 +103,7 @@ class ApprovalServer:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's address (typeshed also allows bytes)
         return f"http://{host}:{port}"
 
     def start(self) -> None:

@@ -148,10 +148,10 @@ def _members(
     last = np.where(spanish, pick(pools.last_es), pick(pools.last_en))
     street = np.where(rng.random(count) < 0.01, "", pick(pools.streets))
     apartments = np.char.add("Apt ", rng.integers(1, 999, count).astype("U3")).astype(object)
-    line2 = np.where(rng.random(count) < 0.15, apartments, None)
+    line2 = np.where(rng.random(count) < 0.15, apartments, None)  # type: ignore[call-overload]  # numpy's stubs reject a None fill
     ids = member_ids(start, count)
     has_email = rng.random(count) < 0.45
-    emails = np.where(has_email, np.char.add(np.char.lower(ids), "@mail.example").astype(object), None)
+    emails = np.where(has_email, np.char.add(np.char.lower(ids), "@mail.example").astype(object), None)  # type: ignore[call-overload]  # as above
     consent = has_email & (rng.random(count) < 0.6)
     prefers_email = consent & (rng.random(count) < 0.5)
     ineligible = rng.random(count) < 0.06

@@ -100,7 +100,8 @@ def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_
                 env=env,
                 error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
                 event_type=HistoryEventType.MapRunFailed,
-                event_details=EventDetails(
+                # moto declares EventDetails total, yet builds it with one key as here
+                event_details=EventDetails(  # type: ignore[typeddict-item]
                     executionFailedEventDetails={
                         "error": THRESHOLD_ERROR,
                         "cause": f"{failed} of {total} items failed; {allowed} tolerated",

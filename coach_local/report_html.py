@@ -85,7 +85,7 @@ def funnel_chart(steps: list[tuple[str, int]]) -> Markup:
     labels = [name for name, _ in steps][::-1]
     values = [value for _, value in steps][::-1]
     bars = ax.barh(labels, values, color=[ACCENT if i == 0 else "#3e9c7b" for i in range(len(values))])
-    top = max(values) if values and max(values) else 1
+    top = max(values, default=0) or 1
     for bar, value in zip(bars, values, strict=True):
         ax.text(bar.get_width() + top * 0.01, bar.get_y() + bar.get_height() / 2, f"{value:,}", va="center")
     ax.set_xlim(0, top * 1.15)

@@ -246,6 +246,7 @@ def run_campaign(
     ):
         runtime.registry.faults.update(faults or {})  # tests inject failures into named functions
         runtime.registry.calls = calls  # every function's input and output (RunResult.calls)
+        on_email: Callable[[ApprovalEmail], None]
         if interactive:
 
             def on_email(found: ApprovalEmail) -> None:

@@ -12,7 +12,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from coach.adapters.dynamodb import table_definition
@@ -33,6 +33,10 @@ from coach_local.dispatch import (
 )
 from coach_local.status import REDRIVE_SUFFIX, STATUS_FILE, StatusWriter, snapshot
 
+if TYPE_CHECKING:  # moto loads when the runtime starts, not when this module is imported
+    from moto.core.config import DefaultConfig
+    from moto.events.utils import EventMessageType
+
 ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = ROOT / "step_definitions" / "campaign.asl.json"
 REGION = "us-east-1"
@@ -42,7 +46,10 @@ LETTERS_BUCKET = "coach-local-letters"
 APPROVALS_TABLE = "coach-local-approvals"
 SENDER = "pharmacist@pbm.example"
 STATE_MACHINE = "coach-campaign"
-MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+MOTO_CONFIG: DefaultConfig = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
 LOGGER_NAME = "automated-pharmacist"
 
 
@@ -138,7 +145,7 @@ class LocalRuntime:
                 "AUDIT_BUCKET": "coach-local-audit",
             }
         )
-        self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+        self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         from coach import runtime as coach_runtime
 
@@ -287,7 +294,9 @@ class LocalRuntime:
         from moto.events.models import EventPattern
 
         rule = self.client("events").describe_rule(Name="coach-market-events")
-        matched = EventPattern.load(rule["EventPattern"]).matches_event(_as_bridge_event(envelope))
+        matched = EventPattern.load(rule["EventPattern"]).matches_event(
+            cast("EventMessageType", _as_bridge_event(envelope))
+        )
         if not matched:
             return {
                 "status": "unmatched",
@@ -428,7 +437,9 @@ class LocalRuntime:
                 "redriveCount": attempt,
             },
         }
-        if EventPattern.load(json.dumps(failure_event_pattern(self.state_machine_arn))).matches_event(event):
+        if EventPattern.load(json.dumps(failure_event_pattern(self.state_machine_arn))).matches_event(
+            cast("EventMessageType", event)
+        ):
             self.registry.invoke("notify", event)
 
 

@@ -1,4 +1,8 @@
-"""Build the Lambda dependency layer without Docker: manylinux wheels for Python 3.11 on x86_64, via pip."""
+"""Build the Lambda dependency layer without Docker: manylinux wheels for Python 3.11 on x86_64, via pip.
+
+The pins come from uv.lock: `uv export` of the project's core dependencies (what ships to Lambda), without the
+`local` extra or any dependency group, written to build/layers/requirements-lambda.txt (kept for inspection).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,30 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "build" / "layers" / "deps" / "python"
-REQUIREMENTS = ROOT / "layers" / "requirements-lambda.txt"
+REQUIREMENTS = ROOT / "build" / "layers" / "requirements-lambda.txt"
 LIMIT_BYTES = 250 * 1024 * 1024  # Lambda's unzipped limit for function + layers
+# The core dependencies only: no extra (the local runtime's), no group (the developer's), not the project itself.
+EXPORT_ARGS = ("export", "--frozen", "--no-default-groups", "--no-emit-project", "--format=requirements.txt")
+
+
+def uv() -> str:
+    """The uv the Makefile installs (.tools/bin/uv), else one on PATH."""
+    pinned = ROOT / ".tools" / "bin" / "uv"
+    found = str(pinned) if pinned.exists() else shutil.which("uv")
+    if found is None:
+        sys.exit("uv not found: run `make .venv/.synced` (it installs .tools/bin/uv)")
+    return found
+
+
+def lambda_requirements() -> str:
+    """The layer's requirements.txt (every package pinned, with hashes), read from uv.lock; no network."""
+    result = subprocess.run([uv(), *EXPORT_ARGS], cwd=ROOT, check=True, capture_output=True, text=True)
+    return result.stdout
 
 
 def main() -> None:
+    REQUIREMENTS.parent.mkdir(parents=True, exist_ok=True)
+    REQUIREMENTS.write_text(lambda_requirements())
     shutil.rmtree(TARGET, ignore_errors=True)
     TARGET.mkdir(parents=True)
     # The project venv is managed by uv (no pip in it); the bootstrap venv in .tools has pip.
@@ -27,6 +50,7 @@ def main() -> None:
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            "--no-deps",
             "--platform",
             "manylinux2014_x86_64",
             "--only-binary=:all:",

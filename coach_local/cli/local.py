@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -109,7 +109,7 @@ def _print_link(found: object) -> None:
     )
 
 
-def _generate_with_progress(out: Path, quiet: bool = False, **options: int) -> object:
+def _generate_with_progress(out: Path, quiet: bool = False, **options: Any) -> object:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from coach_local.lakegen import generate_lake

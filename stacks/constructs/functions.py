@@ -51,7 +51,7 @@ class Functions(Construct):
             "DependencyLayer",
             code=lambda_.Code.from_asset(str(deps_layer_dir)),
             compatible_runtimes=[lambda_.Runtime.PYTHON_3_11],
-            description="pinned runtime dependencies (layers/requirements-lambda.txt)",
+            description="pinned runtime dependencies (the core dependencies, from uv.lock)",
         )
         self.by_name: dict[str, lambda_.Function] = {}
         for spec in FUNCTIONS:
