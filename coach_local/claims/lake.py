@@ -14,49 +14,23 @@ from typing import Any
 
 import duckdb
 from coach.audience.engine import LakeError
+from coach.lake_schema import (
+    BOOL,
+    CLIENT_ID_PATTERN,
+    DATE,
+    DECIMAL,
+    INT,
+    LIST_OF_STRINGS,
+    MAP_OF_STRINGS,
+    STRING,
+    TABLES,
+)
 
-# Type families: what each contract type may be stored as (CSV columns arrive as VARCHAR and are cast).
-STRING, DATE, INT, BOOL, LIST, MAP = "string", "date", "int", "bool", "list", "map"
+# The contract's required columns and their types, from the one schema (optional columns are checked when present).
 SCHEMA: dict[str, dict[str, str]] = {
-    "claims": {
-        "claim_id": STRING,
-        "member_id": STRING,
-        "ndc": STRING,
-        "fill_date": DATE,
-        "days_supply": INT,
-        "claim_status": STRING,
-    },
-    "members": {
-        "member_id": STRING,
-        "client_id": STRING,
-        "first_name": STRING,
-        "last_name": STRING,
-        "address_line1": STRING,
-        "address_line2": STRING,
-        "city": STRING,
-        "state": STRING,
-        "postal_code": STRING,
-        "language": STRING,
-        "email": STRING,
-        "email_consent": BOOL,
-        "preferred_channel": STRING,
-        "eligibility_end": DATE,
-        "deceased": BOOL,
-        "opted_out": BOOL,
-        "confidential_address": BOOL,
-    },
-    "drugs": {"ndc": STRING, "name": STRING, "ingredient": STRING, "sensitive_class": STRING},
-    "clients": {
-        "client_id": STRING,
-        "name": STRING,
-        "account_team_emails": LIST,
-        "client_contact_emails": LIST,
-        "elections": MAP,
-        "escalation_email": STRING,
-    },
+    name: {c.name: c.type for c in table.required} for name, table in TABLES.items()
 }
-OPTIONAL = {"claims": {"prescriber_npi", "pharmacy_npi"}}
-CLIENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+CLIENT_ID = re.compile(f"^{CLIENT_ID_PATTERN}$")
 _ACCEPTS = {
     STRING: ("VARCHAR",),
     DATE: ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"),
@@ -72,8 +46,9 @@ _ACCEPTS = {
         "HUGEINT",
     ),
     BOOL: ("BOOLEAN",),
-    LIST: ("VARCHAR[]",),
-    MAP: ("MAP(VARCHAR, VARCHAR)",),
+    DECIMAL: ("DOUBLE", "FLOAT", "DECIMAL"),
+    LIST_OF_STRINGS: ("VARCHAR[]",),
+    MAP_OF_STRINGS: ("MAP(VARCHAR, VARCHAR)",),
 }
 
 
@@ -135,8 +110,9 @@ def _check_types(table: str, kind: str, columns: dict[str, str], where: str) -> 
             continue  # a column that is entirely null
         if (
             actual not in _ACCEPTS[family]
-            and not (family == MAP and actual.startswith("MAP("))
-            and not (family == LIST and actual.endswith("[]"))
+            and not (family == MAP_OF_STRINGS and actual.startswith("MAP("))
+            and not (family == LIST_OF_STRINGS and actual.endswith("[]"))
+            and not (family == DECIMAL and actual.startswith("DECIMAL"))
         ):
             raise LakeError(f"{where}: column {column!r} has type {actual}, expected {family}")
 

@@ -45,8 +45,8 @@ WRONG_TYPES: dict[str, list[pa.DataType]] = {
     "date": [pa.string(), pa.int64(), pa.bool_(), pa.float64()],
     "int": [pa.string(), pa.float64(), pa.bool_(), pa.date32()],
     "bool": [pa.string(), pa.int64(), pa.float64()],
-    "list": [pa.string(), pa.int64()],
-    "map": [pa.string(), pa.int64(), pa.list_(pa.string())],
+    "list<string>": [pa.string(), pa.int64()],
+    "map<string,string>": [pa.string(), pa.int64(), pa.list_(pa.string())],
 }
 SAMPLE_VALUE: dict[str, Any] = {
     "int64": 7,
