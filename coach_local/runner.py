@@ -94,15 +94,16 @@ def prepare_out(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def check_lake(lake_dir: Path) -> None:
-    from coach_local.claims.lake import LakeError, open_lake
+def check_lake(lake_dir: Path, event: dict | None = None) -> None:
+    """Every rule of `coach lake check` before anything starts: any error is BadInput (one line: file, column)."""
+    from coach_local.claims.check import check_lake as lake_check
 
     if not lake_dir.is_dir():
         raise BadInput(f"{lake_dir}: no such lake folder")
-    try:
-        open_lake(lake_dir).close()
-    except LakeError as exc:
-        raise BadInput(str(exc)) from exc
+    announced_on = parse_event(event).detail.announced_on if event is not None else None
+    report = lake_check(lake_dir, announced_on=announced_on)
+    if report.errors:
+        raise BadInput(report.summary_line())
 
 
 class MapRunRecorder:
@@ -231,7 +232,7 @@ def run_campaign(
     faults: dict[str, Any] | None = None,
     on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None,
 ) -> RunResult:
-    check_lake(lake_dir)
+    check_lake(lake_dir, event)
     prepare_out(out_dir)
     started = time.perf_counter()
     campaign_id = campaign_id_for(event["detail"]["event_id"])
