@@ -17,6 +17,7 @@ from coach.notices import ALERT_STATUSES
 from rich.console import Console
 from rich.table import Table
 
+from coach_local.cli_lake import lake_app
 from coach_local.runner import BadInput, RunResult, load_decisions, load_event, run_campaign
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ templates_app = typer.Typer(help="Letter templates: check and preview.", no_args
 app.add_typer(templates_app, name="templates")
 event_app = typer.Typer(help="Market events for a deployed stack.", no_args_is_help=True)
 app.add_typer(event_app, name="event")
+app.add_typer(lake_app, name="lake")
 # Colours only on a terminal; without one (CI, pipes) a wide plain table rather than 80 cramped columns.
 console = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
