@@ -102,3 +102,25 @@ def test_dry_run_refuses_a_bad_event_naming_the_field(lake, tmp_path):
     path.write_text(json.dumps({**CLARITIN, "detail": {**CLARITIN["detail"], "announced_on": "27/11/2002"}}))
     result = runner.invoke(app, ["lake", "check", "--lake", str(lake), "--event", str(path)])
     assert result.exit_code == 2 and "announced_on" in result.output
+
+
+def test_coach_run_refuses_a_broken_lake_before_anything_starts(lake, event_file, tmp_path):
+    edit_parquet(
+        lake / "claims/fill_month=2002-10/part-0.parquet", "claim_status", ["paid", "PAID", "ok", "paid", "x"]
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", "--event", str(event_file), "--lake", str(lake), "--out", str(out)])
+    assert result.exit_code == 2
+    [line] = [line for line in result.output.splitlines() if line.strip()]
+    assert "part-0.parquet: column 'claim_status': 2 rows" in line and "(first at row 3)" in line
+    assert not out.exists()  # no outbox, no letters, no workflow
+
+
+def test_coach_run_refuses_an_event_with_an_unknown_field_naming_it(lake, tmp_path):
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps({**CLARITIN, "detail": {**CLARITIN["detail"], "alternative": ["cetirizine"]}}))
+    result = runner.invoke(
+        app, ["run", "--event", str(path), "--lake", str(lake), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2 and "detail.alternative: unknown field" in result.output
+    assert not (tmp_path / "out").exists()
