@@ -333,3 +333,5 @@ class Notice(BaseModel):
     error: str | None = None
     status: str = "FAILED"  # FAILED, TIMED_OUT or ABORTED: how the execution ended
     redrive_count: int = 0  # a redrive that fails again alerts again
+    # a lake that broke the data contract: its problems (file or table, column, counts: never a value)
+    lake_problems: list[str] = Field(default_factory=list, max_length=100)
