@@ -18,9 +18,25 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from coach.lake_schema import TABLES
 from faker import Faker
 
 Progress = Callable[[str, int, int], None]
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "date": pa.date32(),
+    "int": pa.int32(),
+    "bool": pa.bool_(),
+    "decimal": pa.decimal128(18, 2),
+    "list<string>": pa.list_(pa.string()),
+    "map<string,string>": pa.map_(pa.string(), pa.string()),
+}
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The Parquet schema of a lake table: coach.lake_schema's columns, in its order, as Arrow types."""
+    return pa.schema([(c.name, ARROW_TYPES[c.type]) for c in TABLES[table].columns])
+
 
 # (ndc, product name, ingredient, sensitive_class, share of members on it, fills per year)
 DRUGS: list[tuple[str, str, str, str | None, float, float]] = [
@@ -178,25 +194,12 @@ def _members(
             "deceased": pa.array(rng.random(count) < 0.01, pa.bool_()),
             "opted_out": pa.array(rng.random(count) < 0.03, pa.bool_()),
             "confidential_address": pa.array(rng.random(count) < 0.01, pa.bool_()),
-        }
+        },
+        schema=arrow_schema("members"),
     )
 
 
 MEMBER_CHUNK = 500_000
-
-
-CLAIMS_SCHEMA = pa.schema(
-    [
-        ("claim_id", pa.string()),
-        ("member_id", pa.string()),
-        ("ndc", pa.string()),
-        ("fill_date", pa.date32()),
-        ("days_supply", pa.int32()),
-        ("claim_status", pa.string()),
-        ("prescriber_npi", pa.string()),
-        ("pharmacy_npi", pa.string()),
-    ]
-)
 
 
 def generate_lake(
@@ -221,27 +224,14 @@ def generate_lake(
     pq.write_table(
         pa.Table.from_pylist(
             client_rows,
-            schema=pa.schema(
-                [
-                    ("client_id", pa.string()),
-                    ("name", pa.string()),
-                    ("account_team_emails", pa.list_(pa.string())),
-                    ("client_contact_emails", pa.list_(pa.string())),
-                    ("elections", pa.map_(pa.string(), pa.string())),
-                    ("escalation_email", pa.string()),
-                ]
-            ),
+            schema=arrow_schema("clients"),
         ),
         out / "clients" / "clients.parquet",
     )
     pq.write_table(
-        pa.table(
-            {
-                "ndc": [d[0] for d in DRUGS],
-                "name": [d[1] for d in DRUGS],
-                "ingredient": [d[2] for d in DRUGS],
-                "sensitive_class": pa.array([d[3] for d in DRUGS], pa.string()),
-            }
+        pa.Table.from_pylist(
+            [{"ndc": d[0], "name": d[1], "ingredient": d[2], "sensitive_class": d[3]} for d in DRUGS],
+            schema=arrow_schema("drugs"),
         ),
         out / "drugs" / "drugs.parquet",
     )
@@ -296,7 +286,7 @@ def generate_lake(
                     "prescriber_npi": pa.array(npi(), pa.string()),
                     "pharmacy_npi": pa.array(npi(), pa.string(), mask=rng.random(rows) < 0.05),
                 },
-                schema=CLAIMS_SCHEMA,
+                schema=arrow_schema("claims"),
             )
             folder = out / "claims" / f"fill_month={month:%Y-%m}"
             folder.mkdir()

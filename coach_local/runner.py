@@ -18,6 +18,7 @@ from coach.intake import InvalidEvent, campaign_id_for, parse_event
 from coach_local.approver import ApprovalEmail, Decisions, OutboxWatcher, auto_approver
 from coach_local.dispatch import Call
 from coach_local.insights import stage_timings, templates_used
+from coach_local.outputs import OutputClash, claim, publish
 from coach_local.report_html import write_report
 from coach_local.runtime import LocalRuntime
 
@@ -94,15 +95,16 @@ def prepare_out(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def check_lake(lake_dir: Path) -> None:
-    from coach_local.claims.lake import LakeError, open_lake
+def check_lake(lake_dir: Path, event: dict | None = None) -> None:
+    """Every rule of `coach lake check` before anything starts: any error is BadInput (one line: file, column)."""
+    from coach_local.claims.check import check_lake as lake_check
 
     if not lake_dir.is_dir():
         raise BadInput(f"{lake_dir}: no such lake folder")
-    try:
-        open_lake(lake_dir).close()
-    except LakeError as exc:
-        raise BadInput(str(exc)) from exc
+    announced_on = parse_event(event).detail.announced_on if event is not None else None
+    report = lake_check(lake_dir, announced_on=announced_on)
+    if report.errors:
+        raise BadInput(report.summary_line())
 
 
 class MapRunRecorder:
@@ -231,8 +233,54 @@ def run_campaign(
     faults: dict[str, Any] | None = None,
     on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None,
 ) -> RunResult:
-    check_lake(lake_dir)
-    prepare_out(out_dir)
+    """Check the lake and the event, then run the campaign into OUT (coach_local.outputs: one campaign per
+    folder; a failed run never touches an earlier run's output)."""
+    check_lake(lake_dir, event)
+    campaign_id = campaign_id_for(event["detail"]["event_id"])
+    try:
+        work = claim(out_dir, campaign_id)
+    except OutputClash as exc:
+        raise BadInput(str(exc)) from exc
+    succeeded = False
+    try:
+        result = _run(
+            event,
+            lake_dir,
+            work,
+            decisions=decisions,
+            interactive=interactive,
+            on_link=on_link,
+            time_scale=time_scale,
+            port=port,
+            timeout=timeout,
+            batch_size=batch_size,
+            faults=faults,
+            on_progress=on_progress,
+        )
+        succeeded = result.status == "SUCCEEDED"
+    finally:
+        where, note = publish(out_dir, work, campaign_id, succeeded=succeeded)
+    result.out_dir = where
+    if note:
+        result.error = f"{result.error or 'failed'} ({note})"
+    return result
+
+
+def _run(
+    event: dict,
+    lake_dir: Path,
+    out_dir: Path,
+    *,
+    decisions: Decisions | None = None,
+    interactive: bool = False,
+    on_link: Any = None,
+    time_scale: float | None = None,
+    port: int = 0,
+    timeout: float | None = None,
+    batch_size: int = 500,
+    faults: dict[str, Any] | None = None,
+    on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None,
+) -> RunResult:
     started = time.perf_counter()
     campaign_id = campaign_id_for(event["detail"]["event_id"])
     # Local waits: a day is a minute when a person clicks, ten seconds when the demo approver answers.

@@ -19,6 +19,9 @@ from coach.approvals.waits import open_waits
 from coach.ports import ApprovalStore
 
 STATUS_FILE = "status.json"
+RUNNING_DIR = (
+    ".running"  # a run in progress writes here (coach_local.outputs) and publishes to OUT when it ends
+)
 REDRIVE_SUFFIX = "--redrive-"
 STALE_SECONDS = 10.0  # a status older than this comes from a runtime that is no longer running
 
@@ -116,7 +119,8 @@ class StatusError(ValueError):
 
 
 def read_status(out_dir: Path) -> dict[str, Any]:
-    path = out_dir / STATUS_FILE
+    running = out_dir / RUNNING_DIR / STATUS_FILE
+    path = running if running.exists() else out_dir / STATUS_FILE
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import duckdb
 from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDirectoryEntry
 from coach.audience.sql import AUDIENCE_SQL
+from coach.lake_rules import Problem
 
 from coach_local.claims.lake import check_claims_partitions, open_lake, read_clients
 
@@ -32,6 +34,11 @@ class DuckDbClaimsEngine:
                     yield dict(zip(names, values, strict=True))
         finally:
             con.close()
+
+    def lake_problems(self, announced_on: date) -> list[Problem]:
+        from coach_local.claims.check import check_lake
+
+        return check_lake(self.lake_dir, announced_on=announced_on).problems
 
     def clients(self) -> dict[str, ClientDirectoryEntry]:
         return {

@@ -14,49 +14,25 @@ from typing import Any
 
 import duckdb
 from coach.audience.engine import LakeError
+from coach.lake_rules import Problem, client_problems, normalise_elections
+from coach.lake_schema import (
+    BOOL,
+    CLIENT_ID_PATTERN,
+    DATE,
+    DECIMAL,
+    INT,
+    LIST_OF_STRINGS,
+    MAP_OF_STRINGS,
+    MONTH_PATTERN,
+    STRING,
+    TABLES,
+)
 
-# Type families: what each contract type may be stored as (CSV columns arrive as VARCHAR and are cast).
-STRING, DATE, INT, BOOL, LIST, MAP = "string", "date", "int", "bool", "list", "map"
+# The contract's required columns and their types, from the one schema (optional columns are checked when present).
 SCHEMA: dict[str, dict[str, str]] = {
-    "claims": {
-        "claim_id": STRING,
-        "member_id": STRING,
-        "ndc": STRING,
-        "fill_date": DATE,
-        "days_supply": INT,
-        "claim_status": STRING,
-    },
-    "members": {
-        "member_id": STRING,
-        "client_id": STRING,
-        "first_name": STRING,
-        "last_name": STRING,
-        "address_line1": STRING,
-        "address_line2": STRING,
-        "city": STRING,
-        "state": STRING,
-        "postal_code": STRING,
-        "language": STRING,
-        "email": STRING,
-        "email_consent": BOOL,
-        "preferred_channel": STRING,
-        "eligibility_end": DATE,
-        "deceased": BOOL,
-        "opted_out": BOOL,
-        "confidential_address": BOOL,
-    },
-    "drugs": {"ndc": STRING, "name": STRING, "ingredient": STRING, "sensitive_class": STRING},
-    "clients": {
-        "client_id": STRING,
-        "name": STRING,
-        "account_team_emails": LIST,
-        "client_contact_emails": LIST,
-        "elections": MAP,
-        "escalation_email": STRING,
-    },
+    name: {c.name: c.type for c in table.required} for name, table in TABLES.items()
 }
-OPTIONAL = {"claims": {"prescriber_npi", "pharmacy_npi"}}
-CLIENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+CLIENT_ID = re.compile(f"^{CLIENT_ID_PATTERN}$")
 _ACCEPTS = {
     STRING: ("VARCHAR",),
     DATE: ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"),
@@ -72,8 +48,9 @@ _ACCEPTS = {
         "HUGEINT",
     ),
     BOOL: ("BOOLEAN",),
-    LIST: ("VARCHAR[]",),
-    MAP: ("MAP(VARCHAR, VARCHAR)",),
+    DECIMAL: ("DOUBLE", "FLOAT", "DECIMAL"),
+    LIST_OF_STRINGS: ("VARCHAR[]",),
+    MAP_OF_STRINGS: ("MAP(VARCHAR, VARCHAR)",),
 }
 
 
@@ -82,17 +59,49 @@ def _quote(path: Path) -> str:
 
 
 def table_files(lake: Path, table: str) -> tuple[list[Path], str]:
+    """The files of a table and their format; a table mixing Parquet and CSV is refused (never half read)."""
     folder = lake / table
     if not folder.is_dir():
         raise LakeError(f"{folder}: missing table folder {table}/")
     pattern = "**/*" if table == "claims" else "*"
-    for kind in ("parquet", "csv"):
-        files = sorted(p for p in folder.glob(f"{pattern}.{kind}") if p.is_file())
+    found = {
+        kind: sorted(p for p in folder.glob(f"{pattern}.{kind}") if p.is_file())
+        for kind in ("parquet", "csv")
+    }
+    if found["parquet"] and found["csv"]:
+        raise LakeError(
+            f"{folder}: table {table}/ mixes {len(found['parquet'])} Parquet and {len(found['csv'])} CSV files; "
+            "write the whole table in one format"
+        )
+    for kind, files in found.items():
         if files:
             return files, kind
     if table == "clients" and (folder / "clients.json").is_file():
         return [folder / "clients.json"], "json"
     raise LakeError(f"{folder}: no .parquet or .csv files in table {table}/")
+
+
+def partition_errors(lake: Path, files: list[Path]) -> list[str]:
+    """Claims partition folders must be fill_month=YYYY-MM, and either every claims file is in one or none is."""
+    month = re.compile(f"^fill_month=({MONTH_PATTERN})$")
+    errors, outside = [], []
+    for folder in sorted({p.parent for p in files}):
+        parts = folder.relative_to(lake / "claims").parts
+        named = [part for part in parts if part.startswith("fill_month=")]
+        if not named:
+            outside.append(folder)
+        for part in named:
+            if not month.match(part):
+                errors.append(
+                    f"{folder}: column 'fill_month': partition folder {part!r} is not a month; "
+                    "expected fill_month=YYYY-MM (e.g. fill_month=2026-05)"
+                )
+    if outside and len(outside) < len({p.parent for p in files}):
+        errors.append(
+            f"{outside[0]}: column 'fill_month': claims files outside the fill_month=YYYY-MM partition folders; "
+            "expected every claims file in one"
+        )
+    return errors
 
 
 def _is_hive(files: list[Path]) -> bool:
@@ -135,29 +144,49 @@ def _check_types(table: str, kind: str, columns: dict[str, str], where: str) -> 
             continue  # a column that is entirely null
         if (
             actual not in _ACCEPTS[family]
-            and not (family == MAP and actual.startswith("MAP("))
-            and not (family == LIST and actual.endswith("[]"))
+            and not (family == MAP_OF_STRINGS and actual.startswith("MAP("))
+            and not (family == LIST_OF_STRINGS and actual.endswith("[]"))
+            and not (family == DECIMAL and actual.startswith("DECIMAL"))
         ):
             raise LakeError(f"{where}: column {column!r} has type {actual}, expected {family}")
 
 
+TRUE_FORMS, FALSE_FORMS = ("true", "t", "1", "yes", "y"), ("false", "f", "0", "no", "n")
+
+
+def _quoted(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
 def _cast(table: str, kind: str) -> str:
+    """The typed view of a table: CSV text parsed in the accepted forms (docs/lake-check.md), enums lower-cased."""
     parts = []
-    for column, family in SCHEMA[table].items():
+    for column in TABLES[table].required:
+        name, family = column.name, column.type
         if family == DATE:
-            expr = f"TRY_CAST({column} AS DATE)" if kind == "csv" else f"CAST({column} AS DATE)"
+            expr = f"TRY_CAST(trim({name}) AS DATE)" if kind == "csv" else f"CAST({name} AS DATE)"
         elif family == BOOL and kind == "csv":
-            expr = f"CAST(lower(trim({column})) IN ('true', 't', '1', 'yes', 'y') AS BOOLEAN)"
+            expr = (
+                f"CASE WHEN lower(trim({name})) IN ({_quoted(TRUE_FORMS)}) THEN true "
+                f"WHEN lower(trim({name})) IN ({_quoted(FALSE_FORMS)}) THEN false END"
+            )
         elif family == INT and kind == "csv":
-            expr = f"TRY_CAST({column} AS INTEGER)"
+            expr = f"TRY_CAST(trim({name}) AS INTEGER)"
+        elif family == STRING and column.values:
+            expr = f"lower(trim(CAST({name} AS VARCHAR)))"
         elif family == STRING:
-            expr = f"CAST({column} AS VARCHAR)"
+            expr = f"CAST({name} AS VARCHAR)"
         else:
-            expr = column
-        parts.append(f"{expr} AS {column}")
+            expr = name
+        parts.append(f"{expr} AS {name}")
     if table == "claims":
         parts.append("CAST(fill_month AS VARCHAR) AS fill_month")
     return ", ".join(parts)
+
+
+def typed_source(files: list[Path], kind: str, table: str) -> str:
+    """A relation of the table's files with the contract's types (what the audience query and the rules read)."""
+    return f"(SELECT {_cast(table, kind)} FROM {_reader(files, kind, table)})"
 
 
 def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
@@ -178,8 +207,9 @@ def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
                     raise LakeError(
                         f"{path}: claims need fill_month=YYYY-MM partition folders or a 'fill_month' column"
                     )
-            source = _reader(files, kind, table)
-            con.execute(f"CREATE VIEW {table} AS SELECT {_cast(table, kind)} FROM {source}")
+            if table == "claims" and (partitions := partition_errors(lake, files)):
+                raise LakeError(partitions[0])
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM {typed_source(files, kind, table)}")
             if table != "claims" and con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:  # type: ignore[index]
                 raise LakeError(f"{lake / table}: table {table} is empty")
         _check_values(con, lake)
@@ -244,7 +274,17 @@ def check_claims_partitions(
 
 
 def read_clients(lake_dir: str | Path) -> list[dict]:
-    """The clients directory as plain dicts; lists and elections may be JSON text or ';'-separated in a CSV."""
+    """The clients directory as plain dicts, refused (LakeError) when it breaks a rule of coach.lake_rules."""
+    rows, problems = load_clients(lake_dir)
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        raise LakeError(errors[0].line().removeprefix("error: "))
+    return rows
+
+
+def load_clients(lake_dir: str | Path) -> tuple[list[dict], list[Problem]]:
+    """The clients directory as plain dicts and the problems of its rows (client_problems); lists and elections
+    may be JSON text or ';'-separated lists in a CSV. A cell that cannot be read at all raises LakeError."""
     lake = Path(lake_dir)
     files, kind = table_files(lake, "clients")
     con = duckdb.connect()
@@ -264,7 +304,8 @@ def read_clients(lake_dir: str | Path) -> list[dict]:
         con.close()
     if not rows:
         raise LakeError(f"{lake / 'clients'}: table clients is empty")
-    return [_normalise_client(row, lake) for row in rows]
+    clients = [_normalise_client(row, lake) for row in rows]
+    return clients, client_problems(clients, str(lake / "clients"))
 
 
 def _as_list(value: object) -> list[str]:
@@ -307,13 +348,7 @@ def _normalise_client(row: dict, lake: Path) -> dict:
         raise LakeError(
             f"{lake / 'clients'}: column 'client_id' holds an id that is not 1–64 letters, digits, . _ -"
         )
-    elections = _parsed(_as_map, row, "elections", client_id, lake)
-    for event_type, election in elections.items():
-        if election not in ("always", "ask", "never"):
-            raise LakeError(
-                f"{lake / 'clients'}: column 'elections' of client {client_id}: {event_type} → "
-                f"{election!r} is not always, ask or never"
-            )
+    elections = normalise_elections(_parsed(_as_map, row, "elections", client_id, lake))
     return {
         "client_id": client_id,
         "name": str(row.get("name") or client_id),

@@ -1,7 +1,8 @@
 """`coach`: run campaigns locally, generate lakes, check templates, read the audit trail.
 
 One module per concern, each with its own Typer app, assembled here in the order `coach --help` lists them:
-local.py (the local runtime), cost.py, aws.py (a deployed stack), templates.py (letter templates); common.py holds
+local.py (the local runtime), cost.py, aws.py (a deployed stack), templates.py (letter templates), lake.py (the
+lake check); common.py holds
 what they share (consoles, exit codes, bad-input exit, JSON output)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sys
 
 import typer
 
-from coach_local.cli import aws, cost, local, templates
+from coach_local.cli import aws, cost, lake, local, templates
 from coach_local.cli.common import EXIT_BAD_INPUT, err
 from coach_local.runner import BadInput
 
@@ -24,9 +25,10 @@ app = typer.Typer(
 app.add_typer(local.app)
 app.add_typer(cost.app)
 app.add_typer(aws.app)
-# Command groups (`coach templates …`): a new group (say `coach lake`) is one module with its own Typer, added here.
+# Command groups (`coach templates …`): a new group is one module with its own Typer, added here.
 app.add_typer(templates.app, name="templates")
 app.add_typer(aws.event_app, name="event")
+app.add_typer(lake.lake_app, name="lake")
 
 
 def main() -> None:

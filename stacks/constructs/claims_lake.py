@@ -1,57 +1,18 @@
 """The claims lake as Glue tables (Parquet; partition projection: no crawler, no MSCK REPAIR) and an Athena
-workgroup whose results are KMS-encrypted and capped in bytes scanned. Columns: docs/data-contract.md."""
+workgroup whose results are KMS-encrypted and capped in bytes scanned. Columns: coach.lake_schema (one schema for
+the Glue tables, the lake check and the generators)."""
 
 from aws_cdk import Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from coach.lake_schema import TABLES, glue_columns
 from constructs import Construct
 
 DATABASE = "automated_pharmacist"
 WORKGROUP = "automated-pharmacist"
 BYTES_SCANNED_CUTOFF = 2 * 1024**4  # 2 TiB: a runaway query stops at about $10
-S, D, INT, B = "string", "date", "int", "boolean"
-TABLES: dict[str, list[tuple[str, str]]] = {
-    "claims": [
-        ("claim_id", S),
-        ("member_id", S),
-        ("ndc", S),
-        ("fill_date", D),
-        ("days_supply", INT),
-        ("claim_status", S),
-        ("prescriber_npi", S),
-        ("pharmacy_npi", S),
-    ],
-    "members": [
-        ("member_id", S),
-        ("client_id", S),
-        ("first_name", S),
-        ("last_name", S),
-        ("address_line1", S),
-        ("address_line2", S),
-        ("city", S),
-        ("state", S),
-        ("postal_code", S),
-        ("language", S),
-        ("email", S),
-        ("email_consent", B),
-        ("preferred_channel", S),
-        ("eligibility_end", D),
-        ("deceased", B),
-        ("opted_out", B),
-        ("confidential_address", B),
-    ],
-    "drugs": [("ndc", S), ("name", S), ("ingredient", S), ("sensitive_class", S)],
-    "clients": [
-        ("client_id", S),
-        ("name", S),
-        ("account_team_emails", "array<string>"),
-        ("client_contact_emails", "array<string>"),
-        ("elections", "map<string,string>"),
-        ("escalation_email", S),
-    ],
-}
 PARQUET = {
     "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
     "output_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
@@ -96,11 +57,11 @@ class ClaimsLake(Construct):
                 name=DATABASE, description="The PBM's claims extract (columns: docs/data-contract.md)"
             ),
         )
-        for table, columns in TABLES.items():
+        for table, schema in TABLES.items():
             location = f"{self.lake_uri}{table}/"
             parameters = {"classification": "parquet", "EXTERNAL": "TRUE"}
             partitions = None
-            if table == "claims":
+            if schema.partition == "fill_month":
                 partitions = [glue.CfnTable.ColumnProperty(name="fill_month", type="string")]
                 parameters.update(fill_month_projection(location))
             cfn = glue.CfnTable(
@@ -115,7 +76,9 @@ class ClaimsLake(Construct):
                     partition_keys=partitions,
                     storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
                         location=location,
-                        columns=[glue.CfnTable.ColumnProperty(name=n, type=t) for n, t in columns],
+                        columns=[
+                            glue.CfnTable.ColumnProperty(name=n, type=t) for n, t in glue_columns(table)
+                        ],
                         input_format=PARQUET["input_format"],
                         output_format=PARQUET["output_format"],
                         serde_info=glue.CfnTable.SerdeInfoProperty(serialization_library=PARQUET["serde"]),

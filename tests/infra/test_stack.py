@@ -644,3 +644,17 @@ def test_every_service_principal_in_a_key_policy_is_held_by_a_condition_and_name
                 assert condition["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
                 assert ":logs:" in json.dumps(condition["ArnLike"]["aws:SourceArn"])
                 assert as_list(statement["Action"]) == ["kms:Decrypt"]
+
+
+def test_glue_tables_declare_exactly_the_lake_schema(synth):
+    """Athena reads the lake through these tables: their columns and types are the one schema's, in its order."""
+    from coach.lake_schema import GLUE_TYPES, TABLES
+
+    tables = {t["Properties"]["TableInput"]["Name"]: t for t in synth.of_type("AWS::Glue::Table").values()}
+    for name, schema in TABLES.items():
+        declared = tables[name]["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+        assert [(c["Name"], c["Type"]) for c in declared] == [
+            (c.name, GLUE_TYPES[c.type]) for c in schema.columns
+        ]
+        partitions = [p["Name"] for p in tables[name]["Properties"]["TableInput"].get("PartitionKeys") or []]
+        assert partitions == ([schema.partition] if schema.partition else [])

@@ -188,3 +188,16 @@ def test_aws_starter_raises_other_errors(monkeypatch):
     monkeypatch.setattr(aws, "client", lambda service, region=None: sfn)
     with stub, pytest.raises(aws.ClientError):
         aws.StateMachineStarter("arn:aws:states:us-east-1:123456789012:stateMachine:x").start("c-1", "{}")
+
+
+def test_an_unknown_field_in_the_detail_is_refused_by_name():
+    """A typo in an optional field would otherwise drop it silently (letters without their alternatives)."""
+    with pytest.raises(InvalidEvent) as caught:
+        plan_campaign(event(alternative=["cetirizine"]))
+    assert caught.value.reasons == ["detail.alternative: unknown field (check its spelling)"]
+
+
+def test_envelope_fields_other_than_the_detail_are_still_accepted():
+    raw = {**CLARITIN, "id": "abc", "time": "2002-11-27T00:00:00Z", "account": "1", "region": "us-east-1"}
+    raw["resources"], raw["version"] = [], "0"
+    assert plan_campaign(raw).campaign.event.alternatives == ["cetirizine"]

@@ -8,6 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from coach_local.lakegen import arrow_schema
+
 CLARITIN_NDC = "11523716001"
 OTHER_NDC = "00093505601"
 
@@ -58,27 +60,7 @@ def write_lake(
     pq.write_table(
         pa.Table.from_pylist(
             members,
-            schema=pa.schema(
-                [
-                    ("member_id", pa.string()),
-                    ("client_id", pa.string()),
-                    ("first_name", pa.string()),
-                    ("last_name", pa.string()),
-                    ("address_line1", pa.string()),
-                    ("address_line2", pa.string()),
-                    ("city", pa.string()),
-                    ("state", pa.string()),
-                    ("postal_code", pa.string()),
-                    ("language", pa.string()),
-                    ("email", pa.string()),
-                    ("email_consent", pa.bool_()),
-                    ("preferred_channel", pa.string()),
-                    ("eligibility_end", pa.date32()),
-                    ("deceased", pa.bool_()),
-                    ("opted_out", pa.bool_()),
-                    ("confidential_address", pa.bool_()),
-                ]
-            ),
+            schema=arrow_schema("members"),
         ),
         root / "members" / "members.parquet",
     )
@@ -86,16 +68,7 @@ def write_lake(
     pq.write_table(
         pa.Table.from_pylist(
             clients,
-            schema=pa.schema(
-                [
-                    ("client_id", pa.string()),
-                    ("name", pa.string()),
-                    ("account_team_emails", pa.list_(pa.string())),
-                    ("client_contact_emails", pa.list_(pa.string())),
-                    ("elections", pa.map_(pa.string(), pa.string())),
-                    ("escalation_email", pa.string()),
-                ]
-            ),
+            schema=arrow_schema("clients"),
         ),
         root / "clients" / "clients.parquet",
     )
@@ -115,7 +88,8 @@ def write_lake(
                     "ingredient": "simvastatin",
                     "sensitive_class": None,
                 },
-            ]
+            ],
+            schema=arrow_schema("drugs"),
         ),
         root / "drugs" / "drugs.parquet",
     )
@@ -133,18 +107,7 @@ def write_lake(
                 "pharmacy_npi": None,
             }
         )
-    schema = pa.schema(
-        [
-            ("claim_id", pa.string()),
-            ("member_id", pa.string()),
-            ("ndc", pa.string()),
-            ("fill_date", pa.date32()),
-            ("days_supply", pa.int32()),
-            ("claim_status", pa.string()),
-            ("prescriber_npi", pa.string()),
-            ("pharmacy_npi", pa.string()),
-        ]
-    )
+    schema = arrow_schema("claims")
     for month, rows in by_month.items():
         folder = root / "claims" / f"fill_month={month}"
         folder.mkdir(parents=True)

@@ -69,9 +69,10 @@ class Drug(BaseModel):
 
 
 class MarketEvent(BaseModel):
-    """The `detail` of a Drug Market Event."""
+    """The `detail` of a Drug Market Event. An unknown field is refused by name: a typo in an optional field
+    (`alternative` for `alternatives`) must not silently drop what it meant."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     event_type: EventType
@@ -281,7 +282,8 @@ def describe_validation_error(exc: ValidationError, root: str) -> list[str]:
     reasons = []
     for error in exc.errors(include_url=False, include_input=False, include_context=False):
         where = ".".join(_clipped(str(part), 60) for part in error["loc"]) or root
-        reasons.append(f"{where}: {_clipped(error['msg'], 300)}")
+        message = "unknown field (check its spelling)" if error["type"] == "extra_forbidden" else error["msg"]
+        reasons.append(f"{where}: {_clipped(message, 300)}")
     return reasons
 
 
@@ -331,3 +333,5 @@ class Notice(BaseModel):
     error: str | None = None
     status: str = "FAILED"  # FAILED, TIMED_OUT or ABORTED: how the execution ended
     redrive_count: int = 0  # a redrive that fails again alerts again
+    # a lake that broke the data contract: its problems (file or table, column, counts: never a value)
+    lake_problems: list[str] = Field(default_factory=list, max_length=100)

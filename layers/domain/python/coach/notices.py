@@ -10,6 +10,7 @@ from typing import Any
 
 from coach.approvals.pages import event_label
 from coach.audience.privacy import client_facing_count, exact_count
+from coach.lake_rules import LakeCheckFailed
 from coach.models import Notice
 from coach.ports import Email, Mailer, ObjectStore
 
@@ -126,6 +127,30 @@ def alert_from_status_change(
         error=error if ERROR_NAME.fullmatch(error) else "unnamed error",
         status=str(detail["status"]),
         redrive_count=int(detail.get("redriveCount") or 0),
+        lake_problems=lake_problems_of(error, detail.get("cause")),
+    )
+
+
+def lake_problems_of(error: str, cause: object) -> list[str]:
+    """The problems a LakeCheckFailed names (built from counts and columns only, so safe for an alert); any
+    other error's cause stays dropped."""
+    if error != LakeCheckFailed.__name__ or not isinstance(cause, str):
+        return []
+    try:
+        message = str(json.loads(cause).get("errorMessage") or "")
+    except (ValueError, AttributeError):
+        return []
+    _, _, problems = message.partition(": ")
+    return [p.strip() for p in problems.split(" | ") if p.strip()][:100]
+
+
+def _lake_problems_text(problems: list[str]) -> str:
+    if not problems:
+        return ""
+    lines = "\n".join(f"- {p}" for p in problems)
+    return (
+        "The claims lake breaks the data contract; nothing was sent to anyone. Fix the extract "
+        f"(docs/lake-check.md), then redrive:\n{lines}\n\n"
     )
 
 
@@ -144,6 +169,7 @@ def _operator_alert(notice: Notice, *, mailer: Mailer, sender: str, operator_ema
             subject=f"Campaign {notice.campaign_id} {ended} at stage {stage}{attempt}",
             text=(
                 f"Campaign {notice.campaign_id}{attempt} {ended} at the {stage} stage with error {error}.\n\n"
+                f"{_lake_problems_text(notice.lake_problems)}"
                 "Clients still in progress received nothing further. Open the execution in the Step Functions "
                 "console, fix the cause, then redrive it (`coach redrive "
                 f"{notice.campaign_id}`): it resumes at the failed stage, and emails and letters already sent are "

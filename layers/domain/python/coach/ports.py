@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from coach.approvals.records import AuditRecord, DecisionRecord, Delivery, LinkRecord, LinkState, OpenLink
     from coach.audience.engine import AudienceParams, ClientDirectoryEntry
+    from coach.lake_rules import Problem
 
 
 class NotFound(KeyError):
@@ -124,6 +127,10 @@ class ClaimsEngine(Protocol):
         ...
 
     def clients(self) -> dict[str, ClientDirectoryEntry]: ...
+
+    def lake_problems(self, announced_on: date) -> list[Problem]:
+        """Every data-quality rule of coach.lake_rules over the lake (counts and columns, never values)."""
+        ...
 
 
 class AuditArchive(Protocol):

@@ -1,5 +1,6 @@
 """The claims engine on AWS: the same AUDIENCE_SQL run by Athena with ExecutionParameters, its result UNLOADed
-to S3 (JSON, gzip, partitioned by client) and read back from S3 — never paged through GetQueryResults."""
+to S3 (JSON, gzip, partitioned by client) and read back from S3 — never paged through GetQueryResults (only the
+one-count results of the lake's data-quality rules, coach.lake_rules, are read that way)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -16,6 +18,7 @@ from botocore.exceptions import ClientError
 from coach.adapters.aws import client
 from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDirectoryEntry
 from coach.audience.sql import AUDIENCE_SQL
+from coach.lake_rules import Problem, client_problems, lake_rules, normalise_elections
 
 THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
 MEMBER_COLUMNS = (
@@ -86,11 +89,7 @@ class AthenaClaimsEngine:
                 self._sleep(min(20.0, 0.5 * 2**attempt) * (0.5 + random.random() / 2))
         raise AssertionError("unreachable")
 
-    def _unload(self, select_sql: str, parameters: list[str], prefix: str, partition: str | None) -> str:
-        partitioned = f", partitioned_by = ARRAY['{partition}']" if partition else ""
-        query = (
-            f"UNLOAD ({select_sql}) TO '{prefix}' WITH (format = 'JSON', compression = 'GZIP'{partitioned})"
-        )
+    def _start(self, query: str, parameters: list[str]) -> str:
         kwargs: dict[str, Any] = {
             "QueryString": query,
             "WorkGroup": self.workgroup,
@@ -98,7 +97,9 @@ class AthenaClaimsEngine:
         }
         if parameters:
             kwargs["ExecutionParameters"] = [sql_literal(p) for p in parameters]
-        execution_id = self._call("start_query_execution", **kwargs)["QueryExecutionId"]
+        return str(self._call("start_query_execution", **kwargs)["QueryExecutionId"])
+
+    def _wait(self, execution_id: str) -> None:
         deadline = time.monotonic() + self.timeout_seconds
         while True:
             status = self._call("get_query_execution", QueryExecutionId=execution_id)["QueryExecution"][
@@ -106,7 +107,7 @@ class AthenaClaimsEngine:
             ]
             state = status["State"]
             if state == "SUCCEEDED":
-                return execution_id
+                return
             if state in ("FAILED", "CANCELLED"):
                 reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get(
                     "ErrorMessage", ""
@@ -118,6 +119,32 @@ class AthenaClaimsEngine:
                     f"Athena query {execution_id} did not finish in {self.timeout_seconds:.0f} s"
                 )
             self._sleep(self.poll_seconds)
+
+    def _unload(self, select_sql: str, parameters: list[str], prefix: str, partition: str | None) -> str:
+        partitioned = f", partitioned_by = ARRAY['{partition}']" if partition else ""
+        query = (
+            f"UNLOAD ({select_sql}) TO '{prefix}' WITH (format = 'JSON', compression = 'GZIP'{partitioned})"
+        )
+        execution_id = self._start(query, parameters)
+        self._wait(execution_id)
+        return execution_id
+
+    def lake_problems(self, announced_on: date) -> list[Problem]:
+        """Every rule of coach.lake_rules as one Athena query (started together, read one by one: a count each),
+        then the clients directory's rules. Problems name the table and column, never a value."""
+        rules = lake_rules(with_event=True)
+        started = [
+            (rule, self._start(rule.sql("athena"), [announced_on.isoformat()] if rule.needs_event else []))
+            for rule in rules
+        ]
+        problems = []
+        for rule, execution_id in started:
+            self._wait(execution_id)
+            result = self._call("get_query_results", QueryExecutionId=execution_id, MaxResults=2)
+            rows = int(result["ResultSet"]["Rows"][-1]["Data"][0]["VarCharValue"])  # row 0 is the header
+            if rows:
+                problems.append(rule.found(rows, f"{self.database}.{rule.table}"))
+        return problems + client_problems(self._client_rows(), f"{self.database}.clients")
 
     def _objects(self, prefix: str) -> list[str]:
         bucket, key_prefix = prefix[5:].split("/", 1)
@@ -154,19 +181,24 @@ class AthenaClaimsEngine:
                     row["client_id"] = client_id
                     yield row
 
-    def clients(self) -> dict[str, ClientDirectoryEntry]:
+    def _client_rows(self) -> list[dict]:
         prefix = f"{self.output}/_clients/{uuid.uuid4().hex}/"
         self._unload(CLIENTS_SQL, [], prefix, partition=None)
         bucket = prefix[5:].split("/", 1)[0]
-        directory = {}
-        for key in self._objects(prefix):
-            for row in self._rows(bucket, key):
-                directory[row["client_id"]] = ClientDirectoryEntry(
-                    client_id=row["client_id"],
-                    name=row.get("name") or row["client_id"],
-                    account_team_emails=tuple(row.get("account_team_emails") or ()),
-                    client_contact_emails=tuple(row.get("client_contact_emails") or ()),
-                    elections=dict(row.get("elections") or {}),
-                    escalation_email=row.get("escalation_email"),
-                )
-        return directory
+        rows = [row for key in self._objects(prefix) for row in self._rows(bucket, key)]
+        for row in rows:
+            row["elections"] = normalise_elections(dict(row.get("elections") or {}))
+        return rows
+
+    def clients(self) -> dict[str, ClientDirectoryEntry]:
+        return {
+            row["client_id"]: ClientDirectoryEntry(
+                client_id=row["client_id"],
+                name=row.get("name") or row["client_id"],
+                account_team_emails=tuple(row.get("account_team_emails") or ()),
+                client_contact_emails=tuple(row.get("client_contact_emails") or ()),
+                elections=row["elections"],
+                escalation_email=row.get("escalation_email"),
+            )
+            for row in self._client_rows()
+        }

@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from itertools import groupby
 from typing import Any
 
 from coach import keys
 from coach.audience.engine import AudienceParams, ClientDirectoryEntry, LakeError
+from coach.lake_rules import LakeCheckFailed, Problem
 from coach.models import AudienceSummary, CampaignInput, ClientWork, MemberRecord, parse_member
 from coach.ports import ClaimsEngine, ObjectStore
+
+_log = logging.getLogger(__name__)
 
 MEMBER_FIELDS = tuple(MemberRecord.model_fields)
 
@@ -87,12 +91,25 @@ def _write_client(
     )
 
 
+def check_lake_quality(campaign: CampaignInput, *, engine: ClaimsEngine) -> list[Problem]:
+    """The first step of the audience stage: every data-quality rule (coach.lake_rules) over the lake. Any error
+    fails the campaign before any email (LakeCheckFailed lists the problems: counts and columns, never values);
+    the warnings are logged and returned."""
+    problems = engine.lake_problems(campaign.event.announced_on)
+    if any(p.is_error for p in problems):
+        raise LakeCheckFailed(problems)
+    for problem in problems:
+        _log.warning("lake check: %s", problem.line())
+    return problems
+
+
 def build_audience(
     campaign: CampaignInput, *, engine: ClaimsEngine, store: ObjectStore, data_bucket: str, batch_size: int
 ) -> AudienceSummary:
     """Stream the affected members client by client; only one batch is held in memory at a time."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    check_lake_quality(campaign, engine=engine)
     directory = engine.clients()
     params = AudienceParams.for_campaign(campaign)
     work: list[ClientWork] = []

@@ -8,6 +8,7 @@ mailing address and without a consented email.
 
 A claim matches when its NDC is listed in the event (even an NDC the drug catalog does not know: it then carries the
 event's drug name and no sensitive class) or its NDC's catalog ingredient is the event's ingredient (docs/data-contract.md).
+Enum values are compared lower-cased and trimmed (`PAID` is `paid`), as the lake check accepts them (docs/lake-check.md).
 """
 
 AUDIENCE_SQL = """
@@ -29,12 +30,12 @@ fills AS (
            max(c.fill_date) AS last_fill_date,
            max_by(coalesce(d.name, ?), c.fill_date) AS drug_name,
            max(CASE WHEN d.sensitive_class IS NOT NULL AND trim(d.sensitive_class) <> ''
-                     AND NOT contains(a.classes, d.sensitive_class) THEN 1 ELSE 0 END) AS restricted
+                     AND NOT contains(a.classes, lower(trim(d.sensitive_class))) THEN 1 ELSE 0 END) AS restricted
     FROM claims c
     CROSS JOIN listed l
     LEFT JOIN matched_drugs d ON c.ndc = d.ndc
     CROSS JOIN allowed a
-    WHERE c.claim_status = 'paid'
+    WHERE lower(trim(c.claim_status)) = 'paid'
       AND c.fill_month BETWEEN ? AND ?
       AND c.fill_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)
       AND (d.ndc IS NOT NULL OR contains(l.ndcs, c.ndc))

@@ -1,0 +1,189 @@
+"""On AWS the lake's data-quality rules run on Athena as the first step of the audience stage: one query per rule
+(counts only), the same rule SQL as DuckDB; any error fails the campaign before any email, and the operator alert
+lists the problems (tables, columns, counts; never a value)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from botocore.stub import ANY
+from coach.adapters.athena import sql_literal
+from coach.adapters.memory import MemoryObjectStore
+from coach.audience.service import build_audience
+from coach.intake import plan_campaign
+from coach.lake_rules import LakeCheckFailed, lake_rules
+from coach.notices import alert_from_status_change
+
+from tests.unit import test_athena_engine as stubbed
+from tests.unit.test_athena_engine import CLARITIN, FIXED, FakeS3, engine, gz_lines
+
+
+@pytest.fixture
+def athena(monkeypatch):
+    """The stubbed Athena client of test_athena_engine (its fixture, called as a plain generator)."""
+    yield from stubbed.athena.__wrapped__(monkeypatch)
+
+
+RULES = lake_rules(with_event=True)
+ANNOUNCED = date(2002, 11, 27)
+CLIENTS_KEY = f"unload/_clients/{FIXED.hex}/part-0.gz"
+
+
+def expect_rules(stub, counts: dict[tuple[str, str, str], int]) -> list[dict]:
+    """Every rule started (its Athena SQL, the event date bound only where the rule needs it), then one count each."""
+    started = []
+    for index, rule in enumerate(RULES):
+        params = {
+            "QueryString": rule.sql("athena"),
+            "WorkGroup": "wg",
+            "QueryExecutionContext": {"Database": "db"},
+        }
+        if rule.needs_event:
+            params["ExecutionParameters"] = [sql_literal(ANNOUNCED.isoformat())]
+        stub.add_response("start_query_execution", {"QueryExecutionId": f"r{index}"}, params)
+        started.append(params)
+    for index, rule in enumerate(RULES):
+        stub.add_response(
+            "get_query_execution",
+            {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}},
+            {"QueryExecutionId": f"r{index}"},
+        )
+        count = counts.get((rule.name, rule.table, rule.column), 0)
+        stub.add_response(
+            "get_query_results",
+            {
+                "ResultSet": {
+                    "Rows": [{"Data": [{"VarCharValue": "_col0"}]}, {"Data": [{"VarCharValue": str(count)}]}]
+                }
+            },
+            {"QueryExecutionId": f"r{index}", "MaxResults": 2},
+        )
+    return started
+
+
+def expect_clients_unload(stub):
+    stub.add_response(
+        "start_query_execution",
+        {"QueryExecutionId": "c1"},
+        {"QueryString": ANY, "WorkGroup": "wg", "QueryExecutionContext": {"Database": "db"}},
+    )
+    stub.add_response(
+        "get_query_execution",
+        {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}},
+        {"QueryExecutionId": "c1"},
+    )
+
+
+def clients_s3(elections=None) -> FakeS3:
+    row = {
+        "client_id": "C1",
+        "name": "One",
+        "account_team_emails": ["a@pbm.example"],
+        "client_contact_emails": [],
+        "elections": elections or {},
+    }
+    return FakeS3({CLIENTS_KEY: gz_lines([row])})
+
+
+def test_every_rule_is_one_athena_query_in_the_shared_sql(athena):
+    client, stub = athena
+    started = expect_rules(stub, {})
+    expect_clients_unload(stub)
+    assert engine(client, clients_s3()).lake_problems(ANNOUNCED) == []
+    texts = [s["QueryString"] for s in started]
+    assert all(t.startswith("SELECT ") and "count(*)" in t for t in texts)
+    assert any("regexp_like(ndc, '^([0-9]{11})$')" in t for t in texts)  # Trino's regex function
+    assert sum("ExecutionParameters" in s for s in started) == 1
+
+
+def test_counted_rows_become_problems_naming_table_and_column(athena):
+    client, stub = athena
+    expect_rules(
+        stub,
+        {
+            ("enum", "claims", "claim_status"): 12,
+            ("key", "members", "member_id"): 2,
+            ("suspicious", "claims", "ndc"): 5,
+        },
+    )
+    expect_clients_unload(stub)
+    problems = engine(client, clients_s3({"Recall": "sometimes"})).lake_problems(ANNOUNCED)
+    found = sorted((p.severity, p.where, p.column, p.rows) for p in problems)
+    assert found == [
+        ("error", "db.claims", "claim_status", 12),
+        ("error", "db.clients", "elections", 1),
+        ("error", "db.members", "member_id", 2),
+        ("warning", "db.claims", "ndc", 5),
+    ]
+
+
+def test_an_error_fails_the_audience_stage_before_the_audience_query(athena):
+    client, stub = athena
+    expect_rules(stub, {("reference", "members", "client_id"): 3})
+    expect_clients_unload(stub)
+    campaign = plan_campaign(
+        CLARITIN
+    ).campaign  # no audience UNLOAD is stubbed: querying it would fail the test
+    with pytest.raises(LakeCheckFailed) as caught:
+        build_audience(
+            campaign,
+            engine=engine(client, clients_s3()),
+            store=MemoryObjectStore(),
+            data_bucket="d",
+            batch_size=10,
+        )
+    message = str(caught.value)
+    assert "db.members: column 'client_id': 3 rows name a client that clients/ does not list" in message
+    assert "\n" not in message
+
+
+def test_the_operator_alert_lists_the_lake_problems_and_nothing_else_of_a_cause():
+    problems = ["error: db.members: column 'client_id': 3 rows name a client that clients/ does not list"]
+    cause = json.dumps(
+        {
+            "errorType": "LakeCheckFailed",
+            "errorMessage": "the lake breaks the data contract (1 error): " + problems[0],
+        }
+    )
+    event = {
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "status": "FAILED",
+            "name": "camp",
+            "input": '{"campaign_id": "camp"}',
+            "error": "LakeCheckFailed",
+            "cause": cause,
+        },
+    }
+    assert alert_from_status_change(event, ["FindAudience"], None).lake_problems == problems
+    event["detail"] |= {"error": "OSError", "cause": json.dumps({"errorMessage": "Ada Lovelace, 12 Main St"})}
+    assert alert_from_status_change(event, ["FindAudience"], None).lake_problems == []
+
+
+def test_the_alert_email_shows_the_problems():
+    from coach.adapters.memory import MemoryMailer
+    from coach.models import Notice
+    from coach.notices import send_notice
+
+    mailer = MemoryMailer()
+    notice = Notice(
+        campaign_id="camp",
+        kind="operator_alert",
+        stage="audience",
+        error="LakeCheckFailed",
+        lake_problems=[
+            "error: db.claims: column 'claim_status': 12 rows hold a value outside the allowed ones"
+        ],
+    )
+    send_notice(
+        notice,
+        mailer=mailer,
+        objects=MemoryObjectStore(),
+        data_bucket="d",
+        sender="s@x.example",
+        operator_email="ops@x.example",
+    )
+    [sent] = mailer.sent
+    assert "nothing was sent to anyone" in sent.text and "column 'claim_status': 12 rows" in sent.text
