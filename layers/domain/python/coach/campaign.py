@@ -113,6 +113,8 @@ def approval_timeline(
             first = min(link.created_at for link in links)
             attempts = {(link.kind, link.attempt) for link in links}
             decision = approvals.get_decision(group)
+            if decision is not None and decision.delivery != "delivered":
+                decision = None  # an answer the workflow never took (its wait had closed) did not count
             row: dict[str, Any] = {
                 "client_id": client_id,
                 "role": role,
