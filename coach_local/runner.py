@@ -95,12 +95,13 @@ def prepare_out(out_dir: Path) -> None:
 
 
 def check_lake(lake_dir: Path) -> None:
-    from coach_local.claims.lake import LakeError, open_lake
+    from coach_local.claims.lake import LakeError, check_clients, open_lake
 
     if not lake_dir.is_dir():
         raise BadInput(f"{lake_dir}: no such lake folder")
     try:
         open_lake(lake_dir).close()
+        check_clients(lake_dir)
     except LakeError as exc:
         raise BadInput(str(exc)) from exc
 

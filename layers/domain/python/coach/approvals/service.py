@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from coach.addresses import recipients_of
 from coach.approvals.errors import (
     AlreadyDecided,
     ApprovalProblem,
@@ -59,9 +60,9 @@ LINK_ID_LENGTHS = range(20, 101)
 
 
 # --- asking ----------------------------------------------------------------------------------------------------
-def _emails(values: object) -> list[str]:
-    items = values if isinstance(values, list) else [values] if values else []
-    return sorted({str(v).strip().lower() for v in items if str(v).strip()})
+def _emails(cell: object) -> list[str]:
+    """One address per person (coach.addresses.split_addresses): each gets a link of their own."""
+    return sorted(recipients_of(cell))
 
 
 def recipients(request: ApprovalRequest, contacts: Mapping[str, object]) -> list[tuple[str, Audience, bool]]:
