@@ -19,6 +19,12 @@ moto 5.2.5: a conditional write (`attribute_not_exists(pk)`, `#f = :pending`) ch
 with nothing between the two held against another thread: two approval POSTs at once could both "win" the
 decision and call the workflow back twice, and two sends of one email could both claim the ledger. On AWS each
 conditional write is atomic. Here every DynamoDB write takes one lock (reads do not).
+
+moto 5.2.5: a `.waitForTaskToken` task's token keeps answering after its task has ended: SendTaskSuccess on a token
+whose wait timed out succeeds (and nothing hears it). AWS answers `TaskTimedOut`, and an approval click after its
+wait closed must learn that, not be thanked. Here the token's endpoint is reported closed when its task state ends
+(timed out, answered, failed or caught), and a callback on a closed token is answered `TaskTimedOut` as on AWS
+(moto's own handling of a closed endpoint raises a TypeError instead).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import threading
 from collections import defaultdict
 from typing import Any
 
+from moto.core.exceptions import AWSError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.stepfunctions.parser.api import HistoryEventType
@@ -46,11 +53,19 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.dist
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (
     ResourceEvalS3,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout, CallbackPoolManager
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 _original_map_run = DistributedIterationComponent._map_run
 _original_query = Table.query
 _original_put_object = ResourceEvalS3._handle_put_object
+_original_callback_eval_body = StateTaskServiceCallback._eval_body
+_original_pool_add = CallbackPoolManager.add
+_original_notify = CallbackPoolManager.notify
+_tokens = threading.local()  # the token the callback task running on this thread waits on
 _result_writer_lock = threading.Lock()
 _dynamodb_write_lock = threading.RLock()
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
@@ -122,7 +137,42 @@ def _query_one_partition(self: Table, hash_key: Any, *args: Any, **kwargs: Any) 
     return _original_query(view, hash_key, *args, **kwargs)
 
 
+class TaskTimedOut(AWSError):
+    """What SendTaskSuccess / SendTaskFailure answer on AWS for a token whose task is no longer waiting."""
+
+    TYPE = "TaskTimedOut"
+
+
+def _notify_unless_closed(self: CallbackPoolManager, callback_id: str, outcome: Any) -> bool:
+    endpoint = self.get(callback_id)
+    if endpoint is not None and endpoint.consumer_error is not None:
+        raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
+    return bool(_original_notify(self, callback_id, outcome))
+
+
+def _pool_add_noting_token(self: CallbackPoolManager, callback_id: str) -> Any:
+    endpoint = _original_pool_add(self, callback_id)
+    if getattr(_tokens, "watching", False):
+        _tokens.token = callback_id
+    return endpoint
+
+
+def _callback_eval_body_closing_token(self: StateTaskServiceCallback, env: Any) -> None:
+    """Run the task state (its waits, retries and catches); once it ends, its token answers TaskTimedOut."""
+    _tokens.watching, _tokens.token = True, None
+    try:
+        _original_callback_eval_body(self, env)
+    finally:
+        token, _tokens.watching, _tokens.token = _tokens.token, False, None
+        endpoint = env.callback_pool_manager.get(token) if token else None
+        if endpoint is not None:
+            endpoint.report(CallbackConsumerTimeout())
+
+
 def install() -> None:
+    CallbackPoolManager.add = _pool_add_noting_token  # type: ignore[method-assign]
+    CallbackPoolManager.notify = _notify_unless_closed  # type: ignore[method-assign]
+    StateTaskServiceCallback._eval_body = _callback_eval_body_closing_token  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _map_run_with_tolerance  # type: ignore[method-assign]
     Table.query = _query_one_partition  # type: ignore[method-assign]
     for name, write in _original_writes.items():
@@ -131,6 +181,9 @@ def install() -> None:
 
 
 def uninstall() -> None:
+    CallbackPoolManager.add = _original_pool_add  # type: ignore[method-assign]
+    CallbackPoolManager.notify = _original_notify  # type: ignore[method-assign]
+    StateTaskServiceCallback._eval_body = _original_callback_eval_body  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _original_map_run  # type: ignore[method-assign]
     Table.query = _original_query  # type: ignore[method-assign]
     for name, write in _original_writes.items():

@@ -98,6 +98,7 @@ def prepare_out(out_dir: Path) -> None:
 def check_lake(lake_dir: Path, event: dict | None = None) -> None:
     """Every rule of `coach lake check` before anything starts: any error is BadInput (one line: file, column)."""
     from coach_local.claims.check import check_lake as lake_check
+    from coach_local.claims.lake import LakeError, check_clients
 
     if not lake_dir.is_dir():
         raise BadInput(f"{lake_dir}: no such lake folder")
@@ -105,6 +106,10 @@ def check_lake(lake_dir: Path, event: dict | None = None) -> None:
     report = lake_check(lake_dir, announced_on=announced_on)
     if report.errors:
         raise BadInput(report.summary_line())
+    try:  # the contacts a header or an approval link will carry (one address each, no control characters)
+        check_clients(lake_dir)
+    except LakeError as exc:
+        raise BadInput(str(exc)) from exc
 
 
 class MapRunRecorder:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from coach.addresses import contact_problems
 from coach.audience.engine import LakeError
 from coach.lake_rules import Problem, client_problems, normalise_elections
 from coach.lake_schema import (
@@ -357,3 +358,13 @@ def _normalise_client(row: dict, lake: Path) -> dict:
         "elections": elections,
         "escalation_email": row.get("escalation_email") or None,
     }
+
+
+def check_clients(lake_dir: str | Path) -> None:
+    """Every client's name and contact addresses can be used (coach.addresses): checked before a campaign starts,
+    so a bad value is a LakeError naming the file, the column and the client, and nobody has been emailed yet."""
+    lake = Path(lake_dir)
+    for row in read_clients(lake):
+        problems = contact_problems(row["name"], row)
+        if problems:
+            raise LakeError(f"{lake / 'clients'}: client {row['client_id']}: " + "; ".join(problems))

@@ -1,10 +1,11 @@
 """Close one client's branch: merge its letter manifest and record the outcome (counts only)."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from coach.approvals.service import close_waits
 from coach.campaign import OutcomeRequest, record_outcome
 from coach.letters.service import merge_client_manifest
 from coach.observability import logger, metrics, tracer
-from coach.runtime import objects
+from coach.runtime import approval_store, objects
 from coach.settings import settings
 
 
@@ -13,6 +14,8 @@ from coach.settings import settings
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     request = OutcomeRequest.model_validate(event)
+    # the branch is over: a link still pending (a silent team's last email) must not take a click as a decision
+    closed = close_waits(request.campaign_id, request.client.client_id, store=approval_store())
     outcome = record_outcome(
         request,
         store=objects(),
@@ -26,6 +29,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
             "campaign_id": request.campaign_id,
             "client_id": outcome.client_id,
             "outcome": outcome.outcome,
+            "links_closed": closed,
         },
     )
     metrics.add_metric(name=f"Client_{outcome.outcome}", unit="Count", value=1)

@@ -23,6 +23,7 @@ AUDIT_WRITERS = ("approval_api", "summary")  # a decision as it is recorded; the
 ATHENA_PREFIX = "athena/*"  # the workgroup's output location and the UNLOAD folders under it (claims_lake.py)
 # The email ledger's items (coach.adapters.mail.SesMailer): the only items a function that only sends mail may touch.
 EMAIL_LEDGER_KEYS = "email#*"
+GROUP_KEYS, LINK_KEYS = "group#*", "link#*"  # a question's index of links; the links themselves
 
 # KMS use of the stack's key, by what the principal does with S3 objects and table items encrypted under it.
 READ_KEY = ("kms:Decrypt",)  # S3 GetObject of an SSE-KMS object
@@ -151,7 +152,11 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     listing(outcome, letters, CAMPAIGNS)
     objects(outcome, letters, CAMPAIGNS, "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")
     objects(outcome, data, CAMPAIGNS, "s3:PutObject")
-    key_use("client_outcome", MULTIPART_KEY)
+    # closes the links still pending when the branch ends (coach.approvals.service.close_waits): a group's links,
+    # each link read and set to closed; nothing else in the table
+    table("client_outcome", ("dynamodb:Query",), keys=GROUP_KEYS)
+    table("client_outcome", ("dynamodb:GetItem", "dynamodb:UpdateItem"), keys=LINK_KEYS)
+    key_use("client_outcome", MULTIPART_KEY, TABLE_WRITE_KEY)
 
     summary = functions[
         "summary"

@@ -146,3 +146,72 @@ def test_a_conditional_write_is_atomic_between_threads(monkeypatch):
             assert conditional_puts_at_once(16) == 1
         finally:
             moto_fixes.uninstall()
+
+
+TOKENS: list[str] = []
+
+
+def _invoke_recording_token(self, function_name, qualifier, body, headers, response_headers):
+    TOKENS.append(json.loads(body)["token"])
+    return b"{}"
+
+
+def a_wait_that_timed_out(sfn) -> tuple[str, str]:
+    """(execution, token): a `.waitForTaskToken` task timed out after 1 s; its Catch moved on to a long Wait."""
+    definition = {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "f", "Payload": {"token.$": "$$.Task.Token"}},
+                "TimeoutSeconds": 1,
+                "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Later"}],
+                "End": True,
+            },
+            "Later": {"Type": "Wait", "Seconds": 60, "End": True},
+        },
+    }
+    arn = sfn.create_state_machine(
+        name=f"w{time.time_ns()}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/r",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    while not any(
+        e["type"] == "WaitStateEntered" for e in sfn.get_execution_history(executionArn=execution)["events"]
+    ):
+        time.sleep(0.05)
+    return execution, TOKENS[-1]
+
+
+def test_a_token_whose_wait_timed_out_is_refused_as_on_aws(monkeypatch):
+    from botocore.exceptions import ClientError
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", _invoke_recording_token)
+    with mock_aws(config=MOTO_CONFIG):
+        moto_fixes.install()
+        try:
+            sfn = boto3.client("stepfunctions")
+            execution, token = a_wait_that_timed_out(sfn)
+            with pytest.raises(ClientError) as refused:
+                sfn.send_task_success(taskToken=token, output='{"decision": "approved"}')
+            with pytest.raises(ClientError) as refused_failure:
+                sfn.send_task_failure(taskToken=token, error="Coach.Declined", cause="declined")
+            sfn.stop_execution(executionArn=execution)
+        finally:
+            moto_fixes.uninstall()
+    assert refused.value.response["Error"]["Code"] == "TaskTimedOut"
+    assert refused_failure.value.response["Error"]["Code"] == "TaskTimedOut"
+
+
+def test_without_the_fix_moto_accepts_a_timed_out_token(monkeypatch):
+    """Why the fix exists: moto alone takes the late answer, which AWS refuses."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", _invoke_recording_token)
+    with mock_aws(config=MOTO_CONFIG):
+        sfn = boto3.client("stepfunctions")
+        execution, token = a_wait_that_timed_out(sfn)
+        sfn.send_task_success(taskToken=token, output='{"decision": "approved"}')
+        sfn.stop_execution(executionArn=execution)

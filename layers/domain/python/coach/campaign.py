@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from coach import keys
+from coach.addresses import neutralised
 from coach.approvals.records import group_of, iso
 from coach.models import ClientOutcome, ClientWork, Decision, MarketEvent
 from coach.ports import NotFound, ObjectStore
@@ -32,13 +33,18 @@ class OutcomeRequest(BaseModel):
 
 
 def letters_went_out(client: ClientWork, decisions: Decisions) -> bool:
-    """True when the branch reached the letters stage: nobody declined or stayed silent, and no `never`."""
+    """True when the branch reached the letters stage: nobody declined or stayed silent, no `never`, and the client's
+    contacts were usable."""
+    if client.contacts_error:
+        return False
     if client.election == "never" and decisions.account_team == "not_asked" and decisions.client == "auto":
         return False
     return all(d in ("approved", "auto", "not_asked") for d in (decisions.account_team, decisions.client))
 
 
 def outcome_label(client: ClientWork, decisions: Decisions) -> str:
+    if client.contacts_error:
+        return "invalid_contacts"
     if decisions.account_team == "declined":
         return "declined_by_account_team"
     if decisions.account_team == "no_response":
@@ -77,6 +83,7 @@ def record_outcome(
         letters=letters,
         emails=emails,
         outcome=outcome_label(client, decisions),
+        data_issues=client.data_issues,
     )
     store.put(
         data_bucket,
@@ -113,6 +120,8 @@ def approval_timeline(
             first = min(link.created_at for link in links)
             attempts = {(link.kind, link.attempt) for link in links}
             decision = approvals.get_decision(group)
+            if decision is not None and decision.delivery != "delivered":
+                decision = None  # an answer the workflow never took (its wait had closed) did not count
             row: dict[str, Any] = {
                 "client_id": client_id,
                 "role": role,
@@ -154,7 +163,7 @@ def build_report(
         rows.append(
             {
                 "client_id": outcome.client_id,
-                "client_name": outcome.client_name,
+                "client_name": neutralised(outcome.client_name),
                 "election": outcome.election,
                 "affected": outcome.affected,
                 "reachable": outcome.reachable,
@@ -164,20 +173,27 @@ def build_report(
                 "mailed": outcome.letters,
                 "emailed": outcome.emails,
                 "outcome": outcome.outcome,
+                # members the audience rule reached whose own data could not be used, by reason
+                "data_issues": outcome.data_issues,
             }
         )
     totals = {
         name: sum(int(row[name]) for row in rows)
         for name in ("affected", "reachable", "letters", "mailed", "emailed")
     }
+    issues: dict[str, int] = {}
+    for row in rows:
+        for reason, count in row["data_issues"].items():
+            issues[reason] = issues.get(reason, 0) + count
     report = {
         "campaign_id": campaign_id,
         "event_id": event.event_id,
         "event_type": event.event_type,
-        "drug": event.drug.name,
+        "drug": neutralised(event.drug.name),
         "status": "succeeded",
         "clients": rows,
         "totals": totals,
+        "data_issues": dict(sorted(issues.items())),  # the campaign's members with unusable data, by reason
         "approvals": approval_timeline(campaign_id, [row["client_id"] for row in rows], approvals, time_scale)
         if approvals is not None
         else [],

@@ -5,7 +5,6 @@ Workflow payloads carry ids, counts and S3 keys only (docs/architecture.md, deci
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -20,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from coach.addresses import deliverable, has_unsafe_characters, neutralised
 from coach.ndc import normalise_ndc
 
 EventType = Literal["otc_switch", "patent_expiry", "generic_launch", "new_drug", "recall", "formulary_change"]
@@ -32,9 +32,18 @@ Role = Literal["account_team", "client"]
 
 def _one_line(value: str) -> str:
     """Drug names and ingredients go into email subjects and letters: a line break or control character there
-    would fail the approval email long after intake accepted the event, so it is refused here instead."""
-    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
-        raise ValueError("must be one line of text without control characters")
+    would fail the approval email long after intake accepted the event, so it is refused here instead (and a
+    bidirectional override, which would show the subject reversed)."""
+    if has_unsafe_characters(value):
+        raise ValueError("must be one line of text without control characters or bidirectional overrides")
+    return value
+
+
+def _page_text(value: str) -> str:
+    """The event summary reaches pages, emails and letters: line breaks are its own, but no NUL, escape or other
+    control, and no bidirectional override."""
+    if has_unsafe_characters(value.replace("\n", "").replace("\r", "").replace("\t", "")):
+        raise ValueError("must not hold control characters or bidirectional overrides")
     return value
 
 
@@ -79,7 +88,11 @@ class MarketEvent(BaseModel):
     drug: Drug
     effective_date: date
     announced_on: date
-    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    summary: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+        AfterValidator(_page_text),
+    ]
     source_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")] | None = None
     alternatives: list[ShortText] = Field(default_factory=list, max_length=50)
     recall_class: Literal["I", "II", "III"] | None = None
@@ -159,6 +172,11 @@ class ClientWork(BaseModel):
     batches_key: str
     batch_count: int = Field(ge=0)
     contacts_key: str
+    # Why the client's name or contacts cannot be used (columns and positions, never a value): its branch asks and
+    # sends nothing, ends `invalid_contacts`, and the operator is alerted; other clients go on.
+    contacts_error: str | None = None
+    # Members whose own data could not be used, by reason (counts only): never a failure of the batch
+    data_issues: dict[str, int] = Field(default_factory=dict)
 
 
 class AudienceSummary(BaseModel):
@@ -207,6 +225,7 @@ class ClientOutcome(BaseModel):
     letters: int = 0
     emails: int = 0
     outcome: str
+    data_issues: dict[str, int] = Field(default_factory=dict)
 
 
 class MemberRecord(BaseModel):
@@ -252,6 +271,30 @@ class MemberRecord(BaseModel):
         if self.can_email and (self.preferred_channel == "email" or not self.has_mailing_address):
             return "email"
         return "mail"
+
+    @field_validator(
+        "first_name",
+        "last_name",
+        "address_line1",
+        "address_line2",
+        "city",
+        "state",
+        "postal_code",
+        "drug_name",
+    )
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # one member's stray control or bidi character never fails a batch: it is neutralised for the letter
+        return neutralised(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _deliverable_email(self) -> MemberRecord:
+        """An email this member would be sent that is no deliverable address is no email: paper when there is an
+        address, else the member is not reachable (checked only when it would be used: it costs ~50 µs)."""
+        used = self.email_consent and (self.preferred_channel == "email" or not self.has_mailing_address)
+        if self.email and used and deliverable(self.email) is None:
+            self.email = None
+        return self
 
     @model_validator(mode="after")
     def _reachable(self) -> MemberRecord:
@@ -326,7 +369,7 @@ class Notice(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     campaign_id: str
-    kind: Literal["mandatory_account_team", "mandatory_client", "operator_alert"]
+    kind: Literal["mandatory_account_team", "mandatory_client", "operator_alert", "invalid_contacts"]
     client: ClientWork | None = None
     event: MarketEvent | None = None
     stage: str | None = None

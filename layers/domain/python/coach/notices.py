@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from coach.addresses import recipients_of
 from coach.approvals.pages import event_label
 from coach.audience.privacy import client_facing_count, exact_count
 from coach.lake_rules import LakeCheckFailed
@@ -29,13 +30,15 @@ def send_notice(
     """Send the notice; returns how many emails were sent (0 when there is nobody to tell)."""
     if notice.kind == "operator_alert":
         return _operator_alert(notice, mailer=mailer, sender=sender, operator_email=operator_email)
+    if notice.kind == "invalid_contacts":
+        return _invalid_contacts_alert(notice, mailer=mailer, sender=sender, operator_email=operator_email)
     if notice.client is None or notice.event is None:
         raise ValueError(f"a {notice.kind} notice needs client and event")
     client, event = notice.client, notice.event
     contacts = json.loads(objects.get(data_bucket, client.contacts_key))
     internal = notice.kind == "mandatory_account_team"
     field = "account_team_emails" if internal else "client_contact_emails"
-    recipients = sorted({str(e).strip().lower() for e in contacts.get(field) or [] if str(e).strip()})
+    recipients = sorted(recipients_of(contacts.get(field)))
     counted = exact_count if internal else client_facing_count
     label = event_label(event.event_type, event.recall_class)
     text = (
@@ -75,6 +78,7 @@ STAGES = {
     "AnyClients": "audience",
     "ForEachClient": "clients (approvals, letters, outcomes)",
     "Summary": "summary",
+    "AlertInvalidContacts": "client branch: contacts check",
     "InformAccountTeam": "client branch: notice to the account team",
     "InformClient": "client branch: notice to the client",
     "AskAccountTeam": "client branch: account team approval",
@@ -178,6 +182,36 @@ def _operator_alert(notice: Notice, *, mailer: Mailer, sender: str, operator_ema
             ),
             idempotency_key=f"alert/{notice.campaign_id}/{notice.redrive_count}/{stage}/{error}",
             tags={"kind": "operator_alert", "campaign": notice.campaign_id},
+        )
+    )
+    return 1
+
+
+def _invalid_contacts_alert(
+    notice: Notice, *, mailer: Mailer, sender: str, operator_email: str | None
+) -> int:
+    """One client's name or contacts cannot be used: its branch asks and sends nothing, the others go on. The alert
+    names the client id and the columns (never a value: the name itself may be what is broken)."""
+    if notice.client is None:
+        raise ValueError("an invalid_contacts notice needs the client")
+    if not operator_email:
+        return 0
+    client = notice.client
+    mailer.send(
+        Email(
+            to=(operator_email,),
+            sender=sender,
+            subject=f"Campaign {notice.campaign_id}: client {client.client_id} skipped, its contacts cannot be used",
+            text=(
+                f"Campaign {notice.campaign_id}: client {client.client_id} was skipped. Its row in the clients "
+                f"table cannot be used: {client.contacts_error}.\n\n"
+                f"Nobody was asked and no letter was sent for this client ({client.affected} members affected); "
+                "the campaign went on for every other client, and its report lists this client as "
+                "invalid_contacts. Correct the clients table, then run a campaign for this event again.\n"
+                f"{SIGNATURE}"
+            ),
+            idempotency_key=f"alert/{notice.campaign_id}/{client.client_id}/invalid_contacts",
+            tags={"kind": "operator_alert", "campaign": notice.campaign_id, "client": client.client_id},
         )
     )
     return 1

@@ -90,6 +90,10 @@ class ApprovalStore(Protocol):
         """pending → superseded; False when the link was no longer pending."""
         ...
 
+    def close_link(self, link_hash: str) -> bool:
+        """pending → closed (its wait is over); False when the link was no longer pending."""
+        ...
+
     def set_link_state(self, link_hash: str, state: LinkState) -> None: ...
 
     def retarget(self, link_hash: str, task_token: str) -> bool:

@@ -188,10 +188,16 @@ class DynamoApprovalStore:
         return [link for h in hashes if (link := self.get_link(h))]
 
     def supersede(self, link_hash: str) -> bool:
+        return self._end_pending(link_hash, "superseded")
+
+    def close_link(self, link_hash: str) -> bool:
+        return self._end_pending(link_hash, "closed")
+
+    def _end_pending(self, link_hash: str, state: LinkState) -> bool:
         return self._update_if(
             link_key(link_hash),
             "state",
-            "superseded",
+            state,
             "#f = :pending",
             {":pending": {"S": "pending"}},
             remove=OPEN_WAIT_ATTR,

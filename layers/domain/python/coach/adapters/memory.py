@@ -94,11 +94,17 @@ class MemoryApprovalStore:
         return [link for h in hashes if (link := self.get_link(h))]
 
     def supersede(self, link_hash: str) -> bool:
+        return self._end_pending(link_hash, "superseded")
+
+    def close_link(self, link_hash: str) -> bool:
+        return self._end_pending(link_hash, "closed")
+
+    def _end_pending(self, link_hash: str, state: LinkState) -> bool:
         with self._lock:
             item = self.items.get(link_key(link_hash))
             if not item or item["state"] != "pending":
                 return False
-            item["state"] = "superseded"
+            item["state"] = state
             return True
 
     def set_link_state(self, link_hash: str, state: LinkState) -> None:

@@ -167,7 +167,7 @@ def _(problem: TaskNoLongerWaiting) -> Page:
             f"The answer given ({_verb(d)} by {d.decided_by} at {when(d.decided_at)}) "
             "arrived too late and is kept for the audit only.",
         )
-    return result_page(410, "This request is no longer waiting", *lines, accent=STOP)
+    return result_page(410, "This request is no longer waiting for an answer", *lines, accent=STOP)
 
 
 @page_for.register

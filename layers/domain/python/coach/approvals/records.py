@@ -10,11 +10,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-LinkState = Literal["pending", "approved", "declined", "superseded"]
+# closed: its wait timed out (no_response) or its client's branch ended; nobody may answer it any more
+LinkState = Literal["pending", "approved", "declined", "superseded", "closed"]
 Audience = Literal["internal", "client"]  # whose counts the recipient may see
 Delivery = Literal["pending", "delivered", "closed"]  # has the workflow been told?
 Choice = Literal["approved", "declined"]
-AuditAction = Literal["approved", "declined", "task_closed"]
+# late_click: an answer to a link whose wait had closed; kept for the audit, never a decision
+AuditAction = Literal["approved", "declined", "task_closed", "late_click"]
 
 
 def new_link_id() -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from coach.addresses import recipients_of
 from coach.approvals.errors import (
     AlreadyDecided,
     ApprovalProblem,
@@ -62,9 +63,9 @@ LINK_ID_LENGTHS = range(20, 101)
 
 
 # --- asking ----------------------------------------------------------------------------------------------------
-def _emails(values: object) -> list[str]:
-    items = values if isinstance(values, list) else [values] if values else []
-    return sorted({str(v).strip().lower() for v in items if str(v).strip()})
+def _emails(cell: object) -> list[str]:
+    """One address per person (coach.addresses.split_addresses): each gets a link of their own."""
+    return sorted(recipients_of(cell))
 
 
 def recipients(request: ApprovalRequest, contacts: Mapping[str, object]) -> list[tuple[str, Audience, bool]]:
@@ -237,11 +238,20 @@ def _refuse_settled(decision: DecisionRecord | None, now: float) -> None:
         raise AlreadyDecided(decision)
 
 
-def _refuse_dead(link: LinkRecord, now: float) -> None:
+def _dead(link: LinkRecord, now: float) -> ApprovalProblem | None:
+    """Why nobody may answer this link any more (None while its wait is open)."""
     if link.state == "superseded":
-        raise LinkSuperseded()
+        return LinkSuperseded()
+    if link.state == "closed":
+        return TaskNoLongerWaiting()
     if now > link.expires_at:
-        raise LinkExpired()
+        return LinkExpired()
+    return None
+
+
+def _refuse_dead(link: LinkRecord, now: float) -> None:
+    if (problem := _dead(link, now)) is not None:
+        raise problem
 
 
 def show(link_id: str, *, store: ApprovalStore, now: float) -> Page:
@@ -301,9 +311,12 @@ def decide(
         link = _find_link(store, link_id)
         existing = store.get_decision(link.group)
         _refuse_settled(existing, now)
-        if existing is None:
-            _refuse_dead(link, now)
-        if not hmac.compare_digest(form.get("csrf_token", "").encode(), link.csrf_token.encode()):
+        dead = _dead(link, now) if existing is None else None
+        if isinstance(dead, TaskNoLongerWaiting):  # its wait closed: an answer is kept for the audit, as late
+            _refuse_late(store, link, form, dead, now=now, source_ip=source_ip, user_agent=user_agent)
+        if dead is not None:
+            raise dead
+        if not _from_page(form, link):
             raise CsrfMismatch()
         choice, comment = _read_form(form)
         if existing is None:
@@ -339,6 +352,59 @@ def decide(
         return page_for(problem)
     store.set_link_state(decision.link_hash, decision.decision)
     return recorded_page(decision)
+
+
+def _from_page(form: Mapping[str, str], link: LinkRecord) -> bool:
+    return hmac.compare_digest(form.get("csrf_token", "").encode(), link.csrf_token.encode())
+
+
+def _refuse_late(
+    store: ApprovalStore,
+    link: LinkRecord,
+    form: Mapping[str, str],
+    dead: ApprovalProblem,
+    *,
+    now: float,
+    source_ip: str,
+    user_agent: str,
+) -> None:
+    """Refuse an answer to a link nobody waits on. A real answer (from the page, a valid choice) is kept in the audit
+    as a late click, which is never a decision: no decision record, no callback."""
+    try:
+        if not _from_page(form, link):
+            raise dead
+        choice, comment = _read_form(form)
+    except InvalidForm:
+        raise dead from None
+    verb = "approve" if choice == "approved" else "decline"
+    store.append_audit(
+        AuditRecord(
+            campaign_id=link.campaign_id,
+            client_id=link.client_id,
+            at=iso(now),
+            action="late_click",
+            who=link.recipient,
+            role=link.role,
+            attempt=link.attempt,
+            comment=f"attempted to {verb} after the wait closed" + (f": {comment}" if comment else ""),
+            source_ip=source_ip[:64],
+            user_agent=user_agent[:512],
+            link_hash=link.link_hash,
+        )
+    )
+    raise dead
+
+
+def close_waits(campaign_id: str, client_id: str, *, store: ApprovalStore) -> int:
+    """A client's branch has ended (its outcome is recorded): every link still pending for it is closed, so a later
+    click is told the request no longer waits, instead of being thanked for a decision that cannot count. Returns
+    how many links it closed."""
+    closed = 0
+    for role in ("account_team", "client"):
+        for link in store.group_links(group_of(campaign_id, client_id, role)):
+            if link.state == "pending" and store.close_link(link.link_hash):
+                closed += 1
+    return closed
 
 
 def _audit(

@@ -4,24 +4,31 @@
 from __future__ import annotations
 
 import json
-import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import groupby
 from typing import Any
 
 from coach import keys
+from coach.addresses import contact_problems, deliverable, recipients_of
 from coach.audience.engine import AudienceParams, ClientDirectoryEntry, LakeError
 from coach.lake_rules import LakeCheckFailed, Problem
-from coach.models import AudienceSummary, CampaignInput, ClientWork, MemberRecord, parse_member
+from coach.models import (
+    AudienceSummary,
+    CampaignInput,
+    ClientWork,
+    MemberDataError,
+    MemberRecord,
+    parse_member,
+)
+from coach.observability import logger
 from coach.ports import ClaimsEngine, ObjectStore
-
-_log = logging.getLogger(__name__)
 
 MEMBER_FIELDS = tuple(MemberRecord.model_fields)
 
 
-def _batches(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
-    batch: list[dict] = []
+def _batches(rows: Iterable[MemberRecord], size: int) -> Iterator[list[MemberRecord]]:
+    batch: list[MemberRecord] = []
     for row in rows:
         batch.append(row)
         if len(batch) == size:
@@ -31,12 +38,26 @@ def _batches(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
         yield batch
 
 
-def _jsonl(rows: list[dict], where: str) -> bytes:
-    lines = []
-    for number, row in enumerate(rows, start=1):
-        record = parse_member({name: row.get(name) for name in MEMBER_FIELDS}, f"{where} record {number}")
-        lines.append(record.model_dump_json())
-    return ("\n".join(lines) + "\n").encode("utf-8")
+# Why a member the audience rule found reachable gets no letter, or not the channel it asked for (report.json)
+INVALID_EMAIL_UNREACHABLE = "invalid_email_unreachable"  # no usable address, and the email is no mailbox
+INVALID_EMAIL_MAILED = "invalid_email_mailed"  # the email is no mailbox: the letter goes on paper
+INVALID_RECORD = "invalid_record"  # a member field the letter needs cannot be read (the log names which)
+
+
+def _usable(row: dict, where: str, issues: Counter[str]) -> MemberRecord | None:
+    """The member as a letter can use it, or None (counted by reason): one member's data never fails the batch."""
+    fields = {name: row.get(name) for name in MEMBER_FIELDS}
+    try:
+        record = parse_member(fields, where)
+    except MemberDataError as error:
+        email = str(fields.get("email") or "").strip()
+        bad_email = bool(email and fields.get("email_consent")) and deliverable(email) is None
+        issues[INVALID_EMAIL_UNREACHABLE if bad_email else INVALID_RECORD] += 1
+        logger.warning("member not reachable: unusable data", extra={"where": str(error)})
+        return None
+    if str(fields.get("email") or "").strip() and fields.get("email_consent") and record.email is None:
+        issues[INVALID_EMAIL_MAILED] += 1
+    return record
 
 
 def _write_client(
@@ -50,18 +71,33 @@ def _write_client(
 ) -> ClientWork:
     prefix = keys.client_audience_prefix(campaign.campaign_id, client.client_id)
     counter = {"affected": 0}
+    issues: Counter[str] = Counter()
 
-    def reachable_rows() -> Iterator[dict]:
+    def reachable_members() -> Iterator[MemberRecord]:
         for row in rows:
             counter["affected"] += 1
             if row["reachable"]:
-                yield row
+                where = f"client {client.client_id} member {counter['affected']}"
+                if (record := _usable(row, where, issues)) is not None:
+                    yield record
 
     descriptors: list[dict[str, Any]] = []
-    for index, batch in enumerate(_batches(reachable_rows(), batch_size)):
+    for index, batch in enumerate(_batches(reachable_members(), batch_size)):
         batch_key = f"{prefix}/batch-{index:05d}.jsonl"
-        store.put(bucket, batch_key, _jsonl(batch, batch_key), "application/x-ndjson")
+        body = "\n".join(record.model_dump_json() for record in batch) + "\n"
+        store.put(bucket, batch_key, body.encode("utf-8"), "application/x-ndjson")
         descriptors.append({"batch_key": batch_key, "batch_index": index, "members": len(batch)})
+    contacts = {
+        "account_team_emails": client.account_team_emails,
+        "client_contact_emails": client.client_contact_emails,
+        "escalation_email": client.escalation_email,
+    }
+    problems = contact_problems(client.name, contacts)
+    if problems:
+        logger.warning(
+            "client contacts unusable: its branch asks and sends nothing",
+            extra={"campaign_id": campaign.campaign_id, "client_id": client.client_id, "problems": problems},
+        )
     batches_key, contacts_key = f"{prefix}/batches.json", f"{prefix}/contacts.json"
     store.put(bucket, batches_key, json.dumps(descriptors).encode(), "application/json")
     store.put(
@@ -71,9 +107,8 @@ def _write_client(
             {
                 "client_id": client.client_id,
                 "client_name": client.name,
-                "account_team_emails": list(client.account_team_emails),
-                "client_contact_emails": list(client.client_contact_emails),
-                "escalation_email": client.escalation_email,
+                # one address per entry (coach.addresses.split_addresses): one link, one person
+                **{column: recipients_of(cell) for column, cell in contacts.items()},
             }
         ).encode(),
         "application/json",
@@ -88,6 +123,8 @@ def _write_client(
         batches_key=batches_key,
         batch_count=len(descriptors),
         contacts_key=contacts_key,
+        contacts_error="; ".join(problems) or None,
+        data_issues=dict(sorted(issues.items())),
     )
 
 
@@ -99,7 +136,7 @@ def check_lake_quality(campaign: CampaignInput, *, engine: ClaimsEngine) -> list
     if any(p.is_error for p in problems):
         raise LakeCheckFailed(problems)
     for problem in problems:
-        _log.warning("lake check: %s", problem.line())
+        logger.warning("lake check warning", extra={"problem": problem.line()})
     return problems
 
 
