@@ -141,12 +141,22 @@ hostile_text = st.one_of(
 )
 
 
+# The bidirectional controls (ALM, LRM, RLM, the embeddings and overrides, the isolates): a one-line field refuses
+# them, as a subject or a page would show the text reversed (docs/security.md).
+BIDI_CONTROLS = (
+    "\u061c\u200e\u200f" + "".join(map(chr, range(0x202A, 0x202F))) + "".join(map(chr, range(0x2066, 0x206A)))
+)
+
+
 def one_line(text: str) -> bool:
-    """Text the contract allows in a one-line field: no control characters, line breaks or lone surrogates."""
-    return all(unicodedata.category(c) not in ("Cc", "Cs", "Zl", "Zp") for c in text)
+    """Text the contract allows in a one-line field: no control characters, line breaks, lone surrogates or
+    bidirectional controls."""
+    return all(
+        unicodedata.category(c) not in ("Cc", "Cs", "Zl", "Zp") and c not in BIDI_CONTROLS for c in text
+    )
 
 
-ONE_LINE = st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp"))
+ONE_LINE = st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp"), exclude_characters=BIDI_CONTROLS)
 
 
 def decorated(valid: str, *, hostile: bool = True) -> st.SearchStrategy[str]:
