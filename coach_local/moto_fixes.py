@@ -19,6 +19,11 @@ moto 5.2.5: a conditional write (`attribute_not_exists(pk)`, `#f = :pending`) ch
 with nothing between the two held against another thread: two approval POSTs at once could both "win" the
 decision and call the workflow back twice, and two sends of one email could both claim the ledger. On AWS each
 conditional write is atomic. Here every DynamoDB write takes one lock (reads do not).
+
+moto 5.2.5: a waitForTaskToken task's TimeoutSeconds runs on the wall clock from the moment the task starts
+(`ExecuteState._evaluate_with_timeout`, then `CallbackEndpoint.wait`). Given an answer clock
+(coach_local/runtime/answers.py), the wait counts only the time its question could have been answered: from the
+request sent, never while an answer is on its way. Without one, moto's wall-clock wait stays.
 """
 
 from __future__ import annotations
@@ -40,17 +45,25 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
 )
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
     DistributedIterationComponent,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (
     ResourceEvalS3,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 _original_map_run = DistributedIterationComponent._map_run
 _original_query = Table.query
 _original_put_object = ResourceEvalS3._handle_put_object
+_original_task_timeout = StateTaskServiceCallback._evaluate_with_timeout
+_original_token_wait = StateTaskServiceCallback._wait_for_task_token_timeout
+_answers: Any = None  # the answer clock of the running local runtime, if any
 _result_writer_lock = threading.Lock()
 _dynamodb_write_lock = threading.RLock()
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
@@ -121,7 +134,46 @@ def _query_one_partition(self: Table, hash_key: Any, *args: Any, **kwargs: Any) 
     return _original_query(view, hash_key, *args, **kwargs)
 
 
-def install() -> None:
+class _TimeoutInsideTheTask:
+    """A task's timeout seen from inside the task only: the outer wall-clock wait (on the thread that starts the
+    task) gets moto's "no timeout", the token wait gets the real value (and the history shows it)."""
+
+    def __init__(self, timeout: Any) -> None:
+        self.timeout = timeout
+        self.outer = threading.get_ident()
+
+    def eval(self, env: Any) -> None:
+        if threading.get_ident() == self.outer:
+            env.stack.append(TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS)
+        else:
+            self.timeout.eval(env=env)
+
+    def is_default_value(self) -> bool:
+        return bool(self.timeout.is_default_value())
+
+
+def _task_timeout_on_answer_clock(self: StateTaskServiceCallback, env: Any) -> None:
+    if _answers is None or self.resource.condition != ResourceCondition.WaitForTaskToken:
+        return _original_task_timeout(self, env)
+    task = copy.copy(self)  # this evaluation's view of the (shared) state, with the timeout moved inside
+    task.timeout = _TimeoutInsideTheTask(self.timeout)  # type: ignore[assignment]
+    return _original_task_timeout(task, env)
+
+
+def _token_wait_on_answer_clock(
+    self: StateTaskServiceCallback, timeout_seconds: int, callback_endpoint: Any
+) -> Any:
+    if _answers is None:
+        return _original_token_wait(self, timeout_seconds, callback_endpoint)
+    return _answers.wait(callback_endpoint, timeout_seconds)
+
+
+def install(answers: Any = None) -> None:
+    """`answers`: an AnswerClock for the callback waits (None: moto's wall clock)."""
+    global _answers
+    _answers = answers
+    StateTaskServiceCallback._evaluate_with_timeout = _task_timeout_on_answer_clock  # type: ignore[method-assign]
+    StateTaskServiceCallback._wait_for_task_token_timeout = _token_wait_on_answer_clock  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _map_run_with_tolerance  # type: ignore[method-assign]
     Table.query = _query_one_partition  # type: ignore[method-assign]
     for name, write in _original_writes.items():
@@ -130,6 +182,10 @@ def install() -> None:
 
 
 def uninstall() -> None:
+    global _answers
+    _answers = None
+    StateTaskServiceCallback._evaluate_with_timeout = _original_task_timeout  # type: ignore[method-assign]
+    StateTaskServiceCallback._wait_for_task_token_timeout = _original_token_wait  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _original_map_run  # type: ignore[method-assign]
     Table.query = _original_query  # type: ignore[method-assign]
     for name, write in _original_writes.items():

@@ -15,7 +15,7 @@ from typing import Any
 
 from coach.intake import InvalidEvent, campaign_id_for, parse_event
 
-from coach_local.approver import ApprovalEmail, Decisions, OutboxWatcher, auto_approver
+from coach_local.approver import ApprovalEmail, Decisions, Inbox, auto_approver
 from coach_local.dispatch import Call
 from coach_local.insights import stage_timings, templates_used
 from coach_local.report_html import write_report
@@ -254,8 +254,8 @@ def run_campaign(
 
         approver_errors: list[str] = []
         if not interactive:
-            on_email = auto_approver(decisions or {}, approver_errors)
-        watcher = OutboxWatcher(out_dir / "outbox", on_email)
+            on_email = auto_approver(decisions or {}, approver_errors, runtime.answers)
+        watcher = Inbox(runtime.mailboxes, on_email)
         watcher.errors = approver_errors
         watcher.start()
         try:

@@ -16,6 +16,7 @@ from coach_local import moto_fixes
 from coach_local.approval_server import ApprovalServer
 from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
 from coach_local.dispatch import FunctionRegistry, install, uninstall
+from coach_local.runtime.answers import AnswerClock
 from coach_local.runtime.environment import (
     APPROVALS_TABLE,
     DATA_BUCKET,
@@ -32,6 +33,7 @@ from coach_local.runtime.eventbridge import (
     matches,
 )
 from coach_local.runtime.logs import LogCapture
+from coach_local.runtime.mailboxes import Mailboxes
 from coach_local.runtime.provisioning import MARKET_RULE, create_resources
 from coach_local.runtime.redrive import Attempts
 from coach_local.status import STATUS_FILE, StatusWriter, snapshot
@@ -78,6 +80,9 @@ class LocalRuntime:
         self._status: StatusWriter | None = None
         self._attempts = Attempts()
         self._status_changes: StatusChanges | None = None
+        self.answers = AnswerClock()  # the callback waits' clock (coach_local/runtime/answers.py)
+        self.mailboxes = Mailboxes()  # every email SES sends, to whoever reads mail locally
+        self.registry.listeners.append(self.answers.observe)
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> LocalRuntime:
@@ -103,7 +108,8 @@ class LocalRuntime:
         lake_dir = self.lake_dir
         coach_runtime.use_claims_engine(lambda: DuckDbClaimsEngine(lake_dir))
         install(self.registry)
-        moto_fixes.install()
+        moto_fixes.install(answers=self.answers)
+        self.mailboxes.install()
         self._logs.start()
         self.state_machine_arn = create_resources(self.client, market_event_pattern())
         self._environment.set({"STATE_MACHINE_ARN": self.state_machine_arn})
@@ -136,6 +142,7 @@ class LocalRuntime:
         self._wait_for_background_threads()
         uninstall()
         moto_fixes.uninstall()
+        self.mailboxes.uninstall()
         self._logs.stop()
         if self._mock is not None:
             self._mock.stop()
