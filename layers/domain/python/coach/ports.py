@@ -115,7 +115,13 @@ class ApprovalStore(Protocol):
         """Write once; False (and nothing written) when that exact record already exists."""
         ...
 
-    def audit(self, campaign_id: str) -> list[AuditRecord]: ...
+    def audit(self, campaign_id: str) -> list[AuditRecord]:
+        """The campaign's whole trail, in time order (the report, the archive)."""
+        ...
+
+    def question_audit(self, campaign_id: str, client_id: str, role: str) -> list[AuditRecord]:
+        """One question's records (its campaign, client and role), in time order, without reading the others."""
+        ...
 
 
 class ClaimsEngine(Protocol):
