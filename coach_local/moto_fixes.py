@@ -24,6 +24,10 @@ moto 5.2.5: a waitForTaskToken task's TimeoutSeconds runs on the wall clock from
 (`ExecuteState._evaluate_with_timeout`, then `CallbackEndpoint.wait`). Given an answer clock
 (coach_local/runtime/answers.py), the wait counts only the time its question could have been answered: from the
 request sent, never while an answer is on its way. Without one, moto's wall-clock wait stays.
+
+moto 5.2.5: Step Functions creates a new boto3 client for every Lambda task, item read and result write
+(`boto_client_for`): thousands per campaign, each costing more than the call. AWS's service keeps its connections,
+as a Lambda container keeps its clients: here one client per region and service is made once per runtime.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceCallback,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
 
 _original_map_run = DistributedIterationComponent._map_run
 _original_query = Table.query
@@ -64,6 +69,33 @@ _original_put_object = ResourceEvalS3._handle_put_object
 _original_task_timeout = StateTaskServiceCallback._evaluate_with_timeout
 _original_token_wait = StateTaskServiceCallback._wait_for_task_token_timeout
 _answers: Any = None  # the answer clock of the running local runtime, if any
+_original_client_for = moto_boto_client.boto_client_for
+# every module of moto's interpreter that imported boto_client_for by name
+CLIENT_USERS = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
+)
+_clients: dict[tuple[str, str], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _client_once(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's client ignores the task's credentials (every client signs as the same fake key): so may its cache."""
+    with _clients_lock:
+        if (region, service) not in _clients:
+            _clients[(region, service)] = _original_client_for(region=region, service=service)
+        return _clients[(region, service)]
+
+
+def _use_client_factory(factory: Any) -> None:
+    import importlib
+
+    _clients.clear()
+    for name in CLIENT_USERS:
+        importlib.import_module(name).boto_client_for = factory  # type: ignore[attr-defined]
+
+
 _result_writer_lock = threading.Lock()
 _dynamodb_write_lock = threading.RLock()
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
@@ -172,6 +204,7 @@ def install(answers: Any = None) -> None:
     """`answers`: an AnswerClock for the callback waits (None: moto's wall clock)."""
     global _answers
     _answers = answers
+    _use_client_factory(_client_once)
     StateTaskServiceCallback._evaluate_with_timeout = _task_timeout_on_answer_clock  # type: ignore[method-assign]
     StateTaskServiceCallback._wait_for_task_token_timeout = _token_wait_on_answer_clock  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _map_run_with_tolerance  # type: ignore[method-assign]
@@ -184,6 +217,7 @@ def install(answers: Any = None) -> None:
 def uninstall() -> None:
     global _answers
     _answers = None
+    _use_client_factory(_original_client_for)
     StateTaskServiceCallback._evaluate_with_timeout = _original_task_timeout  # type: ignore[method-assign]
     StateTaskServiceCallback._wait_for_task_token_timeout = _original_token_wait  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _original_map_run  # type: ignore[method-assign]

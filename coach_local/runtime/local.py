@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,8 @@ class LocalRuntime:
         self._status: StatusWriter | None = None
         self._attempts = Attempts()
         self._status_changes: StatusChanges | None = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         self.answers = AnswerClock()  # the callback waits' clock (coach_local/runtime/answers.py)
         self.mailboxes = Mailboxes()  # every email SES sends, to whoever reads mail locally
         self.registry.listeners.append(self.answers.observe)
@@ -119,6 +122,7 @@ class LocalRuntime:
         )
         self.server.start()
         self._status = StatusWriter(self.out_dir / STATUS_FILE, self.status)
+        self.registry.listeners.append(self._status.changed)
         self._status.start()
         return self
 
@@ -135,6 +139,7 @@ class LocalRuntime:
 
     def __exit__(self, *exc: object) -> None:
         if self._status is not None:
+            self.registry.listeners.remove(self._status.changed)
             self._status.stop()
             self._status = None
         if self.server:
@@ -146,6 +151,7 @@ class LocalRuntime:
         self._logs.stop()
         if self._mock is not None:
             self._mock.stop()
+        self._clients.clear()  # they talked to this moto only
         from coach import runtime as coach_runtime
 
         coach_runtime.use_claims_engine(None)
@@ -153,8 +159,6 @@ class LocalRuntime:
         self._environment.restore()
 
     def _wait_for_background_threads(self, limit: float = 5.0) -> None:
-        import threading
-
         deadline = time.monotonic() + limit
         for thread in list(threading.enumerate()):
             if thread is threading.current_thread() or not thread.daemon or thread.name == "approval-server":
@@ -162,7 +166,11 @@ class LocalRuntime:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+        """One client per service for the runtime's life (boto3 clients are thread-safe)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+            return self._clients[service]
 
     # --- the flow ---------------------------------------------------------------------------------------
     def put_event(self, envelope: dict) -> dict:

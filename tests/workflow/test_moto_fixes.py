@@ -146,3 +146,18 @@ def test_a_conditional_write_is_atomic_between_threads(monkeypatch):
             assert conditional_puts_at_once(16) == 1
         finally:
             moto_fixes.uninstall()
+
+
+def test_the_interpreter_makes_one_lambda_client_for_all_its_tasks(sfn, monkeypatch):
+    """Four items, four Lambda tasks (and the item reader's S3 read): one client per service, not one per call."""
+    made: list[str] = []
+    real_client = boto3.client
+
+    def counting(*args, **kwargs):
+        made.append(kwargs.get("service_name") or args[0])
+        return real_client(*args, **kwargs)
+
+    monkeypatch.setattr(boto3, "client", counting)
+    run_map(sfn, ToleratedFailurePercentage=25.0)
+    run_map(sfn, ToleratedFailurePercentage=25.0)
+    assert sorted(made) == ["lambda", "s3"]
