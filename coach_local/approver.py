@@ -102,9 +102,12 @@ class Inbox:
         self._unsubscribe = self.mailboxes.subscribe(self._read)
 
     def stop(self) -> None:
+        """No more emails; answers under way (an AutoApprover's) finish first."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if isinstance(self.on_email, AutoApprover):
+            self.on_email.close()
 
     def _read(self, raw: bytes) -> None:
         try:
@@ -123,50 +126,60 @@ class Inbox:
 ANSWER_ATTEMPTS = 5  # a page that could not reach the workflow asks to press again: the approver does
 
 
-def auto_approver(
-    decisions: Decisions,
-    errors: list[str],
-    answers: AnswerClock | None = None,
-    workers: int = 8,
-) -> Callable[[ApprovalEmail], None]:
+class AutoApprover:
     """Answers like a team of people would: several at once, each GET-then-POST; problems go to `errors`. With an
-    answer clock, the question's wait stands still from the email's arrival until the answer is in."""
-    from concurrent.futures import ThreadPoolExecutor
+    answer clock, the question's wait stands still from the email's arrival until the answer is in. `close()`
+    lets the answers under way finish and ends the team's threads."""
 
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="approver")
+    def __init__(
+        self, decisions: Decisions, errors: list[str], answers: AnswerClock | None = None, workers: int = 8
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
 
-    def decide(found: ApprovalEmail, choice: str) -> None:
-        try:
-            for attempt in range(ANSWER_ATTEMPTS):
-                try:
-                    status = answer(found.link, choice)
-                except OSError as exc:
-                    problem = f"{type(exc).__name__}: {exc}"
-                else:
-                    if status < 500:
-                        if status != 200:
-                            errors.append(
-                                f"{found.client_id} {found.role} attempt {found.attempt}: the page answered {status}"
-                            )
-                        return
-                    problem = f"the page answered {status}"
-                if attempt + 1 < ANSWER_ATTEMPTS:
-                    time.sleep(1.0)
-            errors.append(f"{found.client_id} {found.role} attempt {found.attempt}: {problem}")
-        except Exception as exc:
-            errors.append(
-                f"{found.client_id} {found.role} attempt {found.attempt}: {type(exc).__name__}: {exc}"
-            )
-        finally:
-            if answers is not None:
-                answers.release(found.question)
+        self.decisions, self.errors, self.answers = decisions, errors, answers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="approver")
 
-    def on_email(found: ApprovalEmail) -> None:
-        choice = decisions.get(found.client_id, {}).get(found.role, "approve")
+    def __call__(self, found: ApprovalEmail) -> None:
+        choice = self.decisions.get(found.client_id, {}).get(found.role, "approve")
         if choice == "none":
             return
-        if answers is not None:
-            answers.hold(found.question)  # before this send returns, so before the wait begins
-        pool.submit(decide, found, choice)
+        if self.answers is not None:
+            self.answers.hold(found.question)  # before this send returns, so before the wait begins
+        self._pool.submit(self._decide, found, choice)
 
-    return on_email
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _decide(self, found: ApprovalEmail, choice: str) -> None:
+        who = f"{found.client_id} {found.role} attempt {found.attempt}"
+        try:
+            problem = self._answer(found, choice)
+            if problem:
+                self.errors.append(f"{who}: {problem}")
+        except Exception as exc:
+            self.errors.append(f"{who}: {type(exc).__name__}: {exc}")
+        finally:
+            if self.answers is not None:
+                self.answers.release(found.question)
+
+    def _answer(self, found: ApprovalEmail, choice: str) -> str | None:
+        """None when the page took the answer; otherwise what went wrong the last time."""
+        problem = None
+        for attempt in range(ANSWER_ATTEMPTS):
+            try:
+                status = answer(found.link, choice)
+            except OSError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if status < 500:
+                    return None if status == 200 else f"the page answered {status}"
+                problem = f"the page answered {status}"
+            if attempt + 1 < ANSWER_ATTEMPTS:
+                time.sleep(1.0)
+        return problem
+
+
+def auto_approver(
+    decisions: Decisions, errors: list[str], answers: AnswerClock | None = None, workers: int = 8
+) -> AutoApprover:
+    return AutoApprover(decisions, errors, answers, workers)

@@ -138,13 +138,13 @@ class LocalRuntime:
         )
 
     def __exit__(self, *exc: object) -> None:
+        self._stop_running_executions()
         if self._status is not None:
             self.registry.listeners.remove(self._status.changed)
             self._status.stop()
             self._status = None
         if self.server:
             self.server.stop()
-        self._wait_for_background_threads()
         uninstall()
         moto_fixes.uninstall()
         self.mailboxes.uninstall()
@@ -158,12 +158,22 @@ class LocalRuntime:
         coach_runtime.reset()
         self._environment.restore()
 
-    def _wait_for_background_threads(self, limit: float = 5.0) -> None:
-        deadline = time.monotonic() + limit
-        for thread in list(threading.enumerate()):
-            if thread is threading.current_thread() or not thread.daemon or thread.name == "approval-server":
-                continue
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    def _stop_running_executions(self) -> None:
+        """A run left before its campaigns ended (a local timeout, Ctrl-C): stop them, so that moto's interpreter
+        threads end with this runtime instead of outliving it."""
+        from coach.adapters.stepfunctions import executions
+
+        if not self.state_machine_arn:
+            return
+        try:
+            sfn = self.client("stepfunctions")
+            for execution in executions(self.state_machine_arn, sfn=sfn):
+                if execution["status"] == "RUNNING":
+                    sfn.stop_execution(
+                        executionArn=execution["executionArn"], cause="the local runtime ended"
+                    )
+        except Exception:  # leaving must not fail: the run's own result says what went wrong
+            return
 
     def client(self, service: str) -> Any:
         """One client per service for the runtime's life (boto3 clients are thread-safe)."""
