@@ -94,7 +94,7 @@ def mismatches(report: dict[str, Any], decisions: dict[str, dict[str, str]]) -> 
     return problems
 
 
-def run_coach(lake: Path, out: Path, decisions_file: Path) -> tuple[float, int, int]:
+def run_coach(lake: Path, out: Path, decisions_file: Path, render_processes: int) -> tuple[float, int, int]:
     """`coach run` in a child: (wall seconds, exit code, peak RSS in KiB)."""
     command = [
         str(ROOT / ".venv" / "bin" / "coach"),
@@ -107,6 +107,8 @@ def run_coach(lake: Path, out: Path, decisions_file: Path) -> tuple[float, int, 
         str(out),
         "--decisions",
         str(decisions_file),
+        "--render-processes",
+        str(render_processes),
         "--json",
     ]
     started = time.perf_counter()
@@ -119,14 +121,14 @@ def run_coach(lake: Path, out: Path, decisions_file: Path) -> tuple[float, int, 
     return wall, child.returncode, int(usage.ru_maxrss)
 
 
-def bench(size: str, rate: float) -> bool:
+def bench(size: str, rate: float, render_processes: int) -> bool:
     lake = lake_for(size)
     clients = clients_of(lake)
     decisions = decisions_for(clients)
     out = WORK / f"out-{size}"
     decisions_file = WORK / f"decisions-{size}.json"
     decisions_file.write_text(json.dumps(decisions, indent=1), encoding="utf-8")
-    wall, code, peak_kib = run_coach(lake, out, decisions_file)
+    wall, code, peak_kib = run_coach(lake, out, decisions_file, render_processes)
     try:
         report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -159,6 +161,12 @@ def main() -> None:
     parser.add_argument(
         "--sizes", default="100k,400k", help=f"comma-separated, of {', '.join(SIZES)} (default: 100k,400k)"
     )
+    parser.add_argument(
+        "--render-processes",
+        type=int,
+        default=0,
+        help="coach run --render-processes (default 0: in its process)",
+    )
     args = parser.parse_args()
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
@@ -167,7 +175,7 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     rate = renderer_rate()
     print(f"renderer, one batch of {BATCH} letters in a warm process: {rate:,.0f} letters/s", flush=True)
-    ok = [bench(size, rate) for size in sizes]
+    ok = [bench(size, rate, args.render_processes) for size in sizes]
     sys.exit(0 if all(ok) else 1)
 
 

@@ -230,6 +230,7 @@ def run_campaign(
     batch_size: int = 500,
     faults: dict[str, Any] | None = None,
     on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None,
+    render_processes: int = 0,
 ) -> RunResult:
     check_lake(lake_dir)
     prepare_out(out_dir)
@@ -242,7 +243,14 @@ def run_campaign(
     map_runs, calls = MapRunRecorder(), list[Call]()
     with (
         map_runs.recording(),
-        LocalRuntime(out_dir, lake_dir, time_scale=scale, port=port, batch_size=batch_size) as runtime,
+        LocalRuntime(
+            out_dir,
+            lake_dir,
+            time_scale=scale,
+            port=port,
+            batch_size=batch_size,
+            render_processes=render_processes,
+        ) as runtime,
     ):
         runtime.registry.faults.update(faults or {})  # tests inject failures into named functions
         runtime.registry.calls = calls  # every function's input and output (RunResult.calls)

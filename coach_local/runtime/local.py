@@ -37,6 +37,7 @@ from coach_local.runtime.logs import LogCapture
 from coach_local.runtime.mailboxes import Mailboxes
 from coach_local.runtime.provisioning import MARKET_RULE, create_resources
 from coach_local.runtime.redrive import Attempts
+from coach_local.runtime.render_pool import RenderPool
 from coach_local.status import STATUS_FILE, StatusWriter, snapshot
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -66,12 +67,16 @@ class LocalRuntime:
         time_scale: float = 1 / 86_400,
         batch_size: int = 500,
         port: int = 0,
+        render_processes: int = 0,
     ) -> None:
         self.out_dir = Path(out_dir)
         self.lake_dir = Path(lake_dir)
         self.time_scale = time_scale
         self.batch_size = batch_size
         self.port = port
+        # worker processes that render letter PDFs (0: in the runtime's process, the default: on 2 shared cores the
+        # workers did not make a campaign faster, docs/benchmarks.md)
+        self.render_pool = RenderPool(render_processes)
         self.registry = FunctionRegistry()
         self.server: ApprovalServer | None = None
         self.state_machine_arn = ""
@@ -110,6 +115,7 @@ class LocalRuntime:
         coach_runtime.reset()
         lake_dir = self.lake_dir
         coach_runtime.use_claims_engine(lambda: DuckDbClaimsEngine(lake_dir))
+        coach_runtime.use_letter_renderer(self.render_pool if self.render_pool.workers > 0 else None)
         install(self.registry)
         moto_fixes.install(answers=self.answers)
         self.mailboxes.install()
@@ -155,6 +161,8 @@ class LocalRuntime:
         from coach import runtime as coach_runtime
 
         coach_runtime.use_claims_engine(None)
+        coach_runtime.use_letter_renderer(None)
+        self.render_pool.close()
         coach_runtime.reset()
         self._environment.restore()
 

@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from coach.approvals.records import AuditRecord, DecisionRecord, Delivery, LinkRecord, LinkState, OpenLink
     from coach.audience.engine import AudienceParams, ClientDirectoryEntry
+    from coach.models import MemberRecord
 
 
 class NotFound(KeyError):
@@ -142,3 +145,12 @@ class AuditArchive(Protocol):
     def archive_campaign(self, records: Sequence[AuditRecord], campaign_id: str) -> str:
         """One snapshot of a campaign's whole trail; its key."""
         ...
+
+
+class LetterRenderer(Protocol):
+    """Pure computation: one batch's letters (member, rendered markup, language) → the PDF and, per letter, (first
+    page, page count). `coach.letters.render.render_letters` in a Lambda; the local runtime may render elsewhere."""
+
+    def __call__(
+        self, letters: list[tuple[MemberRecord, str, str]], today: date | None = None
+    ) -> tuple[bytes, list[tuple[int, int]]]: ...
