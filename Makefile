@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # The core dependencies (what ships to Lambda), the local runtime's (the `local` extra) and the dev group (default).
 SYNC := $(UV) sync --frozen --extra local
 
-.PHONY: system-packages screenshots help install demo test test-fast lint format typecheck synth deploy clean bench-audience bench-letters bench-load fuzz
+.PHONY: system-packages screenshots help install demo test test-fast lint format typecheck synth deploy clean bench-audience bench-letters bench-load bench-local fuzz
 
 help:
 	@echo "make demo    run the Claritin campaign end to end on the local runtime (no AWS account)"
@@ -79,6 +79,12 @@ bench-audience: $(VENV)/.synced
 # 25 one after the other (the peer)
 bench-load: $(VENV)/.synced
 	$(VENV)/bin/python bench/bench_load.py
+
+# `coach run` at a real PBM's size (issue 20): 100k members/100 clients and 400k/400 against the floor measured in
+# the same run; BENCH_SIZES=20k for a quick check
+BENCH_SIZES ?= 100k,400k
+bench-local: $(VENV)/.synced
+	$(VENV)/bin/python bench/bench_local.py --sizes $(BENCH_SIZES)
 
 # Bad-input fuzz (issue 6, tests/fuzz): 10,000 examples per property (500 for lakes); plain pytest runs ~400.
 fuzz: $(VENV)/.synced

@@ -70,6 +70,23 @@ def ours(people: list[MemberRecord]) -> tuple[float, bytes]:
     return time.perf_counter() - started, pdf
 
 
+def small_batches(people: list[MemberRecord], size: int, *, reparse_fonts: bool) -> float:
+    """Letters per second when `people` are rendered as consecutive batches of `size` in one warm process (a Lambda
+    container, a local worker); with `reparse_fonts` every batch parses the fonts again, as before issue 20."""
+    from coach.letters import render
+
+    registry = default_registry()
+    pinned = registry.pinned("otc_switch", "en")
+    items = [(m, registry.render(pinned, letter_context(m, SAMPLE_EVENT, "en")), "en") for m in people]
+    render_letters(items[:1], today=date(2002, 12, 1))  # a warm container: the first batch is not measured
+    started = time.perf_counter()
+    for start in range(0, len(items), size):
+        if reparse_fonts:
+            render._parsed_font.cache_clear()
+        render_letters(items[start : start + size], today=date(2002, 12, 1))
+    return len(items) / (time.perf_counter() - started)
+
+
 def weasyprint(people: list[MemberRecord]) -> tuple[float, bytes]:
     from weasyprint import HTML
 
@@ -130,8 +147,21 @@ def projection(letters_per_second: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--letters", type=int, default=2000)
+    parser.add_argument(
+        "--batch-sizes",
+        default="10,25,100",
+        help="small batches (a client with few affected members) rendered one after the other, comma-separated",
+    )
     args = parser.parse_args()
     people = members(args.letters)
+    print(f"{args.letters:,} letters in consecutive small batches, one warm process (letters/s/core):")
+    for size in (int(text) for text in args.batch_sizes.split(",") if text.strip()):
+        parsed_each = small_batches(people, size, reparse_fonts=True)
+        parsed_once = small_batches(people, size, reparse_fonts=False)
+        print(
+            f"  batches of {size:>4}: fonts parsed per batch {parsed_each:8.1f}   kept across batches "
+            f"{parsed_once:8.1f}   ({parsed_once / parsed_each:.2f}x)"
+        )
     ours_s, ours_pdf = ours(people)
     weasy_s, weasy_pdf = weasyprint(people)
     ours_rate, weasy_rate = args.letters / ours_s, args.letters / weasy_s

@@ -262,7 +262,7 @@ def run_campaigns(
     """Start the events at once (or one after the other) in one fresh LocalRuntime; the wall time excludes the
     runtime's own start and stop, and includes the auto-approver's clicks. Returns (wall s, CPU s, runs): the whole
     runtime is one Python process, so CPU ÷ wall is how many cores it kept busy."""
-    from coach_local.approver import OutboxWatcher, auto_approver
+    from coach_local.approver import Inbox, auto_approver
     from coach_local.runner import check_lake, prepare_out
     from coach_local.runtime import DATA_BUCKET, LocalRuntime
 
@@ -277,7 +277,7 @@ def run_campaigns(
     ):
         warnings.simplefilter("ignore")
         errors: list[str] = []
-        watcher = OutboxWatcher(out / "outbox", auto_approver({}, errors))
+        watcher = Inbox(runtime.mailboxes, auto_approver({}, errors, runtime.answers))
         watcher.errors = errors
         watcher.start()
         started, started_cpu = time.perf_counter(), time.process_time()

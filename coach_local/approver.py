@@ -1,16 +1,20 @@
-"""Answers approval emails from the outbox the way a person would: open the link (GET), then submit the form."""
+"""Answers approval emails as they are sent, the way a person would: open the link (GET), then submit the form."""
 
 from __future__ import annotations
 
 import email
+import email.parser
 import email.policy
 import re
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+
+from coach_local.runtime.answers import AnswerClock, Question, question_of
+from coach_local.runtime.mailboxes import Mailboxes
 
 LINK = re.compile(r"https?://[^\s\"'<>]+/a/[A-Za-z0-9_-]{20,}")
 CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
@@ -21,7 +25,6 @@ Decisions = dict[str, dict[str, str]]
 
 @dataclass(frozen=True)
 class ApprovalEmail:
-    path: Path
     campaign_id: str
     client_id: str
     role: str
@@ -29,18 +32,23 @@ class ApprovalEmail:
     kind: str
     link: str
 
+    @property
+    def question(self) -> Question:
+        return question_of(self.campaign_id, self.client_id, self.role, self.attempt)
 
-def read_approval_email(path: Path) -> ApprovalEmail | None:
-    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-    if message.get("X-Coach-Kind") != "approval":
+
+def read_approval_email(raw: bytes) -> ApprovalEmail | None:
+    """The approval request in a raw message, or None for any other email (only its headers are read then)."""
+    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    if headers.get("X-Coach-Kind") != "approval":
         return None
-    body = message.get_body(preferencelist=("plain",))
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    body = message.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
     text = body.get_content() if body is not None else ""
     match = LINK.search(text)
     if not match:
         return None
     return ApprovalEmail(
-        path,
         str(message.get("X-Coach-Campaign", "")),
         str(message.get("X-Coach-Client", "")),
         str(message.get("X-Coach-Role", "")),
@@ -78,69 +86,100 @@ def answer(link: str, decision: str, comment: str = "") -> int:
         return int(exc.code)
 
 
-class OutboxWatcher:
-    """Polls the outbox; for every new approval email calls `on_email` once per (campaign, client, role, attempt)."""
+class Inbox:
+    """Reads every email SES sends (coach_local/runtime/mailboxes.py) as it is sent; for every approval request
+    calls `on_email` once per (campaign, client, role, attempt), in the sending thread."""
 
-    def __init__(self, outbox: Path, on_email: Callable[[ApprovalEmail], None], poll: float = 0.1) -> None:
-        self.outbox = outbox
+    def __init__(self, mailboxes: Mailboxes, on_email: Callable[[ApprovalEmail], None]) -> None:
+        self.mailboxes = mailboxes
         self.on_email = on_email
-        self.poll = poll
-        self._seen_files: set[str] = set()
         self._seen_requests: set[tuple[str, str, str, str]] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="outbox-watcher")
+        self._lock = threading.Lock()
+        self._unsubscribe: Callable[[], None] | None = None
         self.errors: list[str] = []
 
     def start(self) -> None:
-        self._thread.start()
+        self._unsubscribe = self.mailboxes.subscribe(self._read)
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        """No more emails; answers under way (an AutoApprover's) finish first."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if isinstance(self.on_email, AutoApprover):
+            self.on_email.close()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for path in sorted(self.outbox.glob("*.eml")):
-                if path.name in self._seen_files:
-                    continue
-                self._seen_files.add(path.name)
-                try:
-                    found = read_approval_email(path)
-                    if found is None:
-                        continue
-                    key = (found.campaign_id, found.client_id, found.role, found.attempt)
-                    if key in self._seen_requests:
-                        continue  # another recipient of the same request: the first decision wins anyway
-                    self._seen_requests.add(key)
-                    self.on_email(found)
-                except Exception as exc:  # keep watching; the run reports what went wrong
-                    self.errors.append(f"{path.name}: {type(exc).__name__}: {exc}")
-            self._stop.wait(self.poll)
+    def _read(self, raw: bytes) -> None:
+        try:
+            found = read_approval_email(raw)
+            if found is None:
+                return
+            with self._lock:
+                if found.question in self._seen_requests:
+                    return  # another recipient of the same request: the first decision wins anyway
+                self._seen_requests.add(found.question)
+            self.on_email(found)
+        except Exception as exc:  # never fail the send; the run reports what went wrong
+            self.errors.append(f"an approval email: {type(exc).__name__}: {exc}")
+
+
+ANSWER_ATTEMPTS = 5  # a page that could not reach the workflow asks to press again: the approver does
+
+
+class AutoApprover:
+    """Answers like a team of people would: several at once, each GET-then-POST; problems go to `errors`. With an
+    answer clock, the question's wait stands still from the email's arrival until the answer is in. `close()`
+    lets the answers under way finish and ends the team's threads."""
+
+    def __init__(
+        self, decisions: Decisions, errors: list[str], answers: AnswerClock | None = None, workers: int = 8
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.decisions, self.errors, self.answers = decisions, errors, answers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="approver")
+
+    def __call__(self, found: ApprovalEmail) -> None:
+        choice = self.decisions.get(found.client_id, {}).get(found.role, "approve")
+        if choice == "none":
+            return
+        if self.answers is not None:
+            self.answers.hold(found.question)  # before this send returns, so before the wait begins
+        self._pool.submit(self._decide, found, choice)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _decide(self, found: ApprovalEmail, choice: str) -> None:
+        who = f"{found.client_id} {found.role} attempt {found.attempt}"
+        try:
+            problem = self._answer(found, choice)
+            if problem:
+                self.errors.append(f"{who}: {problem}")
+        except Exception as exc:
+            self.errors.append(f"{who}: {type(exc).__name__}: {exc}")
+        finally:
+            if self.answers is not None:
+                self.answers.release(found.question)
+
+    def _answer(self, found: ApprovalEmail, choice: str) -> str | None:
+        """None when the page took the answer; otherwise what went wrong the last time."""
+        problem = None
+        for attempt in range(ANSWER_ATTEMPTS):
+            try:
+                status = answer(found.link, choice)
+            except OSError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if status < 500:
+                    return None if status == 200 else f"the page answered {status}"
+                problem = f"the page answered {status}"
+            if attempt + 1 < ANSWER_ATTEMPTS:
+                time.sleep(1.0)
+        return problem
 
 
 def auto_approver(
-    decisions: Decisions, errors: list[str], workers: int = 8
-) -> Callable[[ApprovalEmail], None]:
-    """Answers like a team of people would: several at once, each GET-then-POST; problems go to `errors`."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="approver")
-
-    def decide(found: ApprovalEmail, choice: str) -> None:
-        try:
-            status = answer(found.link, choice)
-            if status != 200:
-                errors.append(
-                    f"{found.client_id} {found.role} attempt {found.attempt}: the page answered {status}"
-                )
-        except Exception as exc:
-            errors.append(
-                f"{found.client_id} {found.role} attempt {found.attempt}: {type(exc).__name__}: {exc}"
-            )
-
-    def on_email(found: ApprovalEmail) -> None:
-        choice = decisions.get(found.client_id, {}).get(found.role, "approve")
-        if choice != "none":
-            pool.submit(decide, found, choice)
-
-    return on_email
+    decisions: Decisions, errors: list[str], answers: AnswerClock | None = None, workers: int = 8
+) -> AutoApprover:
+    return AutoApprover(decisions, errors, answers, workers)

@@ -58,6 +58,8 @@ class FunctionRegistry:
         # Set to a list to record every invocation's input and output (or error): what Step Functions keeps in a
         # task's history events, in the child executions too, and what the approval pages show a browser.
         self.calls: list[Call] | None = None
+        # Called with (function, event) as each invocation starts (the answer clock learns which wait asks what).
+        self.listeners: list[Callable[[str, dict], None]] = []
 
     def handler(self, name: str) -> Callable[[dict, Any], Any]:
         with self._lock:
@@ -70,6 +72,8 @@ class FunctionRegistry:
         calls = self.calls
         received = _snapshot(event) if calls is not None else None  # as received: a handler may change it
         try:
+            for listener in self.listeners:
+                listener(name, event)
             if name in self.faults:
                 self.faults[name](event)
             context = FakeLambdaContext(

@@ -25,6 +25,15 @@ whose wait timed out succeeds (and nothing hears it). AWS answers `TaskTimedOut`
 wait closed must learn that, not be thanked. Here the token's endpoint is reported closed when its task state ends
 (timed out, answered, failed or caught), and a callback on a closed token is answered `TaskTimedOut` as on AWS
 (moto's own handling of a closed endpoint raises a TypeError instead).
+
+moto 5.2.5: a waitForTaskToken task's TimeoutSeconds runs on the wall clock from the moment the task starts
+(`ExecuteState._evaluate_with_timeout`, then `CallbackEndpoint.wait`). Given an answer clock
+(coach_local/runtime/answers.py), the wait counts only the time its question could have been answered: from the
+request sent, never while an answer is on its way. Without one, moto's wall-clock wait stays.
+
+moto 5.2.5: Step Functions creates a new boto3 client for every Lambda task, item read and result write
+(`boto_client_for`): thousands per campaign, each costing more than the call. AWS's service keeps its connections,
+as a Lambda container keeps its clients: here one client per region and service is made once per runtime.
 """
 
 from __future__ import annotations
@@ -47,17 +56,20 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
 )
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
     DistributedIterationComponent,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (
     ResourceEvalS3,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
     StateTaskServiceCallback,
 )
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout, CallbackPoolManager
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
 
 _original_map_run = DistributedIterationComponent._map_run
 _original_query = Table.query
@@ -66,6 +78,36 @@ _original_callback_eval_body = StateTaskServiceCallback._eval_body
 _original_pool_add = CallbackPoolManager.add
 _original_notify = CallbackPoolManager.notify
 _tokens = threading.local()  # the token the callback task running on this thread waits on
+_original_task_timeout = StateTaskServiceCallback._evaluate_with_timeout
+_original_token_wait = StateTaskServiceCallback._wait_for_task_token_timeout
+_answers: Any = None  # the answer clock of the running local runtime, if any
+_original_client_for = moto_boto_client.boto_client_for
+# every module of moto's interpreter that imported boto_client_for by name
+CLIENT_USERS = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
+)
+_clients: dict[tuple[str, str], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _client_once(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's client ignores the task's credentials (every client signs as the same fake key): so may its cache."""
+    with _clients_lock:
+        if (region, service) not in _clients:
+            _clients[(region, service)] = _original_client_for(region=region, service=service)
+        return _clients[(region, service)]
+
+
+def _use_client_factory(factory: Any) -> None:
+    import importlib
+
+    _clients.clear()
+    for name in CLIENT_USERS:
+        importlib.import_module(name).boto_client_for = factory  # type: ignore[attr-defined]
+
+
 _result_writer_lock = threading.Lock()
 _dynamodb_write_lock = threading.RLock()
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
@@ -169,10 +211,50 @@ def _callback_eval_body_closing_token(self: StateTaskServiceCallback, env: Any) 
             endpoint.report(CallbackConsumerTimeout())
 
 
-def install() -> None:
+class _TimeoutInsideTheTask:
+    """A task's timeout seen from inside the task only: the outer wall-clock wait (on the thread that starts the
+    task) gets moto's "no timeout", the token wait gets the real value (and the history shows it)."""
+
+    def __init__(self, timeout: Any) -> None:
+        self.timeout = timeout
+        self.outer = threading.get_ident()
+
+    def eval(self, env: Any) -> None:
+        if threading.get_ident() == self.outer:
+            env.stack.append(TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS)
+        else:
+            self.timeout.eval(env=env)
+
+    def is_default_value(self) -> bool:
+        return bool(self.timeout.is_default_value())
+
+
+def _task_timeout_on_answer_clock(self: StateTaskServiceCallback, env: Any) -> None:
+    if _answers is None or self.resource.condition != ResourceCondition.WaitForTaskToken:
+        return _original_task_timeout(self, env)
+    task = copy.copy(self)  # this evaluation's view of the (shared) state, with the timeout moved inside
+    task.timeout = _TimeoutInsideTheTask(self.timeout)  # type: ignore[assignment]
+    return _original_task_timeout(task, env)
+
+
+def _token_wait_on_answer_clock(
+    self: StateTaskServiceCallback, timeout_seconds: int, callback_endpoint: Any
+) -> Any:
+    if _answers is None:
+        return _original_token_wait(self, timeout_seconds, callback_endpoint)
+    return _answers.wait(callback_endpoint, timeout_seconds)
+
+
+def install(answers: Any = None) -> None:
+    """`answers`: an AnswerClock for the callback waits (None: moto's wall clock)."""
+    global _answers
+    _answers = answers
+    _use_client_factory(_client_once)
     CallbackPoolManager.add = _pool_add_noting_token  # type: ignore[method-assign]
     CallbackPoolManager.notify = _notify_unless_closed  # type: ignore[method-assign]
-    StateTaskServiceCallback._eval_body = _callback_eval_body_closing_token  # type: ignore[method-assign]
+    StateTaskServiceCallback._eval_body = _callback_eval_body_closing_token  # type: ignore[method-assign,assignment]
+    StateTaskServiceCallback._evaluate_with_timeout = _task_timeout_on_answer_clock  # type: ignore[method-assign,assignment]
+    StateTaskServiceCallback._wait_for_task_token_timeout = _token_wait_on_answer_clock  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _map_run_with_tolerance  # type: ignore[method-assign]
     Table.query = _query_one_partition  # type: ignore[method-assign]
     for name, write in _original_writes.items():
@@ -181,9 +263,14 @@ def install() -> None:
 
 
 def uninstall() -> None:
+    global _answers
+    _answers = None
+    _use_client_factory(_original_client_for)
     CallbackPoolManager.add = _original_pool_add  # type: ignore[method-assign]
     CallbackPoolManager.notify = _original_notify  # type: ignore[method-assign]
     StateTaskServiceCallback._eval_body = _original_callback_eval_body  # type: ignore[method-assign]
+    StateTaskServiceCallback._evaluate_with_timeout = _original_task_timeout  # type: ignore[method-assign]
+    StateTaskServiceCallback._wait_for_task_token_timeout = _original_token_wait  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _original_map_run  # type: ignore[method-assign]
     Table.query = _original_query  # type: ignore[method-assign]
     for name, write in _original_writes.items():

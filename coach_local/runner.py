@@ -15,7 +15,7 @@ from typing import Any
 
 from coach.intake import InvalidEvent, campaign_id_for, parse_event
 
-from coach_local.approver import ApprovalEmail, Decisions, OutboxWatcher, auto_approver
+from coach_local.approver import ApprovalEmail, Decisions, Inbox, auto_approver
 from coach_local.dispatch import Call
 from coach_local.insights import stage_timings, templates_used
 from coach_local.outputs import OutputClash, claim, publish
@@ -237,6 +237,7 @@ def run_campaign(
     batch_size: int = 500,
     faults: dict[str, Any] | None = None,
     on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None,
+    render_processes: int = 0,
 ) -> RunResult:
     """Check the lake and the event, then run the campaign into OUT (coach_local.outputs: one campaign per
     folder; a failed run never touches an earlier run's output)."""
@@ -261,6 +262,7 @@ def run_campaign(
             batch_size=batch_size,
             faults=faults,
             on_progress=on_progress,
+            render_processes=render_processes,
         )
         succeeded = result.status == "SUCCEEDED"
     finally:
@@ -285,6 +287,7 @@ def _run(
     batch_size: int = 500,
     faults: dict[str, Any] | None = None,
     on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None,
+    render_processes: int = 0,
 ) -> RunResult:
     started = time.perf_counter()
     campaign_id = campaign_id_for(event["detail"]["event_id"])
@@ -295,7 +298,14 @@ def _run(
     map_runs, calls = MapRunRecorder(), list[Call]()
     with (
         map_runs.recording(),
-        LocalRuntime(out_dir, lake_dir, time_scale=scale, port=port, batch_size=batch_size) as runtime,
+        LocalRuntime(
+            out_dir,
+            lake_dir,
+            time_scale=scale,
+            port=port,
+            batch_size=batch_size,
+            render_processes=render_processes,
+        ) as runtime,
     ):
         runtime.registry.faults.update(faults or {})  # tests inject failures into named functions
         runtime.registry.calls = calls  # every function's input and output (RunResult.calls)
@@ -308,8 +318,8 @@ def _run(
 
         approver_errors: list[str] = []
         if not interactive:
-            on_email = auto_approver(decisions or {}, approver_errors)
-        watcher = OutboxWatcher(out_dir / "outbox", on_email)
+            on_email = auto_approver(decisions or {}, approver_errors, runtime.answers)
+        watcher = Inbox(runtime.mailboxes, on_email)
         watcher.errors = approver_errors
         watcher.start()
         try:

@@ -1,7 +1,8 @@
 """`coach status`: what every campaign of a local runtime is doing and whose decision it waits for.
 
-The runtime lives inside the `coach demo`/`coach run` process; a StatusWriter there rewrites OUT/status.json every
-second (atomically), and `coach status` — from any terminal — reads it. Counts, ids and times only: no member.
+The runtime lives inside the `coach demo`/`coach run` process; a StatusWriter there rewrites OUT/status.json
+(atomically) when something happened, at most every second, and `coach status` — from any terminal — reads it.
+Counts, ids and times only: no member.
 """
 
 from __future__ import annotations
@@ -77,21 +78,28 @@ def snapshot(sfn: Any, store: ApprovalStore, state_machine_arn: str, day_seconds
 
 
 class StatusWriter:
-    """Rewrites OUT/status.json every `interval` seconds while the local runtime runs, and once at the end."""
+    """Rewrites OUT/status.json when the runtime did something (`changed()` is called by every function invocation),
+    at most every `interval` seconds, at least every STALE_SECONDS / 2 (so `coach status` sees it live), and once at
+    the end."""
 
     def __init__(self, path: Path, take: Any, interval: float = 1.0) -> None:
         self.path = path
         self.take = take
         self.interval = interval
         self._stop = threading.Event()
+        self._changed = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="coach-status", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
+    def changed(self, *_: object) -> None:
+        self._changed.set()
+
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        self._changed.set()
+        self._thread.join()
         self.write(final=True)
 
     def write(self, final: bool = False) -> None:
@@ -105,13 +113,17 @@ class StatusWriter:
         tmp.replace(self.path)
 
     def _loop(self) -> None:
-        # With many campaigns a snapshot is not free, so the writer waits four times as long as the last one took
-        # (at most a fifth of a core on status), but never so long that `coach status` would call it stale.
-        wait = self.interval
-        while not self._stop.wait(wait):
+        # With many campaigns a snapshot is not free: after one, the writer rests nine times as long as it took (at
+        # most a tenth of a core on status), but never so long that `coach status` would call it stale.
+        while not self._stop.is_set():
+            self._changed.wait(STALE_SECONDS / 2)
+            if self._stop.is_set():
+                return
+            self._changed.clear()
             began = time.monotonic()
             self.write()
-            wait = min(max(self.interval, 4 * (time.monotonic() - began)), STALE_SECONDS / 2)
+            rest = min(max(self.interval, 9 * (time.monotonic() - began)), STALE_SECONDS / 2)
+            self._stop.wait(rest)
 
 
 class StatusError(ValueError):

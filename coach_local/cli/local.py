@@ -230,6 +230,9 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as JSON (no table, no progress).")
     ] = False,
+    render_processes: Annotated[
+        int, typer.Option(min=0, max=64, help="Worker processes rendering letter PDFs (0: in this process).")
+    ] = 0,
 ) -> None:
     """Run a campaign for your own event and lake on the local runtime."""
     try:
@@ -245,6 +248,7 @@ def run(
                 on_link=_print_link,
                 port=port,
                 on_progress=on_progress,
+                render_processes=render_processes,
             )
     except BadInput as exc:
         fail_input(str(exc))

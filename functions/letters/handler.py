@@ -4,7 +4,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from coach.letters.service import generate_letter_batch
 from coach.models import LetterBatchRequest
 from coach.observability import logger, metrics, tracer
-from coach.runtime import mailer, objects
+from coach.runtime import letter_renderer, mailer, objects
 from coach.settings import settings
 
 
@@ -21,6 +21,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         data_bucket=s.data_bucket,
         letters_bucket=s.letters_bucket,
         sender=s.sender_email,
+        render=letter_renderer(),
     )
     logger.info(
         "letters batch",

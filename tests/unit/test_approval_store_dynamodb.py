@@ -149,3 +149,58 @@ def test_retarget_only_pending_links(store):
     assert store.get_link(first).task_token == "token-of-the-retry"
     assert store.supersede(second) and not store.retarget(second, "token-of-the-retry")
     assert store.get_link(second).task_token == TOKEN
+
+
+def _record(client_id: str, role: str, at: float, action: str = "approved") -> AuditRecord:
+    return AuditRecord(
+        campaign_id="cmp-1",
+        client_id=client_id,
+        at=iso(at),
+        action=action,  # type: ignore[arg-type]
+        who=f"{role}@{client_id.lower()}.example",
+        role=role,
+        link_hash=f"{client_id}{role}".ljust(64, "0"),
+    )
+
+
+TRAIL = [
+    _record("C2", "client", NOW + 4),
+    _record("C1", "account_team", NOW + 3, "declined"),
+    _record("C1", "client", NOW + 1),
+    _record("C1", "account_team", NOW + 2),
+    _record("C1#X", "account_team", NOW + 5),  # an id that extends another's: not that client's question
+]
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def either_store(request, store):
+    from coach.adapters.memory import MemoryApprovalStore
+
+    return store if request.param == "dynamodb" else MemoryApprovalStore()
+
+
+def test_one_questions_records_in_time_order_and_the_campaign_trail_too(either_store):
+    for record in TRAIL:
+        assert either_store.append_audit(record)
+    assert [(r.action, r.at) for r in either_store.question_audit("cmp-1", "C1", "account_team")] == [
+        ("approved", iso(NOW + 2)),
+        ("declined", iso(NOW + 3)),
+    ]
+    assert [r.at for r in either_store.question_audit("cmp-1", "C1", "client")] == [iso(NOW + 1)]
+    assert either_store.question_audit("cmp-1", "C3", "client") == []
+    assert either_store.question_audit("cmp-2", "C1", "client") == []
+    assert [(r.client_id, r.at) for r in either_store.audit("cmp-1")] == [
+        ("C1", iso(NOW + t)) for t in (1, 2, 3)
+    ] + [("C2", iso(NOW + 4)), ("C1#X", iso(NOW + 5))]
+
+
+def test_a_questions_records_are_one_key_range_of_the_table(store):
+    """Reading one question is a Query on its key range, not a read of the campaign's partition then a filter."""
+    for record in TRAIL:
+        store.append_audit(record)
+    page = boto3.client("dynamodb").query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :q)",
+        ExpressionAttributeValues={":pk": {"S": "audit#cmp-1"}, ":q": {"S": "client#C1#"}},
+    )
+    assert [item["client_id"]["S"] for item in page["Items"]] == ["C1"]

@@ -304,3 +304,27 @@ def test_text_is_fitted_to_the_glyphs_a_font_has():
     glyphs = Glyphs(TTFont(FONTS_DIR / FONT_FILES[""], lazy=True).getBestCmap())
     assert glyphs.fit("Nguye\u0302\u0303n Łukasz Ёлкин Αλέξανδρος") == ("Nguyễn Łukasz Ёлкин Αλέξανδρος", "")
     assert glyphs.fit("שלום") == ("\ufffd" * 4, "שלום")  # right to left: would print reversed (no bidi)
+
+
+def test_batches_rendered_one_after_another_in_one_process_are_each_whole():
+    """The parsed fonts are kept across batches (a warm container): each PDF still embeds its own glyphs, and a
+    batch comes out the same whether it is the process's first or follows another with other scripts."""
+    import re
+
+    from coach.letters import render
+
+    first = [(MEMBERS[4], "# Thông báo\nXin chào Nguyễn Жанна", "vi")]
+    second = [(MEMBERS[0], "# Notice\nDear Ada, your pharmacy.", "en")]
+    today = date(2002, 12, 1)
+
+    def stable(pdf: bytes) -> bytes:  # without the creation time and the file id
+        return re.sub(rb"/ID \[<[0-9A-Fa-f]+><[0-9A-Fa-f]+>\]", b"", re.sub(rb"D:\d+Z", b"", pdf))
+
+    render._parsed_font.cache_clear()
+    alone, _ = render_letters(second, today=today)
+    render._parsed_font.cache_clear()
+    render_letters(first, today=today)
+    after_another, _ = render_letters(second, today=today)
+    assert stable(after_another) == stable(alone)
+    assert "Dear Ada" in pages_text(after_another)[0]
+    assert "Nguyễn" in pages_text(render_letters(first, today=today)[0])[0]

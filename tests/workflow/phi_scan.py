@@ -19,7 +19,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
-# The local runtime's OPERATOR_EMAIL (coach_local/runtime.py): where operator alerts go.
+# The local runtime's OPERATOR_EMAIL (coach_local/runtime/environment.py): where operator alerts go.
 OPERATOR = "operations@pbm.example"
 RECIPIENT_HEADERS = ("To", "Cc", "Bcc")
 BASE64 = re.compile(r"[A-Za-z0-9+/=\s]{16,}")

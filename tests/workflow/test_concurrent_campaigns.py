@@ -24,7 +24,7 @@ from moto import mock_aws
 from moto.dynamodb.models.table import Table
 
 from coach_local import moto_fixes
-from coach_local.approver import Decisions, OutboxWatcher, auto_approver
+from coach_local.approver import Decisions, Inbox, auto_approver
 from coach_local.runner import check_lake, prepare_out
 from coach_local.runtime import ACCOUNT, DATA_BUCKET, LETTERS_BUCKET, REGION, LocalRuntime
 from tests.workflow.tiny_lake import CLARITIN_NDC, OTHER_NDC, client, member, write_lake
@@ -127,7 +127,7 @@ def run_together(
     with LocalRuntime(out_dir, lake_dir, time_scale=time_scale, batch_size=batch_size) as runtime:
         runtime.registry.faults.update(faults or {})
         errors: list[str] = []
-        watcher = OutboxWatcher(out_dir / "outbox", auto_approver(decisions or {}, errors))
+        watcher = Inbox(runtime.mailboxes, auto_approver(decisions or {}, errors, runtime.answers))
         watcher.errors = errors
         watcher.start()
         ids = {}

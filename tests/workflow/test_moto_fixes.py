@@ -215,3 +215,18 @@ def test_without_the_fix_moto_accepts_a_timed_out_token(monkeypatch):
         execution, token = a_wait_that_timed_out(sfn)
         sfn.send_task_success(taskToken=token, output='{"decision": "approved"}')
         sfn.stop_execution(executionArn=execution)
+
+
+def test_the_interpreter_makes_one_lambda_client_for_all_its_tasks(sfn, monkeypatch):
+    """Four items, four Lambda tasks (and the item reader's S3 read): one client per service, not one per call."""
+    made: list[str] = []
+    real_client = boto3.client
+
+    def counting(*args, **kwargs):
+        made.append(kwargs.get("service_name") or args[0])
+        return real_client(*args, **kwargs)
+
+    monkeypatch.setattr(boto3, "client", counting)
+    run_map(sfn, ToleratedFailurePercentage=25.0)
+    run_map(sfn, ToleratedFailurePercentage=25.0)
+    assert sorted(made) == ["lambda", "s3"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from coach_local.approver import OutboxWatcher, auto_approver
+from coach_local.approver import Inbox, auto_approver
 from coach_local.runner import load_event
 from coach_local.runtime import DATA_BUCKET, LETTERS_BUCKET, LocalRuntime
 from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake
@@ -89,7 +89,7 @@ def redriven(tmp_path_factory):
     errors: list[str] = []
     with LocalRuntime(out, lake(base), time_scale=1 / 8640, batch_size=2) as runtime:
         runtime.registry.faults["letters"] = printer_down
-        watcher = OutboxWatcher(out / "outbox", auto_approver({}, errors))
+        watcher = Inbox(runtime.mailboxes, auto_approver({}, errors, runtime.answers))
         watcher.start()
         try:
             envelope = load_event(ROOT / "coach_local/events/claritin_otc.json")

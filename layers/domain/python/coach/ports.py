@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from coach.approvals.records import AuditRecord, DecisionRecord, Delivery, LinkRecord, LinkState, OpenLink
     from coach.audience.engine import AudienceParams, ClientDirectoryEntry
     from coach.lake_rules import Problem
+    from coach.models import MemberRecord
 
 
 class NotFound(KeyError):
@@ -122,7 +123,13 @@ class ApprovalStore(Protocol):
         """Write once; False (and nothing written) when that exact record already exists."""
         ...
 
-    def audit(self, campaign_id: str) -> list[AuditRecord]: ...
+    def audit(self, campaign_id: str) -> list[AuditRecord]:
+        """The campaign's whole trail, in time order (the report, the archive)."""
+        ...
+
+    def question_audit(self, campaign_id: str, client_id: str, role: str) -> list[AuditRecord]:
+        """One question's records (its campaign, client and role), in time order, without reading the others."""
+        ...
 
 
 class ClaimsEngine(Protocol):
@@ -147,3 +154,12 @@ class AuditArchive(Protocol):
     def archive_campaign(self, records: Sequence[AuditRecord], campaign_id: str) -> str:
         """One snapshot of a campaign's whole trail; its key."""
         ...
+
+
+class LetterRenderer(Protocol):
+    """Pure computation: one batch's letters (member, rendered markup, language) → the PDF and, per letter, (first
+    page, page count). `coach.letters.render.render_letters` in a Lambda; the local runtime may render elsewhere."""
+
+    def __call__(
+        self, letters: list[tuple[MemberRecord, str, str]], today: date | None = None
+    ) -> tuple[bytes, list[tuple[int, int]]]: ...

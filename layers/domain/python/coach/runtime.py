@@ -1,7 +1,8 @@
 """Cached factories that build this runtime's adapters from the settings (nothing built at import time).
 
 On AWS every port has its AWS adapter. The local runtime injects what AWS has no twin for here: its claims engine
-(DuckDB over a lake folder), through `use_claims_engine`, so that nothing local ships in the Lambda layer."""
+(DuckDB over a lake folder), through `use_claims_engine`, so that nothing local ships in the Lambda layer; and where
+letters are rendered (`use_letter_renderer`: worker processes, the cores a Lambda fleet would be)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from coach.adapters.dynamodb import DynamoApprovalStore
 from coach.adapters.mail import SesMailer
 from coach.adapters.s3 import S3ObjectStore
 from coach.adapters.stepfunctions import StateMachineStarter, StepFunctionsCallbacks
-from coach.ports import ClaimsEngine
+from coach.ports import ClaimsEngine, LetterRenderer
 from coach.settings import settings
 
 _claims_engine_factory: Callable[[], ClaimsEngine] | None = None
+_letter_renderer: LetterRenderer | None = None
 
 
 @cache
@@ -71,6 +73,20 @@ def claims_engine() -> ClaimsEngine:
     return AthenaClaimsEngine(
         workgroup=s.athena_workgroup, database=s.athena_database, output_s3_uri=s.athena_output
     )
+
+
+def use_letter_renderer(renderer: LetterRenderer | None) -> None:
+    """The local runtime's renderer (None: render in this process, as a Lambda does)."""
+    global _letter_renderer
+    _letter_renderer = renderer
+
+
+def letter_renderer() -> LetterRenderer:
+    if _letter_renderer is not None:
+        return _letter_renderer
+    from coach.letters.render import render_letters
+
+    return render_letters
 
 
 def reset() -> None:

@@ -4,7 +4,8 @@ Items (one attribute per field, readable in the console):
 - `link#<sha256 of link id>` / `link`: the link (task token, recipient, group, counts, expiry, state, csrf token)
 - `group#<campaign>#<client>#<role>` / `link#<hash>`: index of a group's links (for superseding)
 - `decision#<campaign>#<client>#<role>` / `decision`: the group's first decision (conditional write)
-- `audit#<campaign>` / `<iso time>#<hash prefix>#<step>`: append-only audit (conditional write, never updated)
+- `audit#<campaign>` / `<role>#<client>#<iso time>#<hash prefix>#<step>`: append-only audit (conditional write,
+  never updated); one question's records are one key range, the campaign's trail is put in time order on reading
 
 A pending link also carries `open_wait = "open"`, removed when the link stops being pending: the sparse global
 secondary index `open_waits` (partition `open_wait`, sort `created_at`) lists the questions still waiting for an
@@ -26,6 +27,7 @@ from coach.approvals.records import (
     OpenLink,
     decision_key,
     link_key,
+    question_prefix,
     reopenable,
 )
 
@@ -154,7 +156,7 @@ class DynamoApprovalStore:
         item = self._db().get_item(TableName=self.table, Key=self._key(*key), ConsistentRead=True).get("Item")
         return _fields(item) if item else None
 
-    def _query(self, pk: str) -> list[dict[str, Any]]:
+    def _query(self, pk: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
@@ -162,6 +164,9 @@ class DynamoApprovalStore:
             "ExpressionAttributeValues": {":pk": {"S": pk}},
             "ConsistentRead": True,
         }
+        if sk_prefix is not None:
+            kwargs["KeyConditionExpression"] = "pk = :pk AND begins_with(sk, :prefix)"
+            kwargs["ExpressionAttributeValues"][":prefix"] = {"S": sk_prefix}
         while True:
             page = self._db().query(**kwargs)
             items += page.get("Items", [])
@@ -275,8 +280,14 @@ class DynamoApprovalStore:
             raise
 
     def append_audit(self, record: AuditRecord) -> bool:
-        return self._put_new(_item(f"audit#{record.campaign_id}", record.sort_key, record.model_dump()))
+        return self._put_new(_item(f"audit#{record.campaign_id}", record.table_key, record.model_dump()))
 
     def audit(self, campaign_id: str) -> list[AuditRecord]:
-        items = sorted(self._query(f"audit#{campaign_id}"), key=lambda item: item["sk"]["S"])
-        return [AuditRecord.model_validate(_fields(item)) for item in items]
+        records = [AuditRecord.model_validate(_fields(item)) for item in self._query(f"audit#{campaign_id}")]
+        return sorted(records, key=lambda record: record.sort_key)
+
+    def question_audit(self, campaign_id: str, client_id: str, role: str) -> list[AuditRecord]:
+        items = self._query(f"audit#{campaign_id}", question_prefix(client_id, role))
+        records = [AuditRecord.model_validate(_fields(item)) for item in items]
+        mine = [r for r in records if r.client_id == client_id and r.role == role]  # a client id holding '#'
+        return sorted(mine, key=lambda record: record.sort_key)

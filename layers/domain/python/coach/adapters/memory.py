@@ -15,6 +15,7 @@ from coach.approvals.records import (
     OpenLink,
     decision_key,
     link_key,
+    question_prefix,
     reopenable,
 )
 from coach.ports import Email, NotFound
@@ -156,14 +157,23 @@ class MemoryApprovalStore:
 
     def append_audit(self, record: AuditRecord) -> bool:
         with self._lock:
-            key = (f"audit#{record.campaign_id}", record.sort_key)
+            key = (f"audit#{record.campaign_id}", record.table_key)
             if key in self.items:
                 return False
             self.items[key] = record.model_dump()
             return True
 
     def audit(self, campaign_id: str) -> list[AuditRecord]:
-        rows = sorted(
-            (sk, item) for (pk, sk), item in list(self.items.items()) if pk == f"audit#{campaign_id}"
-        )
-        return [AuditRecord.model_validate(item) for _, item in rows]
+        return self._audit(campaign_id, "")
+
+    def question_audit(self, campaign_id: str, client_id: str, role: str) -> list[AuditRecord]:
+        records = self._audit(campaign_id, question_prefix(client_id, role))
+        return [r for r in records if r.client_id == client_id and r.role == role]
+
+    def _audit(self, campaign_id: str, sk_prefix: str) -> list[AuditRecord]:
+        records = [
+            AuditRecord.model_validate(item)
+            for (pk, sk), item in list(self.items.items())
+            if pk == f"audit#{campaign_id}" and sk.startswith(sk_prefix)
+        ]
+        return sorted(records, key=lambda record: record.sort_key)

@@ -113,7 +113,18 @@ class AuditRecord(BaseModel):
 
     @property
     def sort_key(self) -> str:
+        """The record's place in the campaign's trail: time, then link, then step."""
         return f"{self.at}#{self.link_hash[:16]}#{self.step}"
+
+    @property
+    def table_key(self) -> str:
+        """Where the store keeps it in the campaign's partition: by question first, so that one question's records
+        are read without the rest of the campaign's."""
+        return question_prefix(self.client_id, self.role) + self.sort_key
+
+
+def question_prefix(client_id: str, role: str) -> str:
+    return f"{role}#{client_id}#"
 
 
 # what the open-waits index projects: who is asked, for which campaign and client, since when, until when (no

@@ -488,7 +488,7 @@ def question_trail(link_id: str, *, store: ApprovalStore) -> list[AuditRecord]:
     link = store.get_link(link_hash(link_id))
     if link is None:
         return []
-    return [r for r in store.audit(link.campaign_id) if r.client_id == link.client_id and r.role == link.role]
+    return store.question_audit(link.campaign_id, link.client_id, link.role)
 
 
 @dataclass(frozen=True)

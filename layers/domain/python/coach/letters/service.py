@@ -23,7 +23,7 @@ from coach.letters.templates import (
 )
 from coach.letters.text import parse_markup
 from coach.models import LetterBatchRequest, LetterBatchResult, MemberRecord, parse_member
-from coach.ports import Email, Mailer, ObjectStore
+from coach.ports import Email, LetterRenderer, Mailer, ObjectStore
 
 MANIFEST_COLUMNS = (
     "piece_id",
@@ -88,6 +88,7 @@ def generate_letter_batch(
     sender: str,
     registry: TemplateRegistry | None = None,
     today: date | None = None,
+    render: LetterRenderer = render_letters,
 ) -> LetterBatchResult:
     registry = registry or default_registry()
     stem = batch_stem(request.campaign_id, request.client_id, request.batch_index)
@@ -144,7 +145,7 @@ def generate_letter_batch(
             paper.append((member, text, lang))
         rows.append(row)
     if paper:
-        pdf, pages = render_letters(paper, today=today)
+        pdf, pages = render(paper, today=today)
         by_member = {m.member_id: p for (m, _, _), p in zip(paper, pages, strict=True)}
         for row in rows:
             if row["member_id"] in by_member:
