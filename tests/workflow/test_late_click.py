@@ -56,7 +56,9 @@ def campaign(tmp_path_factory):
 
     seen: dict = {"callbacks": []}
 
-    def outbox() -> Path:  # where this run's mailer writes (the run works in a folder of its own until it ends)
+    def outbox() -> (
+        Path
+    ):  # where this run's mailer writes (the run works in a folder of its own until it ends)
         return Path(settings().outbox_dir or "")
 
     request_approval, close_waits = approvals.request_approval, approvals.close_waits
