@@ -34,6 +34,7 @@ from coach_local.claims.lake import (
 
 ROW_TABLES = ("claims", "members", "drugs")
 ISO_DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+WHOLE = "^[+-]?[0-9]+$"  # DuckDB would round 30.5 to 31: a whole number is digits only
 TEXT_FORMS = {
     DATE: ("are not a date in the form YYYY-MM-DD", "dates written YYYY-MM-DD (2026-05-05, not 05/05/2026)"),
     BOOL: ("are not a boolean", "true/false, t/f, yes/no, y/n or 1/0 (any case)"),
@@ -73,7 +74,7 @@ def _text_condition(name: str, family: str) -> str:
         return f"{present} AND (NOT regexp_matches(trim({name}), '{ISO_DATE}') OR TRY_CAST(trim({name}) AS DATE) IS NULL)"
     if family == BOOL:
         return f"{present} AND lower(trim({name})) NOT IN ({_quoted(TRUE_FORMS + FALSE_FORMS)})"
-    return f"{present} AND TRY_CAST(trim({name}) AS INTEGER) IS NULL"
+    return f"{present} AND (NOT regexp_matches(trim({name}), '{WHOLE}') OR TRY_CAST(trim({name}) AS INTEGER) IS NULL)"
 
 
 class _Checker:

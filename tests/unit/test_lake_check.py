@@ -118,9 +118,12 @@ def test_a_boolean_in_an_unknown_form_is_an_error_and_the_accepted_forms_pass(cs
     assert error.first_row == 3 and "nope" not in error.line()
 
 
-def test_a_whole_number_column_holding_text_is_an_error(csv_lake):
+def test_a_whole_number_column_holding_text_or_a_fraction_is_an_error(csv_lake):
     edit_csv(csv_lake / f"{OCT_CLAIMS}.csv", 1, "days_supply", "thirty")
-    assert only_error(check_lake(csv_lake), "days_supply").rows == 1
+    edit_csv(csv_lake / f"{OCT_CLAIMS}.csv", 2, "days_supply", "30.5")
+    edit_csv(csv_lake / f"{OCT_CLAIMS}.csv", 3, "days_supply", " 90 ")
+    error = only_error(check_lake(csv_lake), "days_supply")
+    assert (error.rows, error.first_row) == (2, 1)
 
 
 def test_an_empty_required_value_is_an_error_blank_or_null(csv_lake, lake):
