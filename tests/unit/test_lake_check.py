@@ -242,3 +242,19 @@ def test_no_member_value_ever_appears_in_a_problem(csv_lake):
     lines = " ".join(p.line() for p in check_lake(csv_lake).problems)
     assert "email_consent" in lines and "client_id" in lines
     assert "Ann" not in lines and "Bo Kim" not in lines
+
+
+def test_claims_files_outside_the_partition_folders_are_an_error(lake):
+    shutil.copy(lake / f"{OCT_CLAIMS}.parquet", lake / "claims" / "stray.parquet")
+    error = only_error(check_lake(lake), "fill_month")
+    assert error.where == str(lake / "claims") and "outside the fill_month=YYYY-MM" in error.problem
+
+
+def test_a_client_id_outside_the_allowed_characters_is_an_error(lake):
+    edit_parquet(lake / "members/members.parquet", "client_id", ["C1", "C1", "C 2"])
+    report = check_lake(lake)
+    assert sorted((e.column, e.problem) for e in report.errors) == [
+        ("client_id", "are not in the contract's form"),
+        ("client_id", "name a client that clients/ does not list"),
+    ]
+    assert all(e.first_row == 3 for e in report.errors)
