@@ -36,9 +36,9 @@ ROW_TABLES = ("claims", "members", "drugs")
 ISO_DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 WHOLE = "^[+-]?[0-9]+$"  # DuckDB would round 30.5 to 31: a whole number is digits only
 TEXT_FORMS = {
-    DATE: ("are not a date in the form YYYY-MM-DD", "dates written YYYY-MM-DD (2026-05-05, not 05/05/2026)"),
-    BOOL: ("are not a boolean", "true/false, t/f, yes/no, y/n or 1/0 (any case)"),
-    INT: ("are not a whole number", "a whole number (e.g. 30)"),
+    DATE: ("not a date in the form YYYY-MM-DD", "dates written YYYY-MM-DD (2026-05-05, not 05/05/2026)"),
+    BOOL: ("not a boolean", "true/false, t/f, yes/no, y/n or 1/0 (any case)"),
+    INT: ("not a whole number", "a whole number (e.g. 30)"),
 }
 
 

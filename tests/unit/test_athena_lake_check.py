@@ -138,12 +138,12 @@ def test_an_error_fails_the_audience_stage_before_the_audience_query(athena):
             batch_size=10,
         )
     message = str(caught.value)
-    assert "db.members: column 'client_id': 3 rows name a client that clients/ does not list" in message
+    assert "db.members: column 'client_id': 3 rows: a client that clients/ does not list" in message
     assert "\n" not in message
 
 
 def test_the_operator_alert_lists_the_lake_problems_and_nothing_else_of_a_cause():
-    problems = ["error: db.members: column 'client_id': 3 rows name a client that clients/ does not list"]
+    problems = ["error: db.members: column 'client_id': 3 rows: a client that clients/ does not list"]
     cause = json.dumps(
         {
             "errorType": "LakeCheckFailed",
@@ -176,9 +176,7 @@ def test_the_alert_email_shows_the_problems():
         kind="operator_alert",
         stage="audience",
         error="LakeCheckFailed",
-        lake_problems=[
-            "error: db.claims: column 'claim_status': 12 rows hold a value outside the allowed ones"
-        ],
+        lake_problems=["error: db.claims: column 'claim_status': 12 rows: a value outside the allowed ones"],
     )
     send_notice(
         notice,
@@ -189,7 +187,10 @@ def test_the_alert_email_shows_the_problems():
         operator_email="ops@x.example",
     )
     [sent] = mailer.sent
-    assert "nothing was sent to anyone" in sent.text and "column 'claim_status': 12 rows" in sent.text
+    assert (
+        "nothing was sent to anyone" in sent.text
+        and "column 'claim_status': 12 rows: a value outside" in sent.text
+    )
 
 
 class LakeListingS3(FakeS3):
