@@ -1,7 +1,8 @@
 """make bench-audience: the audience query on generated lakes of 10M and 100M claims, partitioned Parquet (this
 project's layout) side by side with an unpartitioned CSV copy of the same lake, in one run.
 
-Reports per lake: query time (median of 5, each run in a fresh process), peak memory (VmHWM of that process),
+Reports per lake: query time (median of 5, each run in a fresh process), the lake check's time before it
+(`coach lake check`: every rule, every file), peak memory (VmHWM of that process),
 and the fraction of the claims table's bytes the query must read (what Athena bills): for Parquet, the column
 chunks of the columns it uses in the partitions inside the lookback; for CSV, every byte.
 """
@@ -31,14 +32,19 @@ from pathlib import Path
 from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
 from coach.audience.engine import AudienceParams
 from coach.intake import plan_campaign
+from coach_local.claims.check import check_lake
 from coach_local.runner import load_event
 campaign = plan_campaign(load_event(Path(sys.argv[2]))).campaign
 engine = DuckDbClaimsEngine(sys.argv[1])
 started = time.perf_counter()
+errors = check_lake(sys.argv[1], announced_on=campaign.event.announced_on).errors
+check_seconds = time.perf_counter() - started
+assert not errors, [e.line() for e in errors]
+started = time.perf_counter()
 rows = sum(1 for _ in engine.audience_rows(AudienceParams.for_campaign(campaign)))
 seconds = time.perf_counter() - started
 peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
-print(json.dumps({"seconds": seconds, "rows": rows, "peak_kib": peak}))
+print(json.dumps({"seconds": seconds, "check_seconds": check_seconds, "rows": rows, "peak_kib": peak}))
 """
 
 
@@ -103,6 +109,7 @@ def measure(lake: Path, runs: int) -> dict:
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {
         "median_s": statistics.median(r["seconds"] for r in results),
+        "check_s": statistics.median(r["check_seconds"] for r in results),
         "rows": results[0]["rows"],
         "peak_mib": max(r["peak_kib"] for r in results) / 1024,
     }
@@ -115,7 +122,9 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=ROOT / ".bench")
     args = parser.parse_args()
     args.dir.mkdir(exist_ok=True)
-    print(f"{'lake':6} {'layout':28} {'median s':>9} {'peak MiB':>9} {'bytes read':>11} {'rows':>8}")
+    print(
+        f"{'lake':6} {'layout':28} {'median s':>9} {'check s':>8} {'peak MiB':>9} {'bytes read':>11} {'rows':>8}"
+    )
     for name in args.sizes.split(","):
         lake = ensure_lake(name, SIZES[name], args.dir)
         claims = json.loads((lake / ".generated.json").read_text())["claims"]
@@ -123,11 +132,13 @@ def main() -> None:
         ours, csv = measure(lake, args.runs), measure(csv_lake, args.runs)
         fraction = parquet_fraction(lake, "2001-11", "2002-11")
         print(
-            f"{name:6} {'partitioned Parquet (ours)':28} {ours['median_s']:9.2f} {ours['peak_mib']:9.0f} "
+            f"{name:6} {'partitioned Parquet (ours)':28} {ours['median_s']:9.2f} {ours['check_s']:8.2f} "
+            f"{ours['peak_mib']:9.0f} "
             f"{fraction:10.1%} {ours['rows']:8,}"
         )
         print(
-            f"{name:6} {'unpartitioned CSV':28} {csv['median_s']:9.2f} {csv['peak_mib']:9.0f} {1:10.0%} "
+            f"{name:6} {'unpartitioned CSV':28} {csv['median_s']:9.2f} {csv['check_s']:8.2f} "
+            f"{csv['peak_mib']:9.0f} {1:10.0%} "
             f"{csv['rows']:8,}"
         )
         print(

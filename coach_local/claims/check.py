@@ -21,23 +21,24 @@ from coach.lake_schema import BOOL, DATE, INT, TABLES
 from coach_local.claims.lake import (
     FALSE_FORMS,
     TRUE_FORMS,
-    _check_types,
-    _describe,
-    _is_hive,
-    _quoted,
-    _reader,
+    check_types,
+    describe_source,
+    is_hive,
     load_clients,
     partition_errors,
+    quoted_list,
+    reader,
     table_files,
     typed_source,
 )
 
 ROW_TABLES = ("claims", "members", "drugs")
 ISO_DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+WHOLE = "^[+-]?[0-9]+$"  # DuckDB would round 30.5 to 31: a whole number is digits only
 TEXT_FORMS = {
-    DATE: ("are not a date in the form YYYY-MM-DD", "dates written YYYY-MM-DD (2026-05-05, not 05/05/2026)"),
-    BOOL: ("are not a boolean", "true/false, t/f, yes/no, y/n or 1/0 (any case)"),
-    INT: ("are not a whole number", "a whole number (e.g. 30)"),
+    DATE: ("not a date in the form YYYY-MM-DD", "dates written YYYY-MM-DD (2026-05-05, not 05/05/2026)"),
+    BOOL: ("not a boolean", "true/false, t/f, yes/no, y/n or 1/0 (any case)"),
+    INT: ("not a whole number", "a whole number (e.g. 30)"),
 }
 
 
@@ -72,8 +73,8 @@ def _text_condition(name: str, family: str) -> str:
     if family == DATE:
         return f"{present} AND (NOT regexp_matches(trim({name}), '{ISO_DATE}') OR TRY_CAST(trim({name}) AS DATE) IS NULL)"
     if family == BOOL:
-        return f"{present} AND lower(trim({name})) NOT IN ({_quoted(TRUE_FORMS + FALSE_FORMS)})"
-    return f"{present} AND TRY_CAST(trim({name}) AS INTEGER) IS NULL"
+        return f"{present} AND lower(trim({name})) NOT IN ({quoted_list(TRUE_FORMS + FALSE_FORMS)})"
+    return f"{present} AND (NOT regexp_matches(trim({name}), '{WHOLE}') OR TRY_CAST(trim({name}) AS INTEGER) IS NULL)"
 
 
 class _Checker:
@@ -95,7 +96,7 @@ class _Checker:
         """The first file holding a row that matches `condition`, and that row's number in it (1 = first row)."""
         files, kind = self.tables[table]
         for path in files:
-            source = typed_source([path], kind, table) if typed else _reader([path], kind, table)
+            source = typed_source([path], kind, table) if typed else reader([path], kind, table)
             numbered = f"(SELECT row_number() OVER () AS row_number_, * FROM {source}) AS {table}"
             row = self.con.execute(f"SELECT min(row_number_) FROM {numbered} WHERE {condition}", parameters)
             found = row.fetchone()
@@ -113,9 +114,9 @@ class _Checker:
                         self.report.problems += [_error(LakeError(e)) for e in errors]
                         continue
                 for path in files:
-                    columns = _describe(self.con, _reader([path], kind, table), str(path))
-                    _check_types(table, kind, columns, str(path))
-                    if table == "claims" and not _is_hive(files) and "fill_month" not in columns:
+                    columns = describe_source(self.con, reader([path], kind, table), str(path))
+                    check_types(table, kind, columns, str(path))
+                    if table == "claims" and not is_hive(files) and "fill_month" not in columns:
                         raise LakeError(
                             f"{path}: column 'fill_month': claims need fill_month=YYYY-MM folders"
                         )
@@ -132,7 +133,7 @@ class _Checker:
                     continue
                 condition = _text_condition(column.name, column.type)
                 rows = self.count(
-                    f"SELECT count(*) FROM {_reader(files, kind, table)} AS {table} WHERE {condition}"
+                    f"SELECT count(*) FROM {reader(files, kind, table)} AS {table} WHERE {condition}"
                 )
                 if rows:
                     where, first = self.first_row(table, condition, [], typed=False)

@@ -105,17 +105,17 @@ def partition_errors(lake: Path, files: list[Path]) -> list[str]:
     return errors
 
 
-def _is_hive(files: list[Path]) -> bool:
+def is_hive(files: list[Path]) -> bool:
     return any(part.startswith("fill_month=") for p in files for part in p.parts)
 
 
-def _reader(files: list[Path], kind: str, table: str) -> str:
+def reader(files: list[Path], kind: str, table: str) -> str:
     paths = "[" + ", ".join(_quote(p) for p in files) + "]"
     hive = ""
     if table == "claims":
         hive = (
             ", hive_partitioning = true, hive_types = {'fill_month': VARCHAR}"
-            if _is_hive(files)
+            if is_hive(files)
             else ", hive_partitioning = false"
         )
     if kind == "parquet":
@@ -125,14 +125,14 @@ def _reader(files: list[Path], kind: str, table: str) -> str:
     return f"read_json({paths}, format = 'array')"
 
 
-def _describe(con: duckdb.DuckDBPyConnection, source: str, where: str) -> dict[str, str]:
+def describe_source(con: duckdb.DuckDBPyConnection, source: str, where: str) -> dict[str, str]:
     try:
         return {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     except duckdb.Error as exc:
         raise LakeError(f"{where}: unreadable ({str(exc).splitlines()[0][:200]})") from exc
 
 
-def _check_types(table: str, kind: str, columns: dict[str, str], where: str) -> None:
+def check_types(table: str, kind: str, columns: dict[str, str], where: str) -> None:
     for column, family in SCHEMA[table].items():
         if column not in columns:
             raise LakeError(f"{where}: missing required column {column!r} of table {table}")
@@ -155,7 +155,7 @@ def _check_types(table: str, kind: str, columns: dict[str, str], where: str) -> 
 TRUE_FORMS, FALSE_FORMS = ("true", "t", "1", "yes", "y"), ("false", "f", "0", "no", "n")
 
 
-def _quoted(values: tuple[str, ...]) -> str:
+def quoted_list(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
@@ -168,8 +168,8 @@ def _cast(table: str, kind: str) -> str:
             expr = f"TRY_CAST(trim({name}) AS DATE)" if kind == "csv" else f"CAST({name} AS DATE)"
         elif family == BOOL and kind == "csv":
             expr = (
-                f"CASE WHEN lower(trim({name})) IN ({_quoted(TRUE_FORMS)}) THEN true "
-                f"WHEN lower(trim({name})) IN ({_quoted(FALSE_FORMS)}) THEN false END"
+                f"CASE WHEN lower(trim({name})) IN ({quoted_list(TRUE_FORMS)}) THEN true "
+                f"WHEN lower(trim({name})) IN ({quoted_list(FALSE_FORMS)}) THEN false END"
             )
         elif family == INT and kind == "csv":
             expr = f"TRY_CAST(trim({name}) AS INTEGER)"
@@ -187,7 +187,7 @@ def _cast(table: str, kind: str) -> str:
 
 def typed_source(files: list[Path], kind: str, table: str) -> str:
     """A relation of the table's files with the contract's types (what the audience query and the rules read)."""
-    return f"(SELECT {_cast(table, kind)} FROM {_reader(files, kind, table)})"
+    return f"(SELECT {_cast(table, kind)} FROM {reader(files, kind, table)})"
 
 
 def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
@@ -202,9 +202,9 @@ def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
             where = lake / table
             files, kind = table_files(lake, table)
             for path in files:  # every file: one bad partition must not hide behind a good first one
-                columns = _describe(con, _reader([path], kind, table), str(path))
-                _check_types(table, kind, columns, str(path))
-                if table == "claims" and not _is_hive(files) and "fill_month" not in columns:
+                columns = describe_source(con, reader([path], kind, table), str(path))
+                check_types(table, kind, columns, str(path))
+                if table == "claims" and not is_hive(files) and "fill_month" not in columns:
                     raise LakeError(
                         f"{path}: claims need fill_month=YYYY-MM partition folders or a 'fill_month' column"
                     )
@@ -292,9 +292,9 @@ def load_clients(lake_dir: str | Path) -> tuple[list[dict], list[Problem]]:
     try:
         rows: list[dict] = []
         for path in files:
-            source = _reader([path], kind, "clients")
-            columns = _describe(con, source, str(path))
-            _check_types("clients", kind, columns, str(path))
+            source = reader([path], kind, "clients")
+            columns = describe_source(con, source, str(path))
+            check_types("clients", kind, columns, str(path))
             try:
                 cursor = con.execute(f"SELECT * FROM {source}")
                 names = [d[0] for d in cursor.description]

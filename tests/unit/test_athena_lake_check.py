@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 from botocore.stub import ANY
-from coach.adapters.athena import sql_literal
+from coach.adapters.athena import RULES_AT_ONCE, sql_literal
 from coach.adapters.memory import MemoryObjectStore
 from coach.audience.service import build_audience
 from coach.intake import plan_campaign
@@ -32,34 +32,37 @@ CLIENTS_KEY = f"unload/_clients/{FIXED.hex}/part-0.gz"
 
 
 def expect_rules(stub, counts: dict[tuple[str, str, str], int]) -> list[dict]:
-    """Every rule started (its Athena SQL, the event date bound only where the rule needs it), then one count each."""
+    """Every rule started (its Athena SQL, the event date bound only where the rule needs it), ten at a time, then
+    one count each."""
     started = []
-    for index, rule in enumerate(RULES):
-        params = {
-            "QueryString": rule.sql("athena"),
-            "WorkGroup": "wg",
-            "QueryExecutionContext": {"Database": "db"},
-        }
-        if rule.needs_event:
-            params["ExecutionParameters"] = [sql_literal(ANNOUNCED.isoformat())]
-        stub.add_response("start_query_execution", {"QueryExecutionId": f"r{index}"}, params)
-        started.append(params)
-    for index, rule in enumerate(RULES):
-        stub.add_response(
-            "get_query_execution",
-            {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}},
-            {"QueryExecutionId": f"r{index}"},
-        )
-        count = counts.get((rule.name, rule.table, rule.column), 0)
-        stub.add_response(
-            "get_query_results",
-            {
-                "ResultSet": {
-                    "Rows": [{"Data": [{"VarCharValue": "_col0"}]}, {"Data": [{"VarCharValue": str(count)}]}]
-                }
-            },
-            {"QueryExecutionId": f"r{index}", "MaxResults": 2},
-        )
+    for wave in range(0, len(RULES), RULES_AT_ONCE):
+        batch = list(enumerate(RULES))[wave : wave + RULES_AT_ONCE]
+        for index, rule in batch:
+            params = {
+                "QueryString": rule.sql("athena"),
+                "WorkGroup": "wg",
+                "QueryExecutionContext": {"Database": "db"},
+            }
+            if rule.needs_event:
+                params["ExecutionParameters"] = [sql_literal(ANNOUNCED.isoformat())]
+            stub.add_response("start_query_execution", {"QueryExecutionId": f"r{index}"}, params)
+            started.append(params)
+        for index, rule in batch:
+            stub.add_response(
+                "get_query_execution",
+                {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}},
+                {"QueryExecutionId": f"r{index}"},
+            )
+            count = str(counts.get((rule.name, rule.table, rule.column), 0))
+            stub.add_response(
+                "get_query_results",
+                {
+                    "ResultSet": {
+                        "Rows": [{"Data": [{"VarCharValue": "_col0"}]}, {"Data": [{"VarCharValue": count}]}]
+                    }
+                },
+                {"QueryExecutionId": f"r{index}", "MaxResults": 2},
+            )
     return started
 
 
@@ -135,12 +138,12 @@ def test_an_error_fails_the_audience_stage_before_the_audience_query(athena):
             batch_size=10,
         )
     message = str(caught.value)
-    assert "db.members: column 'client_id': 3 rows name a client that clients/ does not list" in message
+    assert "db.members: column 'client_id': 3 rows: a client that clients/ does not list" in message
     assert "\n" not in message
 
 
 def test_the_operator_alert_lists_the_lake_problems_and_nothing_else_of_a_cause():
-    problems = ["error: db.members: column 'client_id': 3 rows name a client that clients/ does not list"]
+    problems = ["error: db.members: column 'client_id': 3 rows: a client that clients/ does not list"]
     cause = json.dumps(
         {
             "errorType": "LakeCheckFailed",
@@ -173,9 +176,7 @@ def test_the_alert_email_shows_the_problems():
         kind="operator_alert",
         stage="audience",
         error="LakeCheckFailed",
-        lake_problems=[
-            "error: db.claims: column 'claim_status': 12 rows hold a value outside the allowed ones"
-        ],
+        lake_problems=["error: db.claims: column 'claim_status': 12 rows: a value outside the allowed ones"],
     )
     send_notice(
         notice,
@@ -186,4 +187,62 @@ def test_the_alert_email_shows_the_problems():
         operator_email="ops@x.example",
     )
     [sent] = mailer.sent
-    assert "nothing was sent to anyone" in sent.text and "column 'claim_status': 12 rows" in sent.text
+    assert (
+        "nothing was sent to anyone" in sent.text
+        and "column 'claim_status': 12 rows: a value outside" in sent.text
+    )
+
+
+class LakeListingS3(FakeS3):
+    """S3 holding the clients UNLOAD and the lake's claims folders (listed with a delimiter, as S3 does)."""
+
+    def __init__(self, objects, lake_keys):
+        super().__init__(objects)
+        self.lake_keys = lake_keys
+
+    def get_paginator(self, name):
+        inner, lake_keys = super().get_paginator(name), self.lake_keys
+
+        class Paginator:
+            def paginate(self, Bucket, Prefix, Delimiter=None):
+                if Delimiter is None:
+                    yield from inner.paginate(Bucket=Bucket, Prefix=Prefix)
+                    return
+                assert Bucket == "pbm-lake"
+                below = [k[len(Prefix) :] for k in lake_keys if k.startswith(Prefix)]
+                yield {
+                    "CommonPrefixes": [
+                        {"Prefix": Prefix + p}
+                        for p in sorted({k.split("/")[0] + "/" for k in below if "/" in k})
+                    ],
+                    "Contents": [{"Key": Prefix + k, "Size": 10} for k in below if "/" not in k],
+                }
+
+        return Paginator()
+
+
+def test_claims_folders_athena_would_ignore_are_errors(athena):
+    client, stub = athena
+    expect_rules(stub, {})
+    expect_clients_unload(stub)
+    lake_keys = [
+        "extracts/claims/fill_month=2002-10/part-0.parquet",
+        "extracts/claims/fill_month=2002-9/part-0.parquet",
+        "extracts/claims/loose.parquet",
+    ]
+    s3 = LakeListingS3(clients_s3().objects, lake_keys)
+    checked = stubbed.AthenaClaimsEngine(
+        workgroup="wg",
+        database="db",
+        output_s3_uri="s3://results/unload",
+        lake_uri="s3://pbm-lake/extracts",
+        athena=client,
+        s3=s3,
+        sleep=lambda seconds: None,
+    )
+    problems = checked.lake_problems(ANNOUNCED)
+    assert [(p.where, p.column) for p in problems] == [
+        ("s3://pbm-lake/extracts/claims/fill_month=2002-9/", "fill_month"),
+        ("s3://pbm-lake/extracts/claims/", "fill_month"),
+    ]
+    assert all(p.is_error for p in problems)

@@ -161,9 +161,7 @@ def test_workflow_state_gets_counts_and_keys_only(tmp_path):
 
 
 def test_member_of_an_unlisted_client_is_a_clear_error(tmp_path):
-    with pytest.raises(
-        LakeError, match="column .client_id.: 1 row name a client that clients/ does not list"
-    ):
+    with pytest.raises(LakeError, match="column .client_id.: 1 row: a client that clients/ does not list"):
         audience(tmp_path, [member("M1", "C9", "A", "B")], [("M1", CLARITIN_NDC, ANNOUNCED, "paid")])
 
 

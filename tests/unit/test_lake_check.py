@@ -118,15 +118,18 @@ def test_a_boolean_in_an_unknown_form_is_an_error_and_the_accepted_forms_pass(cs
     assert error.first_row == 3 and "nope" not in error.line()
 
 
-def test_a_whole_number_column_holding_text_is_an_error(csv_lake):
+def test_a_whole_number_column_holding_text_or_a_fraction_is_an_error(csv_lake):
     edit_csv(csv_lake / f"{OCT_CLAIMS}.csv", 1, "days_supply", "thirty")
-    assert only_error(check_lake(csv_lake), "days_supply").rows == 1
+    edit_csv(csv_lake / f"{OCT_CLAIMS}.csv", 2, "days_supply", "30.5")
+    edit_csv(csv_lake / f"{OCT_CLAIMS}.csv", 3, "days_supply", " 90 ")
+    error = only_error(check_lake(csv_lake), "days_supply")
+    assert (error.rows, error.first_row) == (2, 1)
 
 
 def test_an_empty_required_value_is_an_error_blank_or_null(csv_lake, lake):
     edit_csv(csv_lake / "members/members.csv", 2, "last_name", "  ")
     error = only_error(check_lake(csv_lake), "last_name")
-    assert error.problem == "are empty" and error.first_row == 2
+    assert error.problem == "empty" and error.first_row == 2
     edit_parquet(lake / "members/members.parquet", "member_id", ["M1", None, "M3"])
     assert only_error(check_lake(lake), "member_id").rows == 1
 
@@ -239,3 +242,19 @@ def test_no_member_value_ever_appears_in_a_problem(csv_lake):
     lines = " ".join(p.line() for p in check_lake(csv_lake).problems)
     assert "email_consent" in lines and "client_id" in lines
     assert "Ann" not in lines and "Bo Kim" not in lines
+
+
+def test_claims_files_outside_the_partition_folders_are_an_error(lake):
+    shutil.copy(lake / f"{OCT_CLAIMS}.parquet", lake / "claims" / "stray.parquet")
+    error = only_error(check_lake(lake), "fill_month")
+    assert error.where == str(lake / "claims") and "outside the fill_month=YYYY-MM" in error.problem
+
+
+def test_a_client_id_outside_the_allowed_characters_is_an_error(lake):
+    edit_parquet(lake / "members/members.parquet", "client_id", ["C1", "C1", "C 2"])
+    report = check_lake(lake)
+    assert sorted((e.column, e.problem) for e in report.errors) == [
+        ("client_id", "a client that clients/ does not list"),
+        ("client_id", "not in the contract's form"),
+    ]
+    assert all(e.first_row == 3 for e in report.errors)

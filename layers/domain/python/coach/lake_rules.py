@@ -51,7 +51,7 @@ class Problem:
             self.column and f"{self.column!r}" not in self.problem
         )  # structural problems name it themselves
         column = f"column {self.column!r}: " if named else ""
-        rows = "" if self.rows is None else f"{self.rows:,} row{'' if self.rows == 1 else 's'} "
+        rows = "" if self.rows is None else f"{self.rows:,} row{'' if self.rows == 1 else 's'}: "
         first = f" (first at row {self.first_row})" if self.first_row else ""
         expected = f"; expected {self.expected}" if self.expected else ""
         return f"{self.severity}: {self.where}: {column}{rows}{self.problem}{first}{expected}"
@@ -98,7 +98,7 @@ def _column_rules(table: str) -> list[Rule]:
                     table,
                     name,
                     "error",
-                    "are empty",
+                    "empty",
                     "a value in every row",
                     f"{name} IS NULL{blank}",
                 )
@@ -110,7 +110,7 @@ def _column_rules(table: str) -> list[Rule]:
                     table,
                     name,
                     "error",
-                    "are not in the contract's form",
+                    "not in the contract's form",
                     PATTERNS[column.pattern],
                     f"{name} IS NOT NULL AND NOT {{regex}}({name}, '^({column.pattern})$')",
                 )
@@ -123,7 +123,7 @@ def _column_rules(table: str) -> list[Rule]:
                     table,
                     name,
                     "error",
-                    "hold a value outside the allowed ones",
+                    "a value outside the allowed ones",
                     f"one of {', '.join(column.values)} (any case)",
                     f"{name} IS NOT NULL AND trim({name}) <> '' AND lower(trim({name})) NOT IN ({allowed})",
                 )
@@ -138,7 +138,7 @@ def _key_rule(table: str) -> Rule:
         table,
         key,
         "error",
-        "share their key with another row",
+        "a key that another row has too",
         f"each {key} once in {table}/",
         query=f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {table} WHERE {key} IS NOT NULL "
         f"GROUP BY {key} HAVING count(*) > 1) duplicated",
@@ -151,7 +151,7 @@ PARTITION_RULES = [
         "claims",
         "fill_month",
         "error",
-        "are in a partition whose name is not a month",
+        "in a partition whose name is not a month",
         "partition folders named fill_month=YYYY-MM (fill_month=2026-05, not 2026-5)",
         f"fill_month IS NULL OR NOT {{regex}}(fill_month, '^({MONTH_PATTERN})$')",
     ),
@@ -160,7 +160,7 @@ PARTITION_RULES = [
         "claims",
         "fill_date",
         "error",
-        "have a fill_date outside their partition's month",
+        "a fill_date outside the month of its partition",
         "each claim in the fill_month=YYYY-MM folder of its fill_date",
         "fill_date IS NOT NULL AND fill_month IS NOT NULL AND substr(CAST(fill_date AS VARCHAR), 1, 7) <> fill_month",
     ),
@@ -171,7 +171,7 @@ REFERENCE_RULES = [
         "members",
         "client_id",
         "error",
-        "name a client that clients/ does not list",
+        "a client that clients/ does not list",
         "every member's client_id in clients/",
         "client_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM clients k WHERE k.client_id = members.client_id)",
         reads=("clients",),
@@ -183,7 +183,7 @@ WARNING_RULES = [
         "claims",
         "member_id",
         "warning",
-        "are claims of members that members/ does not list (they are in no audience)",
+        "a member that members/ does not list (in no audience)",
         "every claim's member in members/",
         "NOT EXISTS (SELECT 1 FROM members m WHERE m.member_id = claims.member_id)",
         reads=("members",),
@@ -193,7 +193,7 @@ WARNING_RULES = [
         "claims",
         "ndc",
         "warning",
-        "have an NDC the drug catalog does not list (matched only when the event lists it)",
+        "an NDC the drug catalog does not list (matched only when the event lists it)",
         "every claim's NDC in drugs/",
         "NOT EXISTS (SELECT 1 FROM drugs d WHERE d.ndc = claims.ndc)",
         reads=("drugs",),
@@ -203,7 +203,7 @@ WARNING_RULES = [
         "claims",
         "fill_date",
         "warning",
-        "were filled after the event was announced (outside every lookback)",
+        "filled after the event was announced (outside every lookback)",
         "fill dates up to the event's announced_on",
         "fill_date > CAST(? AS DATE)",
         needs_event=True,
@@ -238,7 +238,7 @@ def client_problems(clients: list[dict[str, Any]], where: str) -> list[Problem]:
                 "error",
                 where,
                 "client_id",
-                "share their key with another row",
+                "a key that another row has too",
                 "each client_id once",
                 duplicated,
             )
@@ -251,7 +251,7 @@ def client_problems(clients: list[dict[str, Any]], where: str) -> list[Problem]:
                 "error",
                 where,
                 "elections",
-                "name an event type that does not exist",
+                "an event type that does not exist",
                 "keys among " + ", ".join(EVENT_TYPES),
                 len(set(unknown)),
                 unknown[0],
@@ -269,7 +269,7 @@ def client_problems(clients: list[dict[str, Any]], where: str) -> list[Problem]:
                 "error",
                 where,
                 "elections",
-                "hold an election that is not always, ask or never",
+                "an election that is not always, ask or never",
                 "values always, ask or never (any case)",
                 len(set(values)),
                 values[0],

@@ -71,7 +71,10 @@ def claims_engine() -> ClaimsEngine:
     if not (s.athena_workgroup and s.athena_database and s.athena_output):
         raise RuntimeError("the claims engine needs ATHENA_WORKGROUP, ATHENA_DATABASE and ATHENA_OUTPUT")
     return AthenaClaimsEngine(
-        workgroup=s.athena_workgroup, database=s.athena_database, output_s3_uri=s.athena_output
+        workgroup=s.athena_workgroup,
+        database=s.athena_database,
+        output_s3_uri=s.athena_output,
+        lake_uri=s.lake_uri or None,
     )
 
 

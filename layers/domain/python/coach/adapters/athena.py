@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,7 +20,9 @@ from coach.adapters.aws import client
 from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDirectoryEntry
 from coach.audience.sql import AUDIENCE_SQL
 from coach.lake_rules import Problem, client_problems, lake_rules, normalise_elections
+from coach.lake_schema import MONTH_PATTERN
 
+RULES_AT_ONCE = 10  # lake-check queries running together: well inside Athena's concurrent-query quota
 THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
 MEMBER_COLUMNS = (
     "member_id",
@@ -59,6 +62,7 @@ class AthenaClaimsEngine:
         output_s3_uri: str,
         poll_seconds: float = 1.0,
         timeout_seconds: float = 840.0,
+        lake_uri: str | None = None,
         athena: Any = None,
         s3: Any = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -68,6 +72,7 @@ class AthenaClaimsEngine:
         self.workgroup, self.database = workgroup, database
         self.output = output_s3_uri.rstrip("/")
         self.poll_seconds, self.timeout_seconds = poll_seconds, timeout_seconds
+        self.lake_uri = lake_uri.rstrip("/") + "/" if lake_uri else None
         self._athena, self._s3, self._sleep = athena, s3, sleep
 
     @property
@@ -130,21 +135,60 @@ class AthenaClaimsEngine:
         return execution_id
 
     def lake_problems(self, announced_on: date) -> list[Problem]:
-        """Every rule of coach.lake_rules as one Athena query (started together, read one by one: a count each),
+        """Every rule of coach.lake_rules as one Athena query (started ten at a time, a count each),
         then the clients directory's rules. Problems name the table and column, never a value."""
-        rules = lake_rules(with_event=True)
-        started = [
-            (rule, self._start(rule.sql("athena"), [announced_on.isoformat()] if rule.needs_event else []))
-            for rule in rules
-        ]
-        problems = []
-        for rule, execution_id in started:
-            self._wait(execution_id)
-            result = self._call("get_query_results", QueryExecutionId=execution_id, MaxResults=2)
-            rows = int(result["ResultSet"]["Rows"][-1]["Data"][0]["VarCharValue"])  # row 0 is the header
-            if rows:
-                problems.append(rule.found(rows, f"{self.database}.{rule.table}"))
+        rules, problems = lake_rules(with_event=True), []
+        for wave in range(0, len(rules), RULES_AT_ONCE):
+            started = [
+                (
+                    rule,
+                    self._start(rule.sql("athena"), [announced_on.isoformat()] if rule.needs_event else []),
+                )
+                for rule in rules[wave : wave + RULES_AT_ONCE]
+            ]
+            for rule, execution_id in started:
+                self._wait(execution_id)
+                result = self._call("get_query_results", QueryExecutionId=execution_id, MaxResults=2)
+                rows = int(result["ResultSet"]["Rows"][-1]["Data"][0]["VarCharValue"])  # row 0 is the header
+                if rows:
+                    problems.append(rule.found(rows, f"{self.database}.{rule.table}"))
+        problems += self._partition_problems()
         return problems + client_problems(self._client_rows(), f"{self.database}.clients")
+
+    def _partition_problems(self) -> list[Problem]:
+        """Partition projection reads only claims/fill_month=YYYY-MM/: claims anywhere else would be ignored
+        silently, so the folder names are checked in S3 (names only: a listing, no object is read)."""
+        if not self.lake_uri:
+            return []
+        bucket, _, root = self.lake_uri[5:].partition("/")
+        prefix, problems = f"{root}claims/", []
+        month = re.compile(f"^fill_month=({MONTH_PATTERN})/$")
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
+        for page in pages:
+            for folder in page.get("CommonPrefixes", []):
+                name = folder["Prefix"][len(prefix) :]
+                if not month.match(name):
+                    problems.append(
+                        Problem(
+                            "error",
+                            f"{self.lake_uri}claims/{name}",
+                            "fill_month",
+                            "is a partition folder whose name is not a month (Athena would ignore its claims)",
+                            "partition folders named fill_month=YYYY-MM (fill_month=2026-05, not 2026-5)",
+                        )
+                    )
+            loose = [item for item in page.get("Contents", []) if item["Size"] > 0]
+            if loose:
+                problems.append(
+                    Problem(
+                        "error",
+                        f"{self.lake_uri}claims/",
+                        "fill_month",
+                        "claims files outside the partition folders (Athena would ignore them)",
+                        "every claims file in a fill_month=YYYY-MM folder",
+                    )
+                )
+        return problems
 
     def _objects(self, prefix: str) -> list[str]:
         bucket, key_prefix = prefix[5:].split("/", 1)
