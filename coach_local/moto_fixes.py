@@ -205,7 +205,7 @@ def install(answers: Any = None) -> None:
     global _answers
     _answers = answers
     _use_client_factory(_client_once)
-    StateTaskServiceCallback._evaluate_with_timeout = _task_timeout_on_answer_clock  # type: ignore[method-assign]
+    StateTaskServiceCallback._evaluate_with_timeout = _task_timeout_on_answer_clock  # type: ignore[method-assign,assignment]
     StateTaskServiceCallback._wait_for_task_token_timeout = _token_wait_on_answer_clock  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _map_run_with_tolerance  # type: ignore[method-assign]
     Table.query = _query_one_partition  # type: ignore[method-assign]

@@ -34,7 +34,8 @@ class AnswerClock:
         """Registry listener: an approval request names its question and the task token its wait listens on."""
         if function != "approval_request" or not isinstance(event, dict):
             return
-        client = event.get("client") if isinstance(event.get("client"), dict) else {}
+        client = event.get("client")
+        client = client if isinstance(client, dict) else {}
         token = event.get("task_token")
         if isinstance(token, str):
             question = question_of(

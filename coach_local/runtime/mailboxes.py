@@ -46,7 +46,7 @@ class Mailboxes:
             mailboxes.deliver(raw_data.encode("utf-8") if isinstance(raw_data, str) else raw_data)
             return message
 
-        SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
+        SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign,assignment]
 
     def uninstall(self) -> None:
         SESBackend.send_raw_email = _original_send_raw_email  # type: ignore[method-assign]
