@@ -112,3 +112,4 @@ class ApprovalServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._thread.join(timeout=5)

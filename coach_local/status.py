@@ -99,7 +99,7 @@ class StatusWriter:
     def stop(self) -> None:
         self._stop.set()
         self._changed.set()
-        self._thread.join()
+        self._thread.join(timeout=10)
         self.write(final=True)
 
     def write(self, final: bool = False) -> None:

@@ -4,6 +4,7 @@ nobody answers still gets its reminder and escalation and ends `no_response`."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -65,3 +66,6 @@ def test_every_answer_lands_on_a_machine_slower_than_the_waits(tmp_path):
         if "X-Coach-Client: C3" in path.read_text() and "X-Coach-Role: client" in path.read_text()
     )
     assert {"ask", "reminder", "escalation"} <= set(asked_c3)  # silence still reminds and escalates
+    # and the run left none of its own threads behind (the approver's team, the status writer, the approval pages)
+    ours = ("approver", "coach-status", "approval-server", "coach-progress")
+    assert [t.name for t in threading.enumerate() if t.name.startswith(ours)] == []
