@@ -29,6 +29,9 @@ templates_app = typer.Typer(help="Letter templates: check and preview.", no_args
 app.add_typer(templates_app, name="templates")
 event_app = typer.Typer(help="Market events for a deployed stack.", no_args_is_help=True)
 app.add_typer(event_app, name="event")
+app.add_typer(
+    __import__("coach_local.cli_feeds", fromlist=["feeds_app"]).feeds_app, name="feeds"
+)  # coach feeds …
 # Colours only on a terminal; without one (CI, pipes) a wide plain table rather than 80 cramped columns.
 console = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)

@@ -136,3 +136,22 @@ class AuditArchive(Protocol):
     def archive_campaign(self, records: Sequence[AuditRecord], campaign_id: str) -> str:
         """One snapshot of a campaign's whole trail; its key."""
         ...
+
+
+class FeedState(Protocol):
+    """What a market feed remembers between polls, per source: a watermark and one short value per key (a
+    record's content hash, a group's last state, an index entry). DynamoDB on AWS, a JSON folder locally."""
+
+    def get_watermark(self, source: str) -> str | None: ...
+
+    def set_watermark(self, source: str, value: str) -> None: ...
+
+    def get_values(self, source: str, keys: Iterable[str]) -> dict[str, str]:
+        """The stored value of each key that has one (keys never stored are absent)."""
+        ...
+
+    def put_values(self, source: str, values: dict[str, str]) -> None: ...
+
+    def replace_values(self, source: str, values: dict[str, str]) -> None:
+        """Make `values` the source's whole set: keys not in it are forgotten (a rebuilt index)."""
+        ...
