@@ -145,7 +145,7 @@ def _candidate(kind: str, group: list[dict[str, Any]], resolver: NdcResolver) ->
                                "it): its claims match by ingredient only.")  # fmt: skip
         if ndcs:
             reasons.append(
-                f"NDCs from the NDC directory for {', '.join(sorted(found))} ({len(ndcs)} packages)."
+                f"NDCs from the NDC directory for {', '.join(sorted(found))} ({len(ndcs)} package{'s' if len(ndcs) != 1 else ''})."
             )
     reasons.append(
         f"drug.ingredient is {ingredient!r} as FDA names it: the campaign reaches every member whose catalog "
