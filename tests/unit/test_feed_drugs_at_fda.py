@@ -127,3 +127,15 @@ def test_a_missing_file_or_column_is_named(tmp_path):
     replace_line(folder / "Submissions.txt", "SubmissionStatusDate", "StatusDate")
     with pytest.raises(FeedDataError, match=r"Submissions\.txt: column SubmissionStatusDate missing"):
         poll_drugs_at_fda(Bundle.from_path(folder), MemoryFeedState())
+
+
+def test_an_approval_that_cannot_make_a_valid_event_is_skipped_by_name_and_read_again_next_time(tmp_path):
+    folder = copy_of("drugsatfda", tmp_path)
+    replace_line(folder / "Products.txt", "2MG\t0\tABILIFY", "2MG\t0\tABI\x07LIFY")
+    replace_line(folder / "Products.txt", "\t0\tABILIFY\t", "\t0\tABI\x07LIFY\t")
+    state = indexed_state()
+    result = poll_drugs_at_fda(Bundle.from_path(folder), state)
+    assert sorted(by_id(result)) == [CLARITIN, "drugs-at-fda-NDA019670-SUPPL-20-otc-switch"]
+    assert any(w.startswith("Drugs@FDA NDA021436 ORIG-1: ") and "drug.name" in w for w in result.warnings)
+    fixed = poll_drugs_at_fda(Bundle.from_path(FIXTURES / "drugsatfda"), state)
+    assert sorted(by_id(fixed)) == ["drugs-at-fda-NDA021436-ORIG-1-new-drug"]

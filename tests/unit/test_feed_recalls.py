@@ -136,6 +136,21 @@ def test_a_reclassification_to_a_less_serious_class_raises_nothing_and_is_not_un
     assert map_recalls([record("D-0101-2027")], state).candidates == []  # back to class I: already raised
 
 
+def test_an_unreadable_record_is_skipped_with_a_warning_and_the_others_still_raise_candidates():
+    broken = record("D-0101-2027")
+    broken["recall_initiation_date"] = "11/04/2026"
+    state = MemoryFeedState()
+    result = map_recalls([broken, record("D-0102-2027")], state)
+    assert [c.event_id for c in result.candidates] == ["fda-recall-D-0102-2027-class-II"]
+    assert (
+        "recall D-0101-2027: recall_initiation_date '11/04/2026' is not YYYYMMDD; skipped" in result.warnings
+    )
+    fixed = map_recalls(
+        [record("D-0101-2027")], state
+    )  # nothing was remembered for it: the next poll raises it
+    assert [c.event_id for c in fixed.candidates] == ["fda-recall-D-0101-2027-class-I"]
+
+
 def test_a_record_repeated_across_pages_counts_once():
     result = map_recalls([record("D-0101-2027"), record("D-0101-2027")], MemoryFeedState())
     assert len(result.candidates) == 1

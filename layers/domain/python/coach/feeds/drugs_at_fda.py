@@ -14,7 +14,14 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from coach.feeds.candidate import Candidate, PollResult, content_hash, make_candidate, title_case
+from coach.feeds.candidate import (
+    Candidate,
+    FeedDataError,
+    PollResult,
+    content_hash,
+    make_candidate,
+    title_case,
+)
 from coach.feeds.ndc_directory import NdcResolver, application_key, ingredient_key
 from coach.feeds.tables import Bundle, Row, read_table
 from coach.ports import FeedState
@@ -198,7 +205,12 @@ def poll_drugs_at_fda(bundle: Bundle, state: FeedState) -> PollResult:
         groups[(approval["kind"], ingredient, approval["approved"])].append(approval)
     resolver = NdcResolver(state)
     for (kind, _, _), group in sorted(groups.items(), key=lambda item: (item[0][2], item[0][1], item[0][0])):
-        result.candidates.append(_candidate(kind, group, resolver))
+        try:
+            result.candidates.append(_candidate(kind, group, resolver))
+        except FeedDataError as exc:  # the others still count; this group is read again next poll
+            result.warnings.append(f"{exc}; skipped")
+            for approval in group:
+                updates.pop(f"{approval['application']}-{approval['submission']}", None)
     if updates:
         state.put_values(SOURCE, updates)
     state.set_watermark(

@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from coach.feeds.candidate import Candidate, PollResult, make_candidate, title_case
+from coach.feeds.candidate import Candidate, FeedDataError, PollResult, make_candidate, title_case
 from coach.feeds.ndc_directory import NdcResolver, application_key
 from coach.feeds.tables import Bundle, Row, read_table
 from coach.ports import FeedState
@@ -176,7 +176,11 @@ def poll_orange_book(bundle: Bundle, state: FeedState, today: date, lead_days: i
         if before.get(f"group:{group}") != now:
             updates[f"group:{group}"] = now
         if generics and brands and before.get(f"group:{group}") == BRAND_ONLY:
-            result.candidates.append(_launch(brands, generics[0], today, resolver))
+            try:
+                result.candidates.append(_launch(brands, generics[0], today, resolver))
+            except FeedDataError as exc:  # read again next poll: the group keeps its brand-only state
+                result.warnings.append(f"{exc}; skipped")
+                updates.pop(f"group:{group}", None)
         if generics:
             continue
         for brand in brands:
@@ -192,7 +196,11 @@ def poll_orange_book(bundle: Bundle, state: FeedState, today: date, lead_days: i
         if f"expiry:{application}:{when.isoformat()}" in raised:
             result.unchanged += 1
             continue
-        result.candidates.append(_expiry(rows, when, what, today, resolver))
+        try:
+            result.candidates.append(_expiry(rows, when, what, today, resolver))
+        except FeedDataError as exc:
+            result.warnings.append(f"{exc}; skipped")
+            continue
         updates[f"expiry:{application}:{when.isoformat()}"] = today.isoformat()
     result.unchanged += sum(1 for g in groups if f"group:{g}" in before and f"group:{g}" not in updates)
     if updates:

@@ -176,15 +176,21 @@ def map_recalls(records: Iterable[dict[str, Any]], state: FeedState) -> PollResu
             result.warnings.append(f"recall {number}: not classified (I, II or III) yet; skipped until it is")
             continue
         before = stored.get(number)
-        if before is None:
-            result.candidates.append(map_recall(record))
-        elif before["hash"] == digest:
+        if before is not None and before["hash"] == digest:
             result.unchanged += 1
             continue
-        elif _SERIOUSNESS[klass] > _SERIOUSNESS[before["class"]]:
-            result.candidates.append(map_recall(record, reclassified_from=before["class"]))
-        else:
-            result.unchanged += 1
+        try:
+            if before is None:
+                result.candidates.append(map_recall(record))
+            elif _SERIOUSNESS[klass] > _SERIOUSNESS[before["class"]]:
+                result.candidates.append(map_recall(record, reclassified_from=before["class"]))
+            else:
+                result.unchanged += 1
+        except (
+            FeedDataError
+        ) as exc:  # one unreadable record must not hide the others; it is retried next poll
+            result.warnings.append(f"{exc}; skipped")
+            continue
         worst = (
             klass
             if before is None or _SERIOUSNESS[klass] > _SERIOUSNESS[before["class"]]
@@ -205,11 +211,15 @@ def poll_recalls(source: EnforcementSource, state: FeedState, today: date) -> Po
     since = date.fromisoformat(mark["through"]) - OVERLAP if mark.get("through") else today - FIRST_POLL
     records = list(source.records(since, today))
     result = map_recalls(records, state)
-    dates = [
-        openfda_date(r["report_date"], "report_date", str(r.get("recall_number")))
-        for r in records
-        if r.get("report_date")
-    ]
+    dates = []
+    for record in records:
+        try:
+            reported = openfda_date(
+                record.get("report_date"), "report_date", str(record.get("recall_number"))
+            )
+            dates.append(min(reported, today))  # a mistyped future date must not push the window past today
+        except FeedDataError:
+            continue  # already reported by map_recalls
     through = max(
         [*dates, *([date.fromisoformat(mark["through"])] if mark.get("through") else [])], default=None
     )
