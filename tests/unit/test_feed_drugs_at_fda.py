@@ -3,12 +3,14 @@ quotes, notes broken over lines, space-padded join keys), on the recorded excerp
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from coach.adapters.feed_state import MemoryFeedState
 from coach.feeds.candidate import FeedDataError
 from coach.feeds.drugs_at_fda import poll_drugs_at_fda, read_approvals
 from coach.feeds.ndc_directory import poll_ndc_directory
-from coach.feeds.tables import Bundle
+from coach.feeds.tables import Bundle, read_table
 from coach.models import MarketEvent
 
 from tests.unit.feed_fixtures import FIXTURES, copy_of, replace_line, zipped
@@ -139,3 +141,19 @@ def test_an_approval_that_cannot_make_a_valid_event_is_skipped_by_name_and_read_
     assert any(w.startswith("Drugs@FDA NDA021436 ORIG-1: ") and "drug.name" in w for w in result.warnings)
     fixed = poll_drugs_at_fda(Bundle.from_path(FIXTURES / "drugsatfda"), state)
     assert sorted(by_id(fixed)) == ["drugs-at-fda-NDA021436-ORIG-1-new-drug"]
+
+
+def test_the_notes_read_as_published_cp1252_quotes_and_broken_lines_included():
+    rows = read_table(
+        Bundle.from_path(FIXTURES / "drugsatfda"),
+        "Submissions.txt",
+        delimiter="\t",
+        encoding="cp1252",
+        required=("ApplNo", "SubmissionsPublicNotes"),
+        row_start=re.compile(r"^\s*\d"),
+    )
+    notes = {(r["applno"], r["submissionno"]): r["submissionspublicnotes"] for r in rows}
+    assert notes[("019658", "26")] == 'Switch of "Claritin" 10 mg to OTC; the sponsor\u2019s request'
+    assert notes[("020704", "9")] == "Orally disintegrating tablets; note continued on a second line"
+    assert {r["reviewpriority"] for r in rows if r["applno"] == "020704"} == {"STANDARD"}
+    assert len(rows) == 9
