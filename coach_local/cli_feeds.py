@@ -14,12 +14,9 @@ from coach.adapters.fda_files import ARCHIVES, DownloadFailed, download
 from coach.adapters.openfda import OpenFdaClient, OpenFdaUnavailable, page_results
 from coach.feeds import SOURCES
 from coach.feeds.candidate import FeedDataError, PollResult, content_hash
-from coach.feeds.drugs_at_fda import poll_drugs_at_fda
-from coach.feeds.ndc_directory import poll_ndc_directory
-from coach.feeds.orange_book import poll_orange_book
-from coach.feeds.recalls import poll_recalls
+from coach.feeds.recalls import EnforcementSource
+from coach.feeds.service import poll_source
 from coach.feeds.tables import Bundle
-from coach.playbooks import load_playbook
 from rich.console import Console
 from rich.table import Table
 
@@ -30,7 +27,6 @@ feeds_app = typer.Typer(
 )
 console = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
-DEFAULT_LEAD_DAYS = 90
 
 
 class RecordedEnforcement:
@@ -67,16 +63,16 @@ def _bundle(source: str, path: Path | None) -> Bundle:
 
 
 def run_poll(source: str, path: Path | None, state_dir: Path, today: date) -> PollResult:
-    state = FolderFeedState(state_dir)
-    if source == "fda-recalls":
-        enforcement = RecordedEnforcement(path) if path is not None else OpenFdaClient()
-        return poll_recalls(enforcement, state, today)
-    if source == "drugs-at-fda":
-        return poll_drugs_at_fda(_bundle(source, path), state)
-    if source == "orange-book":
-        lead = load_playbook("patent_expiry").feed_lead_days or DEFAULT_LEAD_DAYS
-        return poll_orange_book(_bundle(source, path), state, today, lead)
-    return poll_ndc_directory(_bundle(source, path), state)
+    def enforcement() -> EnforcementSource:
+        return RecordedEnforcement(path) if path is not None else OpenFdaClient()
+
+    return poll_source(
+        source,
+        FolderFeedState(state_dir),
+        today,
+        archive=lambda: _bundle(source, path),
+        enforcement=enforcement,
+    )
 
 
 def _show(result: PollResult) -> None:
