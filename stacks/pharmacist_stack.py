@@ -13,12 +13,13 @@ from stacks.constructs.approvals_api import ApprovalsApi
 from stacks.constructs.approvals_table import ApprovalsTable
 from stacks.constructs.claims_lake import ClaimsLake
 from stacks.constructs.encryption import Encryption
+from stacks.constructs.feeds import FeedSchedules, FeedStateTable
 from stacks.constructs.functions import Functions
 from stacks.constructs.intake import Intake
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.nag import acknowledge_roles
 from stacks.constructs.notifications import Notifications
-from stacks.constructs.permissions import Resources, grant_least_privilege
+from stacks.constructs.permissions import Resources, grant_feeds, grant_least_privilege
 from stacks.constructs.storage import Storage
 from stacks.constructs.workflow import Workflow
 
@@ -70,6 +71,7 @@ class AutomatedPharmacistStack(Stack):
             key=key,
         )
         table = ApprovalsTable(self, "Approvals", key=key).table
+        feed_state = FeedStateTable(self, "FeedState", key=key).table
         notifications = Notifications(
             self, "Notifications", sender_email=sender_email, sender_domain=sender_domain
         )
@@ -93,6 +95,7 @@ class AutomatedPharmacistStack(Stack):
                 "ATHENA_OUTPUT": claims.results_location + "unload/",
                 "OPERATOR_EMAIL": operator_email or "",
                 "SES_CONFIGURATION_SET": notifications.configuration_set.configuration_set_name,
+                "FEED_STATE_TABLE": feed_state.table_name,
             },
         )
         api = ApprovalsApi(
@@ -115,6 +118,13 @@ class AutomatedPharmacistStack(Stack):
             self, "FailureAlerts", function=functions["notify"], state_machine_arn=workflow.arn, key=key
         )
         grant_least_privilege(functions, Resources(storage, lake, claims, table, notifications, workflow))
+        feeds = FeedSchedules(self, "Feeds", function=functions["feeds"], key=key)
+        grant_feeds(
+            functions,
+            feed_state,
+            key.key_arn,
+            f"arn:{self.partition}:events:{self.region}:{self.account}:event-bus/default",
+        )
         if lake_key_arn:  # an existing lake encrypted with its own key: the audience query decrypts it
             kms.Key.from_key_arn(self, "LakeKey", lake_key_arn).grant_decrypt(functions["audience"])
         Monitoring(
@@ -126,7 +136,7 @@ class AutomatedPharmacistStack(Stack):
             key=key,
             alarm_email=alarm_email,
         )
-        acknowledge_roles([*functions.by_name.values()], workflow.state_machine.role)
+        acknowledge_roles([*functions.by_name.values()], workflow.state_machine.role, feeds.role)
         CfnOutput(self, "ApprovalApiUrl", value=api.api.url)
         CfnOutput(self, "StateMachineArn", value=workflow.arn)
         CfnOutput(self, "DataBucket", value=storage.data.bucket_name)

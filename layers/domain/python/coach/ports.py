@@ -155,3 +155,9 @@ class FeedState(Protocol):
     def replace_values(self, source: str, values: dict[str, str]) -> None:
         """Make `values` the source's whole set: keys not in it are forgotten (a rebuilt index)."""
         ...
+
+
+class EventPublisher(Protocol):
+    def put(self, source: str, detail_type: str, details: Sequence[dict]) -> None:
+        """Put one event per detail on the bus; raises when any is not accepted."""
+        ...
