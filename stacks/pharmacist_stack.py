@@ -19,7 +19,7 @@ from stacks.constructs.intake import Intake
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.nag import acknowledge_roles
 from stacks.constructs.notifications import Notifications
-from stacks.constructs.permissions import Resources, grant_feeds, grant_least_privilege
+from stacks.constructs.permissions import Resources, allow, grant_feeds, grant_least_privilege
 from stacks.constructs.storage import Storage
 from stacks.constructs.workflow import Workflow
 
@@ -48,6 +48,7 @@ class AutomatedPharmacistStack(Stack):
         sender_domain: str | None = None,
         letters_batch_size: int = BATCH_SIZE,
         letters_max_concurrency: int = 50,
+        openfda_api_key_secret_arn: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
@@ -125,6 +126,11 @@ class AutomatedPharmacistStack(Stack):
             key.key_arn,
             f"arn:{self.partition}:events:{self.region}:{self.account}:event-bus/default",
         )
+        if (
+            openfda_api_key_secret_arn
+        ):  # the recalls feed's openFDA API key: the feeds function alone reads it
+            functions["feeds"].add_environment("OPENFDA_API_KEY_SECRET", openfda_api_key_secret_arn)
+            allow(functions["feeds"], ["secretsmanager:GetSecretValue"], [openfda_api_key_secret_arn])
         if lake_key_arn:  # an existing lake encrypted with its own key: the audience query decrypts it
             kms.Key.from_key_arn(self, "LakeKey", lake_key_arn).grant_decrypt(functions["audience"])
         Monitoring(

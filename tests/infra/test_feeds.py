@@ -87,3 +87,28 @@ def test_candidates_cannot_reach_intake_before_a_pharmacist_confirms():
     from coach.feeds.service import SOURCE_PREFIX
 
     assert not any(source.startswith(SOURCE_PREFIX) for source in EVENT_PATTERN["source"])
+
+
+def test_an_openfda_key_secret_is_readable_by_the_feeds_function_alone():
+    from tests.infra.synth import EXTERNAL_LAKE
+
+    arn = EXTERNAL_LAKE["openfda_api_key_secret_arn"]
+    external = synthesized(external_lake=True)
+    readers = [
+        name
+        for name, policy in external.of_type("AWS::IAM::Policy").items()
+        if "secretsmanager:" in json.dumps(policy["Properties"]["PolicyDocument"])
+    ]
+    assert len(readers) == 1 and readers[0].startswith("Functionsfeeds")
+    [grant] = [
+        s
+        for s in external.of_type("AWS::IAM::Policy")[readers[0]]["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "secretsmanager:GetSecretValue"
+    ]
+    assert grant["Resource"] == arn
+    _, function = logical(external, "Functionsfeeds", "AWS::Lambda::Function")
+    assert function["Properties"]["Environment"]["Variables"]["OPENFDA_API_KEY_SECRET"] == arn
+
+
+def test_without_a_key_secret_nobody_reads_secrets(synth):
+    assert "secretsmanager:" not in json.dumps(synth.of_type("AWS::IAM::Policy"))

@@ -109,3 +109,21 @@ def test_eventbridge_takes_candidates_ten_at_a_time_and_a_rejection_is_raised(mo
 
 def test_under_moto_the_bus_accepts_the_entries(mocked_aws):
     EventBridgePublisher().put("coach.feed.orange-book", "Drug Market Event", [{"event_id": "x"}] * 12)
+
+
+@pytest.mark.parametrize("stored", ["k-123", '{"api_key": "k-123"}'])
+def test_the_openfda_key_comes_from_the_secret_the_stack_names(monkeypatch, stored):
+    set_function_env(monkeypatch, FEED_STATE_TABLE=TABLE, OPENFDA_API_KEY_SECRET="openfda-api-key")
+    with mock_aws():
+        runtime.reset()
+        boto3.client("secretsmanager").create_secret(Name="openfda-api-key", SecretString=stored)
+        assert runtime.openfda().api_key == "k-123"
+        runtime.reset()
+
+
+def test_without_a_secret_openfda_is_called_without_a_key(monkeypatch):
+    set_function_env(monkeypatch, FEED_STATE_TABLE=TABLE)
+    monkeypatch.delenv("OPENFDA_API_KEY_SECRET", raising=False)
+    runtime.reset()
+    assert runtime.openfda().api_key is None
+    runtime.reset()

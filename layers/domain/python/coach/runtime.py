@@ -15,6 +15,7 @@ from coach.adapters.feed_state import DynamoFeedState
 from coach.adapters.mail import SesMailer
 from coach.adapters.openfda import OpenFdaClient
 from coach.adapters.s3 import S3ObjectStore
+from coach.adapters.secrets import api_key
 from coach.adapters.stepfunctions import StateMachineStarter, StepFunctionsCallbacks
 from coach.feeds.tables import Bundle
 from coach.ports import ClaimsEngine
@@ -68,7 +69,9 @@ def event_publisher() -> EventBridgePublisher:
 
 @cache
 def openfda() -> OpenFdaClient:
-    return OpenFdaClient()
+    """With an API key from Secrets Manager when the stack names one (a higher openFDA rate limit)."""
+    secret = settings().openfda_api_key_secret
+    return OpenFdaClient(api_key=api_key(secret) if secret else None)
 
 
 def feed_archive(source: str) -> Bundle:

@@ -41,6 +41,9 @@ class Settings:
         50  # the Letters map's MaxConcurrencyPath, written into the execution input
     )
     feed_state_table_value: str | None = None  # the market feeds' watermarks and content hashes
+    openfda_api_key_secret: str | None = (
+        None  # a Secrets Manager secret holding an openFDA API key; unset: none
+    )
 
     @property
     def state_machine_arn(self) -> str:
@@ -76,6 +79,7 @@ class Settings:
             state_machine_arn_value=os.environ.get("STATE_MACHINE_ARN") or None,
             letters_max_concurrency=int(os.environ.get("LETTERS_MAX_CONCURRENCY", "50")),
             feed_state_table_value=os.environ.get("FEED_STATE_TABLE") or None,
+            openfda_api_key_secret=os.environ.get("OPENFDA_API_KEY_SECRET") or None,
         )
 
 
