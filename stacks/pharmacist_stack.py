@@ -137,7 +137,7 @@ class AutomatedPharmacistStack(Stack):
             self,
             "Monitoring",
             state_machine=workflow.state_machine,
-            dlqs={"Intake": intake.dlq, "FailureAlerts": alerts.dlq},
+            dlqs={"Intake": intake.dlq, "FailureAlerts": alerts.dlq, "Feeds": feeds.dlq},
             functions=functions,
             key=key,
             alarm_email=alarm_email,
