@@ -17,6 +17,8 @@ Context (`-c name=value` or cdk.json), all optional:
   letters_batch_size members per letters batch, one Distributed Map item (default 2000; 100-20000)
   letters_max_concurrency  letter batches rendered at once per client, the Letters map's MaxConcurrency
                      (default 50; 1-1000)
+  openfda_api_key_secret_arn  a Secrets Manager secret holding an openFDA API key for the recalls feed (default:
+                     none, openFDA's lower anonymous rate limit)
   deps_layer_dir     a built dependency layer folder (default build/layers/deps; `make synth` builds it)
   functions_root     the folder of function folders (default functions/; tests point it at stubs)
   stack_name         default AutomatedPharmacist
@@ -83,6 +85,7 @@ def build(app: cdk.App) -> AutomatedPharmacistStack:
             app, "letters_max_concurrency", DEFAULT_LETTERS_MAX_CONCURRENCY, 1, 1_000
         ),
         approval_base_url=context("approval_base_url") or None,
+        openfda_api_key_secret_arn=context("openfda_api_key_secret_arn") or None,
         description="Automated pharmacist: market-event campaigns from claims lake to approved member letters",
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), HIPAASecurityChecks(app))

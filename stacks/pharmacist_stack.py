@@ -13,12 +13,13 @@ from stacks.constructs.approvals_api import ApprovalsApi
 from stacks.constructs.approvals_table import ApprovalsTable
 from stacks.constructs.claims_lake import ClaimsLake
 from stacks.constructs.encryption import Encryption
+from stacks.constructs.feeds import FeedSchedules, FeedStateTable
 from stacks.constructs.functions import Functions
 from stacks.constructs.intake import Intake
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.nag import acknowledge_roles
 from stacks.constructs.notifications import Notifications
-from stacks.constructs.permissions import Resources, grant_least_privilege
+from stacks.constructs.permissions import Resources, allow, grant_feeds, grant_least_privilege
 from stacks.constructs.storage import Storage
 from stacks.constructs.workflow import Workflow
 
@@ -47,6 +48,7 @@ class AutomatedPharmacistStack(Stack):
         sender_domain: str | None = None,
         letters_batch_size: int = BATCH_SIZE,
         letters_max_concurrency: int = 50,
+        openfda_api_key_secret_arn: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
@@ -70,6 +72,7 @@ class AutomatedPharmacistStack(Stack):
             key=key,
         )
         table = ApprovalsTable(self, "Approvals", key=key).table
+        feed_state = FeedStateTable(self, "FeedState", key=key).table
         notifications = Notifications(
             self, "Notifications", sender_email=sender_email, sender_domain=sender_domain
         )
@@ -93,6 +96,7 @@ class AutomatedPharmacistStack(Stack):
                 "ATHENA_OUTPUT": claims.results_location + "unload/",
                 "OPERATOR_EMAIL": operator_email or "",
                 "SES_CONFIGURATION_SET": notifications.configuration_set.configuration_set_name,
+                "FEED_STATE_TABLE": feed_state.table_name,
             },
         )
         api = ApprovalsApi(
@@ -115,18 +119,30 @@ class AutomatedPharmacistStack(Stack):
             self, "FailureAlerts", function=functions["notify"], state_machine_arn=workflow.arn, key=key
         )
         grant_least_privilege(functions, Resources(storage, lake, claims, table, notifications, workflow))
+        feeds = FeedSchedules(self, "Feeds", function=functions["feeds"], key=key)
+        grant_feeds(
+            functions,
+            feed_state,
+            key.key_arn,
+            f"arn:{self.partition}:events:{self.region}:{self.account}:event-bus/default",
+        )
+        if (
+            openfda_api_key_secret_arn
+        ):  # the recalls feed's openFDA API key: the feeds function alone reads it
+            functions["feeds"].add_environment("OPENFDA_API_KEY_SECRET", openfda_api_key_secret_arn)
+            allow(functions["feeds"], ["secretsmanager:GetSecretValue"], [openfda_api_key_secret_arn])
         if lake_key_arn:  # an existing lake encrypted with its own key: the audience query decrypts it
             kms.Key.from_key_arn(self, "LakeKey", lake_key_arn).grant_decrypt(functions["audience"])
         Monitoring(
             self,
             "Monitoring",
             state_machine=workflow.state_machine,
-            dlqs={"Intake": intake.dlq, "FailureAlerts": alerts.dlq},
+            dlqs={"Intake": intake.dlq, "FailureAlerts": alerts.dlq, "Feeds": feeds.dlq},
             functions=functions,
             key=key,
             alarm_email=alarm_email,
         )
-        acknowledge_roles([*functions.by_name.values()], workflow.state_machine.role)
+        acknowledge_roles([*functions.by_name.values()], workflow.state_machine.role, feeds.role)
         CfnOutput(self, "ApprovalApiUrl", value=api.api.url)
         CfnOutput(self, "StateMachineArn", value=workflow.arn)
         CfnOutput(self, "DataBucket", value=storage.data.bucket_name)

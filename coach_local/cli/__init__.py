@@ -2,7 +2,7 @@
 
 One module per concern, each with its own Typer app, assembled here in the order `coach --help` lists them:
 local.py (the local runtime), cost.py, aws.py (a deployed stack), templates.py (letter templates), lake.py (the
-lake check); common.py holds
+lake check), feeds.py (the market feeds); common.py holds
 what they share (consoles, exit codes, bad-input exit, JSON output)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from coach_local.cli import aws, cost, lake, local, templates
+from coach_local.cli import aws, cost, feeds, lake, local, templates
 from coach_local.cli.common import EXIT_BAD_INPUT, err
 from coach_local.runner import BadInput
 
@@ -29,6 +29,7 @@ app.add_typer(aws.app)
 app.add_typer(templates.app, name="templates")
 app.add_typer(aws.event_app, name="event")
 app.add_typer(lake.lake_app, name="lake")
+app.add_typer(feeds.feeds_app, name="feeds")
 
 
 def main() -> None:

@@ -99,7 +99,9 @@ class Functions(Construct):
                     "built and tested on.",
                     "HIPAA.Security-LambdaDLQ": "Invoked synchronously by Step Functions (retried in the ASL; a "
                     "failed execution alerts the operator), by API Gateway, or by EventBridge rules whose targets "
-                    "have their own DLQs (intake, failure alerts); the open-waits gauge runs again in 5 minutes.",
+                    "have their own DLQs (intake, failure alerts); the open-waits gauge runs again in 5 minutes; the feeds "
+                    "function runs on EventBridge Scheduler schedules (retried, then their own DLQ) and a failed "
+                    "poll reads from its watermark at the next one.",
                     "HIPAA.Security-LambdaInsideVPC": "Talks only to regional AWS APIs over TLS with IAM auth; "
                     "no VPC resources.",
                 },

@@ -108,6 +108,16 @@ class Monitoring(Construct):
                 "A campaign's failure could not be delivered to notify: no operator email was sent for it "
                 "(the CampaignFailed alarm still fired; see the dead-letter queue)",
             ),
+            "FeedDeadLetters": (
+                dlqs["Feeds"].metric_approximate_number_of_messages_visible(period=FIVE_MINUTES),
+                1,
+                "A feed schedule could not invoke the feeds function (see the dead-letter queue)",
+            ),
+            "FeedErrors": (
+                functions["feeds"].metric_errors(period=FIVE_MINUTES),
+                1,
+                "A market feed poll failed (its log names the feed and the reason); it retries at its next schedule",
+            ),
             "AudienceErrors": (
                 functions["audience"].metric_errors(period=FIVE_MINUTES),
                 1,

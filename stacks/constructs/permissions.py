@@ -181,3 +181,23 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     for name, actions in key_actions.items():
         if actions:
             allow(functions[name], list(actions), [key.key_arn])
+
+
+def grant_feeds(functions: Functions, state: dynamodb.ITable, key_arn: str, bus_arn: str) -> None:
+    """The feeds function (coach.adapters.feed_state, coach.adapters.eventbus): its own state table (no delete but
+    through BatchWriteItem, which the NDC-directory index needs to forget a delisted product), its candidates on
+    the default bus. It reads FDA over HTTPS: no AWS grant for that."""
+    feeds = functions["feeds"]
+    allow(
+        feeds,
+        [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:BatchGetItem",
+            "dynamodb:BatchWriteItem",
+        ],
+        [state.table_arn],
+    )
+    allow(feeds, list(TABLE_WRITE_KEY), [key_arn])
+    allow(feeds, ["events:PutEvents"], [bus_arn])

@@ -133,6 +133,8 @@ def test_the_app_metrics_namespace_is_the_one_the_code_emits_and_the_docs_name()
         ("SesBounceRate", "AWS/SES", "Reputation.BounceRate", BOUNCE_RATE_ALARM),
         ("SesComplaintRate", "AWS/SES", "Reputation.ComplaintRate", COMPLAINT_RATE_ALARM),
         ("AudienceErrors", "AWS/Lambda", "Errors", 1),
+        ("FeedErrors", "AWS/Lambda", "Errors", 1),
+        ("FeedDeadLetters", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 1),
         ("AuditArchiveFailed", APP, "AuditArchiveFailed", 1),
     ],
 )
@@ -163,6 +165,8 @@ def test_alarm_dimensions_point_at_this_stacks_resources(synth):
     # not the reminders' own timeouts (the playbook working): only a question past its final deadline
     assert dims["CallbackWaitPastDeadline"] == {"service": POWERTOOLS["POWERTOOLS_SERVICE_NAME"]}
     assert dims["AudienceErrors"]["FunctionName"]["Ref"].startswith("Functionsaudience")
+    assert dims["FeedErrors"]["FunctionName"]["Ref"].startswith("Functionsfeeds")
+    assert dims["FeedDeadLetters"]["QueueName"]["Fn::GetAtt"][0].startswith("FeedsDeadLetters")
     # the account's rates: what SES reviews
     assert dims["SesBounceRate"] == {} and dims["SesComplaintRate"] == {}
     assert dims["AuditArchiveFailed"] == {"service": POWERTOOLS["POWERTOOLS_SERVICE_NAME"]}

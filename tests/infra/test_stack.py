@@ -23,6 +23,7 @@ EVERY_FUNCTION = {
     "client_outcome",
     "summary",
     "open_waits",
+    "feeds",
 }
 ENVIRONMENT = {
     "DATA_BUCKET",
@@ -37,6 +38,7 @@ ENVIRONMENT = {
     "ATHENA_OUTPUT",
     "OPERATOR_EMAIL",
     "SES_CONFIGURATION_SET",
+    "FEED_STATE_TABLE",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
 }
@@ -201,7 +203,7 @@ def test_approvals_table_has_pitr_customer_managed_key_and_ttl(synth):
 def test_the_table_and_the_local_runtime_share_the_sparse_open_waits_index(synth):
     from coach.adapters.dynamodb import table_definition
 
-    [table] = synth.of_type("AWS::DynamoDB::Table").values()
+    [table] = [t for name, t in synth.of_type("AWS::DynamoDB::Table").items() if name.startswith("Approvals")]
     [index] = table["Properties"]["GlobalSecondaryIndexes"]
     [local] = table_definition("approvals")["GlobalSecondaryIndexes"]
     assert index["IndexName"] == local["IndexName"] and index["KeySchema"] == local["KeySchema"]

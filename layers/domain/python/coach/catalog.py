@@ -32,6 +32,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("client_outcome", 1024, 300, 20, in_workflow=True),
     FunctionSpec("summary", 512, 300, 5, in_workflow=True),
     FunctionSpec("open_waits", 256, 60, 1, in_workflow=False),  # the open-waits gauge, every 5 minutes
+    FunctionSpec(
+        "feeds", 1536, 900, 2, in_workflow=False
+    ),  # EventBridge Scheduler: one schedule per FDA feed
 )
 FUNCTION_NAMES: tuple[str, ...] = tuple(f.name for f in FUNCTIONS)
 IN_WORKFLOW: tuple[str, ...] = tuple(f.name for f in FUNCTIONS if f.in_workflow)

@@ -163,3 +163,28 @@ class LetterRenderer(Protocol):
     def __call__(
         self, letters: list[tuple[MemberRecord, str, str]], today: date | None = None
     ) -> tuple[bytes, list[tuple[int, int]]]: ...
+
+
+class FeedState(Protocol):
+    """What a market feed remembers between polls, per source: a watermark and one short value per key (a
+    record's content hash, a group's last state, an index entry). DynamoDB on AWS, a JSON folder locally."""
+
+    def get_watermark(self, source: str) -> str | None: ...
+
+    def set_watermark(self, source: str, value: str) -> None: ...
+
+    def get_values(self, source: str, keys: Iterable[str]) -> dict[str, str]:
+        """The stored value of each key that has one (keys never stored are absent)."""
+        ...
+
+    def put_values(self, source: str, values: dict[str, str]) -> None: ...
+
+    def replace_values(self, source: str, values: dict[str, str]) -> None:
+        """Make `values` the source's whole set: keys not in it are forgotten (a rebuilt index)."""
+        ...
+
+
+class EventPublisher(Protocol):
+    def put(self, source: str, detail_type: str, details: Sequence[dict]) -> None:
+        """Put one event per detail on the bus; raises when any is not accepted."""
+        ...

@@ -11,9 +11,14 @@ from functools import cache
 
 from coach.adapters.audit_archive import S3AuditArchive
 from coach.adapters.dynamodb import DynamoApprovalStore
+from coach.adapters.eventbus import EventBridgePublisher
+from coach.adapters.feed_state import DynamoFeedState
 from coach.adapters.mail import SesMailer
+from coach.adapters.openfda import OpenFdaClient
 from coach.adapters.s3 import S3ObjectStore
+from coach.adapters.secrets import api_key
 from coach.adapters.stepfunctions import StateMachineStarter, StepFunctionsCallbacks
+from coach.feeds.tables import Bundle
 from coach.ports import ClaimsEngine, LetterRenderer
 from coach.settings import settings
 
@@ -52,6 +57,30 @@ def audit_archive() -> S3AuditArchive | None:
 @cache
 def starter() -> StateMachineStarter:
     return StateMachineStarter(settings().state_machine_arn)
+
+
+@cache
+def feed_state() -> DynamoFeedState:
+    return DynamoFeedState(settings().feed_state_table)
+
+
+@cache
+def event_publisher() -> EventBridgePublisher:
+    return EventBridgePublisher()
+
+
+@cache
+def openfda() -> OpenFdaClient:
+    """With an API key from Secrets Manager when the stack names one (a higher openFDA rate limit)."""
+    secret = settings().openfda_api_key_secret
+    return OpenFdaClient(api_key=api_key(secret) if secret else None)
+
+
+def feed_archive(source: str) -> Bundle:
+    """The archive FDA publishes for a file-based feed, downloaded now."""
+    from coach.adapters.fda_files import ARCHIVES, download
+
+    return Bundle.from_zip(download(ARCHIVES[source]), ARCHIVES[source])
 
 
 def use_claims_engine(factory: Callable[[], ClaimsEngine] | None) -> None:
@@ -103,6 +132,9 @@ def reset() -> None:
         callbacks,
         audit_archive,
         starter,
+        feed_state,
+        event_publisher,
+        openfda,
         claims_engine,
         settings,
     ):

@@ -40,12 +40,22 @@ class Settings:
     letters_max_concurrency: int = (
         50  # the Letters map's MaxConcurrencyPath, written into the execution input
     )
+    feed_state_table_value: str | None = None  # the market feeds' watermarks and content hashes
+    openfda_api_key_secret: str | None = (
+        None  # a Secrets Manager secret holding an openFDA API key; unset: none
+    )
 
     @property
     def state_machine_arn(self) -> str:
         if not self.state_machine_arn_value:
             raise MissingSetting("environment variable STATE_MACHINE_ARN is not set")
         return self.state_machine_arn_value
+
+    @property
+    def feed_state_table(self) -> str:
+        if not self.feed_state_table_value:
+            raise MissingSetting("environment variable FEED_STATE_TABLE is not set")
+        return self.feed_state_table_value
 
     @staticmethod
     def from_env() -> Settings:
@@ -68,6 +78,8 @@ class Settings:
             audit_bucket=os.environ.get("AUDIT_BUCKET") or None,
             state_machine_arn_value=os.environ.get("STATE_MACHINE_ARN") or None,
             letters_max_concurrency=int(os.environ.get("LETTERS_MAX_CONCURRENCY", "50")),
+            feed_state_table_value=os.environ.get("FEED_STATE_TABLE") or None,
+            openfda_api_key_secret=os.environ.get("OPENFDA_API_KEY_SECRET") or None,
         )
 
 

@@ -37,12 +37,20 @@ class Playbook(BaseModel):
     allowed_sensitive_classes: list[SensitiveClass] = Field(default_factory=list)
     template_id: str = Field(pattern=r"^[a-z0-9_]+$")
     mandatory_recall_classes: list[Literal["I", "II", "III"]] = Field(default_factory=list)
+    feed_lead_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=730,
+        description="patent_expiry: days before the date the Orange Book feed raises it",
+    )
     approval: ApprovalPolicy
 
     @model_validator(mode="after")
     def _mandatory_only_for_recalls(self) -> Playbook:
         if self.mandatory_recall_classes and self.event_type != "recall":
             raise ValueError("mandatory_recall_classes is only meaningful for the recall playbook")
+        if self.feed_lead_days is not None and self.event_type != "patent_expiry":
+            raise ValueError("feed_lead_days is only meaningful for the patent_expiry playbook")
         return self
 
     def is_mandatory(self, event: MarketEvent) -> bool:
