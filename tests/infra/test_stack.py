@@ -644,3 +644,29 @@ def test_every_service_principal_in_a_key_policy_is_held_by_a_condition_and_name
                 assert condition["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
                 assert ":logs:" in json.dumps(condition["ArnLike"]["aws:SourceArn"])
                 assert as_list(statement["Action"]) == ["kms:Decrypt"]
+
+
+def test_the_audit_items_in_the_table_are_append_only_for_every_function(synth):
+    """No function that may write the approvals table may delete or update an audit item (DynamoDB LeadingKeys
+    `audit#*`), and only approval_api may put one (its puts are conditional: never an overwrite), as the Object
+    Lock copy is write-once."""
+    denies: dict[str, set[str]] = {}
+    for name, statement in statements(synth):
+        leading = statement.get("Condition", {}).get("ForAnyValue:StringLike", {}).get("dynamodb:LeadingKeys")
+        if statement["Effect"] == "Deny" and leading == ["audit#*"]:
+            owner = name.split("ServiceRole")[0].replace("Functions", "")
+            denies.setdefault(owner, set()).update(as_list(statement["Action"]))
+    writers = {  # every function allowed to write some item of the approvals table
+        name.split("ServiceRole")[0].replace("Functions", "")
+        for name, s in statements(synth)
+        if s["Effect"] == "Allow"
+        and any(
+            a in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+            for a in as_list(s["Action"])
+        )
+    }
+    assert writers >= {"approvalapi", "approvalrequest", "clientoutcome", "letters", "notify"}
+    assert set(denies) == writers
+    for owner, actions in denies.items():
+        assert {"dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"} <= actions, owner
+        assert ("dynamodb:PutItem" in actions) == (owner != "approvalapi"), owner
