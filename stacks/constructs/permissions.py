@@ -129,9 +129,12 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
         functions[name].add_to_role_policy(r.notifications.send_statement)
         objects(functions[name], data, CAMPAIGNS, "s3:GetObject")  # contacts.json, batch files
         key_use(name, READ_KEY, TABLE_WRITE_KEY)
+    # client_outcome emails the operator when a client's contacts cannot be used (coach.notices, invalid_contacts)
+    functions["client_outcome"].add_to_role_policy(r.notifications.send_statement)
     for name in (
         "notify",
         "letters",
+        "client_outcome",
     ):  # the ledger only: claim a send (conditional put), release a failed one
         table(name, ("dynamodb:PutItem", "dynamodb:DeleteItem"), keys=EMAIL_LEDGER_KEYS)
 

@@ -77,7 +77,6 @@ STAGES = {
     "AnyClients": "audience",
     "ForEachClient": "clients (approvals, letters, outcomes)",
     "Summary": "summary",
-    "AlertInvalidContacts": "client branch: contacts check",
     "InformAccountTeam": "client branch: notice to the account team",
     "InformClient": "client branch: notice to the client",
     "AskAccountTeam": "client branch: account team approval",
