@@ -145,6 +145,8 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     r.workflow.grant_read_history(
         functions["notify"]
     )  # the stage a failed campaign stopped in, for the alert
+    # which client branches had no outcome yet (a missing outcome must read as 404, not 403), for the alert
+    listing(functions["notify"], data, CAMPAIGNS)
 
     table("approval_api", TABLE_READ + TABLE_WRITE)  # links, decisions, audit records: never a delete
     key_use("approval_api", TABLE_WRITE_KEY)
