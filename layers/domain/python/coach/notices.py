@@ -213,7 +213,7 @@ def _invalid_contacts_alert(
                 f"table cannot be used: {client.contacts_error}.\n\n"
                 f"Nobody was asked and no letter was sent for this client ({client.affected} members affected); "
                 "the campaign went on for every other client, and its report lists this client as "
-                "invalid_contacts. Correct the clients table, then run a campaign for this event again.\n"
+                "invalid_contacts. Correct the clients table, then decide how these members are reached.\n"
                 f"{SIGNATURE}"
             ),
             idempotency_key=f"alert/{notice.campaign_id}/{client.client_id}/invalid_contacts",
