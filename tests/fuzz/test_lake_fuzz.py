@@ -20,7 +20,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
-from coach_local.claims.lake import SCHEMA, open_lake, read_clients
+from coach_local.claims.lake import SCHEMA, check_clients, open_lake, read_clients
 from coach_local.runner import BadInput, check_lake
 from tests.fuzz.strategies import CLARITIN_NDC, fuzz_settings
 from tests.workflow.tiny_lake import client, member, write_lake
@@ -395,8 +395,10 @@ def test_broken_lakes_are_refused_naming_the_file_and_the_problem(case, lake_fac
         opened = _attempt(run_open)
         checked = _attempt(lambda: check_lake(lake))
         clients = _attempt(lambda: read_clients(lake))
-        assert (opened is None) == (checked is None) and str(opened or "") == str(checked or ""), (
-            "coach run must report what open_lake found"
+        contacts = _attempt(lambda: check_clients(lake))  # read_clients, then every name and address
+        found = opened or contacts
+        assert (found is None) == (checked is None) and str(found or "") == str(checked or ""), (
+            "coach run must report what open_lake, then the clients check, found"
         )
         if expect is None:
             assert opened is None and clients is None, f"a harmless change was refused: {opened or clients}"
