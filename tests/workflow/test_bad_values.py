@@ -139,6 +139,8 @@ def test_a_malformed_member_email_means_paper_or_unreachable_with_a_reason(campa
         channels = {row["member_id"]: row["channel"] for row in csv.DictReader(handle)}
     assert channels == {"M100": "mail", "M101": "mail"}
     assert not [m for m in messages(campaign.out_dir) if m.get("X-Coach-Kind") == "letter"]
+    page = (campaign.out_dir / "report.html").read_text()
+    assert "invalid email mailed 1; invalid email unreachable 1" in page
 
 
 def first_asked(campaign, role: str) -> list[str]:
