@@ -84,7 +84,7 @@ def campaign(lake, tmp_path_factory):
     patch.setattr(lake_checks, "check_clients", lambda lake_dir: None)
     try:
         return run_campaign(
-            load_event(EVENT), lake, tmp_path_factory.mktemp("out"), timeout=300, time_scale=1 / 86_400
+            load_event(EVENT), lake, tmp_path_factory.mktemp("out"), timeout=600, time_scale=1 / 28_800
         )
     finally:
         patch.undo()
