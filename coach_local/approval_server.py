@@ -5,12 +5,25 @@ from __future__ import annotations
 import base64
 import threading
 import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from coach.approvals.pages import STOP, result_page
 
 from coach_local.dispatch import FunctionRegistry
 
 MAX_BODY = 64 * 1024
+SOCKET_TIMEOUT_SECONDS = 30
+NOTHING = "Nothing was recorded. Please open the link from your email again."
+REFUSALS = {
+    400: "This request cannot be read",
+    405: "This method is not supported",
+    408: "The request took too long",
+    413: "The request is too large",
+    414: "The address is too long",
+    431: "The request headers are too large",
+}
 
 
 def api_event(method: str, path: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict:
@@ -56,28 +69,61 @@ class ApprovalServer:
             def log_message(self, format: str, *args: Any) -> None:  # no request lines (they hold link ids)
                 return
 
-            def _serve(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
+            # a client that sends half a request (or a Content-Length it never fills) frees its thread after this
+            timeout = SOCKET_TIMEOUT_SECONDS
+
+            def _write(self, status: int, headers: dict[str, str], data: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, str(value))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if getattr(self, "command", None) != "HEAD":
+                    self.wfile.write(data)
+
+            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+                """Every refusal the server makes itself (a malformed request, an unsupported method, a bad or
+                too large body) is a 4xx page with the pages' security headers, and ends the connection."""
+                status = 405 if code == HTTPStatus.NOT_IMPLEMENTED else code
+                page = result_page(
+                    status, REFUSALS.get(status, "This request cannot be completed"), NOTHING, accent=STOP
+                )
+                headers = {**page.headers, "Connection": "close"}
+                if status == 405:
+                    headers["Allow"] = "GET, HEAD, POST"
+                self.close_connection = True
+                self._write(status, headers, page.html.encode())
+
+            def _body(self) -> bytes | None:
+                raw = self.headers.get("Content-Length")
+                if raw is None:
+                    return b""
+                if not raw.strip().isdigit():  # negative, text, or several values: never read "until EOF"
+                    self.send_error(400)
+                    return None
+                length = int(raw)
                 if length > MAX_BODY:
-                    self.send_response(413)
-                    self.end_headers()
-                    return
+                    self.send_error(413)
+                    return None
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:  # the client closed before sending what it announced
+                    self.send_error(400)
+                    return None
+                return body
+
+            def _serve(self, method: str) -> None:
+                body = self._body()
+                if body is None:
+                    return
                 path = self.path.partition("?")[0]  # query strings are ignored, never logged
                 event = api_event(method, path, dict(self.headers.items()), body, self.client_address[0])
                 response = registry_ref.invoke("approval_api", event)
-                self.send_response(int(response.get("statusCode", 500)))
                 headers = dict(response.get("headers") or {})
                 for name, values in (response.get("multiValueHeaders") or {}).items():
                     headers.setdefault(name, values[0] if values else "")
-                for name, value in headers.items():
-                    self.send_header(name, str(value))
                 payload = response.get("body") or ""
                 data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if method != "HEAD":
-                    self.wfile.write(data)
+                self._write(int(response.get("statusCode", 500)), headers, data)
 
             def do_GET(self) -> None:
                 self._serve("GET")

@@ -67,7 +67,8 @@ def _svg(fig: Any, title: str) -> Markup:
 def funnel(report: dict[str, Any]) -> list[tuple[str, int]]:
     """affected → reachable → cleared by the account team → opted in by the client → letters and emails."""
     rows = report["clients"]
-    went_ahead = [r for r in rows if r.get("outcome") not in ("election_never",)]
+    # a client whose contacts could not be used was asked nothing and sent nothing (docs/security.md)
+    went_ahead = [r for r in rows if r.get("outcome") not in ("election_never", "invalid_contacts")]
     account_ok = [r for r in went_ahead if r["account_team_decision"] in ("approved", "not_asked")]
     client_ok = [r for r in account_ok if r["client_decision"] in ("approved", "auto", "not_asked")]
     totals = report["totals"]
@@ -211,6 +212,8 @@ PAGE = """<!doctype html>
 <div class="kpis">{% for name, value in funnel %}<div class="kpi">{{ name }}<b>{{ "{:,}".format(value) }}</b></div>{% endfor %}</div>
 <p class="note">Letters and emails: {{ "{:,}".format(r.totals.mailed) }} letters on paper,
 {{ "{:,}".format(r.totals.emailed) }} by email.</p>
+{% if r.data_issues %}<p class="note">Members whose own data could not be used:
+{% for reason, count in r.data_issues.items() %}{{ reason | replace("_", " ") }} {{ "{:,}".format(count) }}{% if not loop.last %}; {% endif %}{% endfor %}.</p>{% endif %}
 {{ funnel_chart }}</section>
 
 <section id="clients"><h2>Affected members by client</h2>{{ clients_chart }}</section>

@@ -1,11 +1,14 @@
-"""Close one client's branch: merge its letter manifest and record the outcome (counts only)."""
+"""Close one client's branch: close its pending links, merge its letter manifest, record the outcome (counts only),
+and alert the operator when the client's contacts could not be used."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from coach.approvals.service import close_waits
 from coach.campaign import OutcomeRequest, record_outcome
 from coach.letters.service import merge_client_manifest
+from coach.models import Notice
+from coach.notices import send_notice
 from coach.observability import logger, metrics, tracer
-from coach.runtime import approval_store, objects
+from coach.runtime import approval_store, mailer, objects
 from coach.settings import settings
 
 
@@ -33,6 +36,19 @@ def handler(event: dict, context: LambdaContext) -> dict:
         },
     )
     metrics.add_metric(name=f"Client_{outcome.outcome}", unit="Count", value=1)
+    if (
+        request.client.contacts_error
+    ):  # isolated: nobody was asked; the operator is told which client and columns
+        s = settings()
+        notice = Notice(campaign_id=request.campaign_id, kind="invalid_contacts", client=request.client)
+        send_notice(
+            notice,
+            mailer=mailer(),
+            objects=objects(),
+            data_bucket=s.data_bucket,
+            sender=s.sender_email,
+            operator_email=s.operator_email,
+        )
     if outcome.outcome.startswith("no_response"):
         # A question passed its final deadline unanswered (every reminder, then the escalation): the alarm
         # CallbackWaitPastDeadline. The reminders' own timeouts are the playbook working, not alarms.

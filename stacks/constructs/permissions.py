@@ -24,6 +24,8 @@ ATHENA_PREFIX = "athena/*"  # the workgroup's output location and the UNLOAD fol
 # The email ledger's items (coach.adapters.mail.SesMailer): the only items a function that only sends mail may touch.
 EMAIL_LEDGER_KEYS = "email#*"
 GROUP_KEYS, LINK_KEYS = "group#*", "link#*"  # a question's index of links; the links themselves
+AUDIT_KEYS = "audit#*"  # the decision trail's items in the approvals table
+AUDIT_ITEM_CHANGES = ("dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem")
 
 # KMS use of the stack's key, by what the principal does with S3 objects and table items encrypted under it.
 READ_KEY = ("kms:Decrypt",)  # S3 GetObject of an SSE-KMS object
@@ -71,6 +73,7 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     data, letters, results, key = r.storage.data, r.storage.letters, r.storage.athena_results, r.storage.key
     table_arn = r.table.table_arn
     key_actions: dict[str, set[str]] = {name: set() for name in functions.by_name}  # one KMS statement each
+    table_writers: set[str] = set()  # functions that may write some item of the approvals table
 
     def key_use(name: str, *groups: tuple[str, ...]) -> None:
         key_actions[name].update(action for group in groups for action in group)
@@ -78,6 +81,8 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     def table(name: str, actions: tuple[str, ...], *, index: bool = False, keys: str | None = None) -> None:
         """Item actions on the table, or (index=True) on its one index, open_waits, only."""
         resources = [f"{table_arn}/index/{OPEN_WAITS_INDEX}" if index else table_arn]
+        if set(actions) & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}:
+            table_writers.add(name)
         conditions = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [keys]}} if keys else None
         allow(functions[name], list(actions), resources, conditions)
 
@@ -124,9 +129,12 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
         functions[name].add_to_role_policy(r.notifications.send_statement)
         objects(functions[name], data, CAMPAIGNS, "s3:GetObject")  # contacts.json, batch files
         key_use(name, READ_KEY, TABLE_WRITE_KEY)
+    # client_outcome emails the operator when a client's contacts cannot be used (coach.notices, invalid_contacts)
+    functions["client_outcome"].add_to_role_policy(r.notifications.send_statement)
     for name in (
         "notify",
         "letters",
+        "client_outcome",
     ):  # the ledger only: claim a send (conditional put), release a failed one
         table(name, ("dynamodb:PutItem", "dynamodb:DeleteItem"), keys=EMAIL_LEDGER_KEYS)
 
@@ -137,6 +145,8 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     r.workflow.grant_read_history(
         functions["notify"]
     )  # the stage a failed campaign stopped in, for the alert
+    # which client branches had no outcome yet (a missing outcome must read as 404, not 403), for the alert
+    listing(functions["notify"], data, CAMPAIGNS)
 
     table("approval_api", TABLE_READ + TABLE_WRITE)  # links, decisions, audit records: never a delete
     key_use("approval_api", TABLE_WRITE_KEY)
@@ -181,6 +191,20 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     for name, actions in key_actions.items():
         if actions:
             allow(functions[name], list(actions), [key.key_arn])
+
+    # The audit copy in the table is append-only, as the Object Lock copy is: no function may delete or update an
+    # audit item, and only approval_api may put one (always conditional: attribute_not_exists, never an overwrite).
+    # Functions that write no item of the table need no denial: nothing grants them a write.
+    for name in sorted(table_writers):
+        denied = AUDIT_ITEM_CHANGES + (() if name == "approval_api" else ("dynamodb:PutItem",))
+        functions[name].grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=sorted(denied),
+                resources=[table_arn],
+                conditions={"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": [AUDIT_KEYS]}},
+            )
+        )
 
 
 def grant_feeds(functions: Functions, state: dynamodb.ITable, key_arn: str, bus_arn: str) -> None:

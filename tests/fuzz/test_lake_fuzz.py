@@ -20,7 +20,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
-from coach_local.claims.lake import SCHEMA, open_lake, read_clients
+from coach_local.claims.lake import SCHEMA, check_clients, open_lake, read_clients
 from coach_local.runner import BadInput, check_lake
 from tests.fuzz.strategies import CLARITIN_NDC, fuzz_settings
 from tests.workflow.tiny_lake import client, member, write_lake
@@ -395,8 +395,11 @@ def test_broken_lakes_are_refused_naming_the_file_and_the_problem(case, lake_fac
         opened = _attempt(run_open)
         checked = _attempt(lambda: check_lake(lake))
         clients = _attempt(lambda: read_clients(lake))
-        if opened is not None or clients is not None or (expect is not None and expect.strict):
-            assert checked is not None, "coach run must refuse what the engine would refuse"
+        contacts = _attempt(lambda: check_clients(lake))  # read_clients, then every name and address
+        if any(x is not None for x in (opened, clients, contacts)) or (expect is not None and expect.strict):
+            assert checked is not None, (
+                "coach run must refuse what the engine or the clients check would refuse"
+            )
         if expect is None:
             assert opened is None and clients is None and checked is None, (
                 f"a harmless change was refused: {opened or clients or checked}"

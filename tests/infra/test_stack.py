@@ -660,3 +660,31 @@ def test_glue_tables_declare_exactly_the_lake_schema(synth):
         ]
         partitions = [p["Name"] for p in tables[name]["Properties"]["TableInput"].get("PartitionKeys") or []]
         assert partitions == ([schema.partition] if schema.partition else [])
+
+
+def test_the_audit_items_in_the_table_are_append_only_for_every_function(synth):
+    """No function that may write the approvals table may delete or update an audit item (DynamoDB LeadingKeys
+    `audit#*`), and only approval_api may put one (its puts are conditional: never an overwrite), as the Object
+    Lock copy is write-once."""
+    denies: dict[str, set[str]] = {}
+    for name, statement in statements(synth):
+        leading = statement.get("Condition", {}).get("ForAnyValue:StringLike", {}).get("dynamodb:LeadingKeys")
+        if statement["Effect"] == "Deny" and leading == ["audit#*"]:
+            owner = name.split("ServiceRole")[0].replace("Functions", "")
+            denies.setdefault(owner, set()).update(as_list(statement["Action"]))
+    [approvals] = [t for t in synth.of_type("AWS::DynamoDB::Table") if "Approvals" in t]
+    writers = {  # every function allowed to write some item of the approvals table (not another table)
+        name.split("ServiceRole")[0].replace("Functions", "")
+        for name, s in statements(synth)
+        if s["Effect"] == "Allow"
+        and approvals in json.dumps(s["Resource"])
+        and any(
+            a in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+            for a in as_list(s["Action"])
+        )
+    }
+    assert writers >= {"approvalapi", "approvalrequest", "clientoutcome", "letters", "notify"}
+    assert set(denies) == writers
+    for owner, actions in denies.items():
+        assert {"dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"} <= actions, owner
+        assert ("dynamodb:PutItem" in actions) == (owner != "approvalapi"), owner

@@ -97,6 +97,9 @@ def test_unhyphenated_ten_digit_ndc_is_rejected_with_a_clear_reason():
         ({"recall_class": "I"}, "recall_class"),
         ({"summary": ""}, "summary"),
         ({"source_url": "javascript:alert(1)"}, "source_url"),
+        ({"drug": {"name": "Claritin\u202e gpj", "ingredient": "loratadine"}}, "drug.name"),
+        ({"summary": "Loratadine goes OTC.\x00"}, "summary"),
+        ({"summary": "Loratadine \u2066goes OTC."}, "summary"),
     ],
 )
 def test_bad_event_is_rejected_naming_the_field(changes, where):

@@ -84,7 +84,7 @@ def campaign(lake, tmp_path_factory):
     patch.setattr(lake_checks, "check_clients", lambda lake_dir: None)
     try:
         return run_campaign(
-            load_event(EVENT), lake, tmp_path_factory.mktemp("out"), timeout=300, time_scale=1 / 86_400
+            load_event(EVENT), lake, tmp_path_factory.mktemp("out"), timeout=600, time_scale=1 / 28_800
         )
     finally:
         patch.undo()
@@ -139,6 +139,8 @@ def test_a_malformed_member_email_means_paper_or_unreachable_with_a_reason(campa
         channels = {row["member_id"]: row["channel"] for row in csv.DictReader(handle)}
     assert channels == {"M100": "mail", "M101": "mail"}
     assert not [m for m in messages(campaign.out_dir) if m.get("X-Coach-Kind") == "letter"]
+    page = (campaign.out_dir / "report.html").read_text()
+    assert "invalid email mailed 1; invalid email unreachable 1" in page
 
 
 def first_asked(campaign, role: str) -> list[str]:

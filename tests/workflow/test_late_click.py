@@ -113,8 +113,10 @@ def campaign(tmp_path_factory):
             lake,
             base / "out",
             decisions={"C1": {"account_team": "none"}},
-            timeout=300,
-            time_scale=1 / 86_400,
+            timeout=600,
+            # a playbook day is 3 s (waits of 9 s): the reminder's own wait, which runs the click above inside
+            # its approval_request invocation, keeps room for it on a loaded machine
+            time_scale=1 / 28_800,
         )
     finally:
         patch.undo()
@@ -129,8 +131,9 @@ def test_the_campaign_completes_for_both_clients(campaign):
 
 
 def test_a_click_just_after_the_wait_timed_out_is_told_it_no_longer_waits(campaign):
-    _, seen = campaign
-    assert seen["race_status"] == 410  # moto alone took the token; AWS (and the corrected runtime) refuse it
+    result, seen = campaign
+    # moto alone took the token; AWS (and the corrected runtime) refuse it
+    assert seen.get("race_status") == 410, (seen.get("race_status"), result.function_errors)
 
 
 def test_a_click_after_the_branch_ended_is_refused_before_anything_is_recorded(campaign):

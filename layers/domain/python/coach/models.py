@@ -292,8 +292,8 @@ class MemberRecord(BaseModel):
         """An email this member would be sent that is no deliverable address is no email: paper when there is an
         address, else the member is not reachable (checked only when it would be used: it costs ~50 µs)."""
         used = self.email_consent and (self.preferred_channel == "email" or not self.has_mailing_address)
-        if self.email and used and deliverable(self.email) is None:
-            self.email = None
+        if self.email and used:  # spaces around an address are harmless; a line break or control is not
+            self.email = self.email.strip(" ") if deliverable(self.email.strip(" ")) else None
         return self
 
     @model_validator(mode="after")

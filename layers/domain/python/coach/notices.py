@@ -8,12 +8,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from coach import keys
 from coach.addresses import recipients_of
 from coach.approvals.pages import event_label
 from coach.audience.privacy import client_facing_count, exact_count
 from coach.lake_rules import LakeCheckFailed
 from coach.models import Notice
-from coach.ports import Email, Mailer, ObjectStore
+from coach.observability import logger
+from coach.ports import Email, Mailer, NotFound, ObjectStore
 
 SIGNATURE = "-- Clinical Programs, Automated Pharmacist\n"
 
@@ -29,7 +31,10 @@ def send_notice(
 ) -> int:
     """Send the notice; returns how many emails were sent (0 when there is nobody to tell)."""
     if notice.kind == "operator_alert":
-        return _operator_alert(notice, mailer=mailer, sender=sender, operator_email=operator_email)
+        branches = _unfinished_branches(notice.campaign_id, objects=objects, data_bucket=data_bucket)
+        return _operator_alert(
+            notice, mailer=mailer, sender=sender, operator_email=operator_email, branches=branches
+        )
     if notice.kind == "invalid_contacts":
         return _invalid_contacts_alert(notice, mailer=mailer, sender=sender, operator_email=operator_email)
     if notice.client is None or notice.event is None:
@@ -78,7 +83,6 @@ STAGES = {
     "AnyClients": "audience",
     "ForEachClient": "clients (approvals, letters, outcomes)",
     "Summary": "summary",
-    "AlertInvalidContacts": "client branch: contacts check",
     "InformAccountTeam": "client branch: notice to the account team",
     "InformClient": "client branch: notice to the client",
     "AskAccountTeam": "client branch: account team approval",
@@ -158,7 +162,34 @@ def _lake_problems_text(problems: list[str]) -> str:
     )
 
 
-def _operator_alert(notice: Notice, *, mailer: Mailer, sender: str, operator_email: str | None) -> int:
+SHOWN_BRANCHES = 20
+
+
+def _unfinished_branches(campaign_id: str, *, objects: ObjectStore, data_bucket: str) -> str:
+    """Which client branches had not recorded an outcome when the campaign stopped (the failed one is among them;
+    a failing Distributed Map stops the others in flight): ids and counts only. Best effort: "" when unknown."""
+    try:
+        clients = [
+            str(c["client_id"]) for c in json.loads(objects.get(data_bucket, keys.clients_key(campaign_id)))
+        ]
+        unfinished = [c for c in clients if not objects.exists(data_bucket, keys.outcome_key(campaign_id, c))]
+    except NotFound:
+        return ""  # it stopped before the audience listed its clients
+    except Exception as error:  # the alert matters more than this detail
+        logger.warning("could not list the unfinished client branches", extra={"error": type(error).__name__})
+        return ""
+    if not unfinished:
+        return f"Every client branch ({len(clients)}) had recorded its outcome."
+    shown = ", ".join(unfinished[:SHOWN_BRANCHES]) + (" …" if len(unfinished) > SHOWN_BRANCHES else "")
+    return (
+        f"Client branches without an outcome when it stopped ({len(unfinished)} of {len(clients)}; the failed "
+        f"branch is among them): {shown}."
+    )
+
+
+def _operator_alert(
+    notice: Notice, *, mailer: Mailer, sender: str, operator_email: str | None, branches: str = ""
+) -> int:
     if not operator_email:
         return 0
     stage, error = notice.stage or "unknown", notice.error or "unknown"
@@ -173,8 +204,9 @@ def _operator_alert(notice: Notice, *, mailer: Mailer, sender: str, operator_ema
             subject=f"Campaign {notice.campaign_id} {ended} at stage {stage}{attempt}",
             text=(
                 f"Campaign {notice.campaign_id}{attempt} {ended} at the {stage} stage with error {error}.\n\n"
-                f"{_lake_problems_text(notice.lake_problems)}"
-                "Clients still in progress received nothing further. Open the execution in the Step Functions "
+                + _lake_problems_text(notice.lake_problems)
+                + (f"{branches}\n\n" if branches else "")
+                + "Clients still in progress received nothing further. Open the execution in the Step Functions "
                 "console, fix the cause, then redrive it (`coach redrive "
                 f"{notice.campaign_id}`): it resumes at the failed stage, and emails and letters already sent are "
                 "not sent again.\n"
@@ -207,7 +239,7 @@ def _invalid_contacts_alert(
                 f"table cannot be used: {client.contacts_error}.\n\n"
                 f"Nobody was asked and no letter was sent for this client ({client.affected} members affected); "
                 "the campaign went on for every other client, and its report lists this client as "
-                "invalid_contacts. Correct the clients table, then run a campaign for this event again.\n"
+                "invalid_contacts. Correct the clients table, then decide how these members are reached.\n"
                 f"{SIGNATURE}"
             ),
             idempotency_key=f"alert/{notice.campaign_id}/{client.client_id}/invalid_contacts",

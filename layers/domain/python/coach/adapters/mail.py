@@ -13,6 +13,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from coach.adapters.aws import client
+from coach.addresses import neutralised
 from coach.ports import Email
 
 THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
@@ -35,7 +36,7 @@ def build_mime(email: Email) -> EmailMessage:
     message = EmailMessage()
     message["From"] = email.sender
     message["To"] = ", ".join(email.to)
-    message["Subject"] = email.subject
+    message["Subject"] = neutralised(email.subject)  # no control or bidi character reaches a subject line
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="automated-pharmacist.local")
     for name, value in email.tags.items():

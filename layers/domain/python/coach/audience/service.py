@@ -50,7 +50,7 @@ def _usable(row: dict, where: str, issues: Counter[str]) -> MemberRecord | None:
     try:
         record = parse_member(fields, where)
     except MemberDataError as error:
-        email = str(fields.get("email") or "").strip()
+        email = str(fields.get("email") or "").strip(" ")
         bad_email = bool(email and fields.get("email_consent")) and deliverable(email) is None
         issues[INVALID_EMAIL_UNREACHABLE if bad_email else INVALID_RECORD] += 1
         logger.warning("member not reachable: unusable data", extra={"where": str(error)})
