@@ -51,7 +51,6 @@ def fetch(link: str, form: dict[str, str] | None = None) -> tuple[int, str]:
 def campaign(tmp_path_factory):
     import coach.adapters.stepfunctions as sfn_adapter
     import coach.approvals.service as approvals
-
     from coach.settings import settings
 
     seen: dict = {"callbacks": []}
