@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from coach.approvals.records import AuditRecord
+from coach.approvals.records import AuditAction, AuditRecord
 from moto import mock_aws
 
 from tests.conftest import load_handler, set_function_env
@@ -29,7 +29,7 @@ def logged(caplog) -> str:
     return "\n".join(formatter.format(r) for r in caplog.records)
 
 
-def record(at: str, action: str = "approved", step: int = 0, client_id: str = "C1") -> AuditRecord:
+def record(at: str, action: AuditAction = "approved", step: int = 0, client_id: str = "C1") -> AuditRecord:
     return AuditRecord(
         campaign_id="camp",
         client_id=client_id,
@@ -206,7 +206,9 @@ def approval_link(aws, monkeypatch):
             return module.handler(event, FakeLambdaContext("coach-approval_api"))
 
         if not tokens:  # once decided, the page shows the decision instead of the form
-            tokens.append(re.search(r'name="csrf_token" value="([^"]+)"', call("GET")["body"]).group(1))
+            token_match = re.search(r'name="csrf_token" value="([^"]+)"', call("GET")["body"])
+            assert token_match is not None
+            tokens.append(token_match.group(1))
         token = tokens[0]
         form = urlencode({"csrf_token": token, "decision": decision, "comment": "ok"}).encode()
         return call(

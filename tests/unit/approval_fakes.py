@@ -7,13 +7,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 from coach.adapters.memory import MemoryApprovalStore, MemoryCallbacks, MemoryMailer, MemoryObjectStore
 from coach.approvals.pages import Page
 from coach.approvals.service import decide, request_approval, show
-from coach.models import ApprovalRequest, ClientWork, Drug, MarketEvent
+from coach.models import ApprovalRequest, ClientWork, Drug, MarketEvent, Role
 from coach.ports import ApprovalStore
 
 NOW = 1_800_000_000.0
@@ -41,8 +41,8 @@ def market_event() -> MarketEvent:
 
 def approval_request(
     *,
-    role: str = "account_team",
-    kind: str = "ask",
+    role: Role = "account_team",
+    kind: Literal["ask", "reminder", "escalation"] = "ask",
     attempt: int = 0,
     token: str = TOKEN,
     client_name: str = "Acme Corp",
@@ -69,7 +69,7 @@ def approval_request(
         kind=kind,
         attempt=attempt,
         deadline_seconds=deadline_seconds,
-    )  # type: ignore[arg-type]
+    )
 
 
 def contacts_json() -> bytes:

@@ -106,7 +106,9 @@ def test_post_through_the_api_records_the_decision_and_calls_back(api, monkeypat
     call, runtime = api
     sent = []
     monkeypatch.setattr(runtime.callbacks(), "succeed", lambda token, output: sent.append((token, output)))
-    token = re.search(r'name="csrf_token" value="([^"]+)"', call("GET")["body"]).group(1)
+    token_match = re.search(r'name="csrf_token" value="([^"]+)"', call("GET")["body"])
+    assert token_match is not None
+    token = token_match.group(1)
     response = call(
         "POST",
         body=urlencode({"csrf_token": token, "decision": "approve", "comment": "ok"}).encode(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 import pytest
 from botocore.stub import ANY
@@ -23,7 +24,8 @@ from tests.unit.test_athena_engine import CLARITIN, FIXED, FakeS3, engine, gz_li
 @pytest.fixture
 def athena(monkeypatch):
     """The stubbed Athena client of test_athena_engine (its fixture, called as a plain generator)."""
-    yield from stubbed.athena.__wrapped__(monkeypatch)
+    # pytest sets __wrapped__ on its fixture objects (functools.update_wrapper) but does not declare it.
+    yield from stubbed.athena.__wrapped__(monkeypatch)  # type: ignore[attr-defined]
 
 
 RULES = lake_rules(with_event=True)
@@ -150,7 +152,7 @@ def test_the_operator_alert_lists_the_lake_problems_and_nothing_else_of_a_cause(
             "errorMessage": "the lake breaks the data contract (1 error): " + problems[0],
         }
     )
-    event = {
+    event: dict[str, Any] = {
         "detail-type": "Step Functions Execution Status Change",
         "detail": {
             "status": "FAILED",

@@ -42,12 +42,17 @@ def test_outcome_labels_follow_the_decisions():
 
 def test_declined_client_merges_no_manifest():
     store, merged = MemoryObjectStore(), []
+
+    def merge_manifest(*args):
+        merged.append(args)
+        return (9, 9)
+
     outcome = record_outcome(
         OutcomeRequest(campaign_id="c", client=work(), decisions=Decisions(account_team="declined")),
         store=store,
         data_bucket="d",
         letters_bucket="l",
-        merge_manifest=lambda *a: merged.append(a) or (9, 9),
+        merge_manifest=merge_manifest,
     )
     assert outcome.letters == 0 and not merged
 

@@ -121,7 +121,9 @@ def test_account_team_email_states_the_letters_cost_and_the_client_email_does_no
     world.ask(approval_request(reachable=250_000))
     team = world.mailer.sent[-1]
     expected = format_usd(letters_cost(250_000))
+    assert team.html is not None
     assert expected in team.text and expected in team.html
     world.ask(approval_request(role="client", reachable=250_000))
     client = world.mailer.sent[-1]
+    assert client.html is not None
     assert "AWS cost" not in client.text and "AWS cost" not in client.html

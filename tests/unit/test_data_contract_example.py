@@ -58,7 +58,7 @@ def answer(tmp_path_factory) -> tuple[dict, dict[str, str]]:
         campaign, engine=DuckDbClaimsEngine(lake), store=store, data_bucket="data", batch_size=2
     )
     clients = {c["client_id"]: c for c in json.loads(store.get("data", summary.clients_key))}
-    channels = {}
+    channels: dict[str, str] = {}
     for work in clients.values():
         for batch in json.loads(store.get("data", work["batches_key"])):
             for line in store.get("data", batch["batch_key"]).decode().splitlines():

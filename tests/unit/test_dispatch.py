@@ -4,8 +4,12 @@ import json
 
 import pytest
 from coach.catalog import FUNCTION_NAMES
+from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from coach_local import dispatch
+
+# The backend moto passes to an invoke; the shim never reads it.
+BACKEND = LambdaSimpleBackend("us-east-1", "123456789012")
 
 
 def test_every_deployed_function_has_a_handler_file():
@@ -16,17 +20,23 @@ def test_every_deployed_function_has_a_handler_file():
 def test_invocation_routes_by_function_name_and_arn(monkeypatch):
     registry = dispatch.FunctionRegistry()
     seen = []
-    monkeypatch.setattr(
-        registry, "handler", lambda name: lambda event, context: seen.append((name, event)) or {"ok": name}
-    )
+
+    def handler(name):
+        def answer(event, context):
+            seen.append((name, event))
+            return {"ok": name}
+
+        return answer
+
+    monkeypatch.setattr(registry, "handler", handler)
     dispatch.install(registry)
     try:
         headers: dict = {}
         body = dispatch._dispatching_invoke(
-            None, dispatch.function_arn("summary"), None, json.dumps({"a": 1}), {}, headers
+            BACKEND, dispatch.function_arn("summary"), None, json.dumps({"a": 1}), {}, headers
         )
         assert json.loads(body) == {"ok": "summary"} and "x-amz-function-error" not in headers
-        dispatch._dispatching_invoke(None, "coach-audience", None, "{}", {}, {})
+        dispatch._dispatching_invoke(BACKEND, "coach-audience", None, "{}", {}, {})
     finally:
         dispatch.uninstall()
     assert seen == [("summary", {"a": 1}), ("audience", {})]
@@ -45,7 +55,7 @@ def test_handler_error_becomes_a_lambda_function_error_with_its_type(monkeypatch
     dispatch.install(registry)
     try:
         headers: dict = {}
-        payload = json.loads(dispatch._dispatching_invoke(None, "coach-letters", None, "{}", {}, headers))
+        payload = json.loads(dispatch._dispatching_invoke(BACKEND, "coach-letters", None, "{}", {}, headers))
     finally:
         dispatch.uninstall()
     assert headers["x-amz-function-error"] == "Unhandled"

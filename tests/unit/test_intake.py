@@ -3,12 +3,13 @@
 import copy
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from coach.adapters.memory import MemoryObjectStore
 from coach.intake import InvalidEvent, campaign_id_for, parse_event, plan_campaign, start_campaign
 
-CLARITIN = {
+CLARITIN: dict[str, Any] = {
     "source": "coach.market-feed",
     "detail-type": "Drug Market Event",
     "detail": {

@@ -116,8 +116,10 @@ def test_csv_lake_with_header_works(tmp_path, lake):
         'C1,One,a@pbm.example;b@pbm.example,hr@one.example,"{""otc_switch"": ""always""}",\n'
     )
     con = open_lake(csv_lake)
-    assert con.execute("SELECT count(*) FROM claims WHERE fill_date = DATE '2002-10-01'").fetchone()[0] == 1
-    assert con.execute("SELECT deceased FROM members").fetchone()[0] is False
+    assert (
+        con.execute("SELECT count(*) FROM claims WHERE fill_date = DATE '2002-10-01'").fetchall()[0][0] == 1
+    )
+    assert con.execute("SELECT deceased FROM members").fetchall()[0][0] is False
     [c] = read_clients(csv_lake)
     assert c["account_team_emails"] == ["a@pbm.example", "b@pbm.example"] and c["elections"] == {
         "otc_switch": "always"

@@ -8,6 +8,7 @@ import io
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import pytest
 from coach.adapters.memory import MemoryMailer, MemoryObjectStore
@@ -17,6 +18,7 @@ from coach.letters.service import merge_client_manifest
 from coach.letters.templates import TEMPLATES_DIR, TemplateNotApproved, TemplateRegistry
 from coach.models import MarketEvent, MemberRecord
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 
 from tests.unit.letter_batches import run_letter_batch
 
@@ -256,7 +258,8 @@ def test_every_font_in_a_letters_pdf_is_embedded():
     store, _, result = run_batch()  # English and Spanish letters, bold headings, a Vietnamese name
     fonts = {}
     for page in PdfReader(io.BytesIO(store.get("letters", result.pdf_key))).pages:
-        for font in page["/Resources"].get_object()["/Font"].get_object().values():
+        resources = cast(DictionaryObject, page["/Resources"].get_object())
+        for font in cast(DictionaryObject, resources["/Font"].get_object()).values():
             font = font.get_object()
             fonts[font["/BaseFont"]] = font
     assert len(fonts) == 2  # regular and bold

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from coach_local.report_html import TOP_CLIENTS, approval_stats, clients_chart
@@ -9,7 +11,7 @@ from coach_local.report_html import TOP_CLIENTS, approval_stats, clients_chart
 
 def test_response_times_median_and_90th_percentile_per_role():
     team_hours = [0.5, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89]
-    approvals = [
+    approvals: list[dict[str, Any]] = [
         {
             "role": "account_team",
             "response_seconds": h * 3600,
@@ -53,7 +55,7 @@ def test_response_times_median_and_90th_percentile_per_role():
 
 
 def test_the_client_chart_shows_the_top_20_and_groups_the_rest():
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"client_id": f"C{i:04d}", "affected": 1000 - i * 10, "reachable": 900 - i * 10}
         for i in range(TOP_CLIENTS + 10)
     ]

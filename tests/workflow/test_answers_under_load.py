@@ -49,6 +49,7 @@ def test_every_answer_lands_on_a_machine_slower_than_the_waits(tmp_path):
         faults={name: _slow for name in FUNCTION_NAMES},
     )
     assert result.status == "SUCCEEDED", (result.error, result.function_errors)
+    assert result.report is not None
     assert result.watcher_errors == []
     outcomes = {
         row["client_id"]: (row["account_team_decision"], row["client_decision"], row["letters"])

@@ -146,7 +146,7 @@ def test_account_team_silence_gets_reminder_then_escalation_then_no_response(cam
     for path in (campaign.out_dir / "outbox").glob("*.eml"):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         if message.get("X-Coach-Client") == "C6" and message.get("X-Coach-Kind") == "approval":
-            sent.append((message.get("X-Coach-Request"), message.get("To")))
+            sent.append((message.get("X-Coach-Request"), str(message["To"])))
     assert sorted(to for kind, to in sent if kind == "ask") == ["lead-c6@pbm.example", "team-c6@pbm.example"]
     assert len([1 for kind, _ in sent if kind == "reminder"]) == 2
     # the escalation asks the client's escalation contact, and re-asks the team so their links still work

@@ -342,7 +342,7 @@ def test_three_campaigns_at_once_each_get_their_own_right_report(tmp_path):
 
 def test_a_query_reads_one_partition_and_answers_exactly_as_moto_does(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    queries = [
+    queries: list[dict[str, Any]] = [
         {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "group#7"}}},
         {
             "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
@@ -362,7 +362,7 @@ def test_a_query_reads_one_partition_and_answers_exactly_as_moto_does(monkeypatc
         dynamodb = boto3.client("dynamodb")
         pages = []
         for query in queries:
-            kwargs = {"TableName": "t", **query}
+            kwargs: dict[str, Any] = {"TableName": "t", **query}
             while True:
                 page = dynamodb.query(**kwargs)
                 pages.append(page["Items"])
@@ -398,7 +398,13 @@ def test_a_query_reads_one_partition_and_answers_exactly_as_moto_does(monkeypatc
         mine_before = answers()
         read: list[int] = []
         all_items = Table.all_items
-        monkeypatch.setattr(Table, "all_items", lambda self: read.append(len(r := all_items(self))) or r)
+
+        def counted_all_items(self):
+            items = all_items(self)
+            read.append(len(items))
+            return items
+
+        monkeypatch.setattr(Table, "all_items", counted_all_items)
         moto_fixes.install()
         try:
             fixed = answers()

@@ -53,7 +53,9 @@ def test_a_failed_letters_batch_fails_the_campaign_and_alerts_the_operator(tmp_p
     for path in (result.out_dir / "outbox").glob("*.eml"):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         if message.get("X-Coach-Kind") == "operator_alert":
-            alerts.append(message.get_body(("plain",)).get_content())
+            body = message.get_body(("plain",))
+            assert body is not None
+            alerts.append(body.get_content())
     assert len(alerts) == 1 and "clients" in alerts[0] and "ExceedToleratedFailureThreshold" in alerts[0]
     assert "Turing" not in alerts[0] and "Lovelace" not in alerts[0]
 

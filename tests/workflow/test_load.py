@@ -5,6 +5,8 @@ report.json matches an independent count (DuckDB SQL written from docs/data-cont
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bench.bench_load import all_events, check, expected_report, mismatches, run_campaigns
@@ -40,7 +42,7 @@ def test_the_independent_count_notices_a_wrong_report(lake):
     event = all_events()[0]
     expected = expected_report(lake, event)
     client_id, row = next((c, r) for c, r in expected.items() if r["reachable"] > 0)
-    report = {
+    report: dict[str, Any] = {
         "clients": [{"client_id": c, **r} for c, r in expected.items()],
         "totals": {
             k: sum(r[k] for r in expected.values()) for k in ("affected", "reachable", "mailed", "emailed")

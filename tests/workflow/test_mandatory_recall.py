@@ -65,7 +65,9 @@ def test_account_team_and_client_are_informed_with_counts_only(recall):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         assert message.get("X-Coach-Kind") != "approval", "a mandatory notice asks nobody"
         if message.get("X-Coach-Kind") == "notice":
-            text = message.get_body(("plain",)).get_content()
+            body = message.get_body(("plain",))
+            assert body is not None
+            text = body.get_content()
             assert not any(name in text for name in ("Lovelace", "Turing", "Hopper"))
             notices.append(message["To"])
     assert "team-c1@pbm.example" in notices and "benefits@c2.example" in notices

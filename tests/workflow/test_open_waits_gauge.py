@@ -21,10 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def approval_links(outbox: Path, role: str) -> list[str]:
     import re
 
-    return [
-        re.search(r"http://127\.0\.0\.1:\d+/a/[A-Za-z0-9_-]+", path.read_text()).group(0)
-        for path in sorted(outbox.glob(f"approval_*C1_{role}_0_*.eml"))
-    ]
+    links = []
+    for path in sorted(outbox.glob(f"approval_*C1_{role}_0_*.eml")):
+        link = re.search(r"http://127\.0\.0\.1:\d+/a/[A-Za-z0-9_-]+", path.read_text())
+        assert link is not None, path.name
+        links.append(link.group(0))
+    return links
 
 
 def wait_for(predicate, timeout: float = 60.0):
