@@ -27,7 +27,7 @@ def written_ndc(draw) -> tuple[str, str]:
     return "-".join(parts), eleven
 
 
-words = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
 
 
 @fuzz_settings()

@@ -34,7 +34,8 @@ class Recording:
     """An EnforcementSource serving fixed records, remembering what it was asked."""
 
     def __init__(self, records: list[dict], last_updated: str) -> None:
-        self._records, self._last_updated, self.asked = records, last_updated, []
+        self._records, self._last_updated = records, last_updated
+        self.asked: list = []
 
     def last_updated(self) -> str:
         return self._last_updated

@@ -37,7 +37,9 @@ def test_a_lake_breaking_the_contract_fails_the_audience_stage_and_the_alert_lis
         for p in (tmp_path / "out" / "outbox").glob("*.eml")
     ]
     assert [m.get("X-Coach-Kind") for m in messages] == ["operator_alert"]  # nothing else was sent
-    text = messages[0].get_body(("plain",)).get_content()
+    body = messages[0].get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
     assert "LakeCheckFailed" in text and "nothing was sent to anyone" in text
     assert f"{lake / 'members'}: column 'member_id': 2 rows: a key that another row has too" in text
     assert "Lovelace" not in text and "Elsewhere" not in text

@@ -14,7 +14,7 @@ CLARITIN_NDC = "11523716001"
 OTHER_NDC = "00093505601"
 
 
-def member(member_id: str, client_id: str, first: str, last: str, **overrides) -> dict:
+def member(member_id: str, client_id: str, first: str | None, last: str | None, **overrides) -> dict:
     row = {
         "member_id": member_id,
         "client_id": client_id,
