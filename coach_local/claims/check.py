@@ -3,7 +3,7 @@
 Structure first (folders, formats, columns and types, partition folder names), then the CSV cells in their text
 form (dates, booleans, integers), then the SQL rules of coach.lake_rules on the typed views (the same rules Athena
 runs on AWS), then the clients directory. A problem names the file or table folder, the column, how many rows and
-the first row; never a value of the lake. Accepted forms: docs/lake-check.md.
+the first row; never a value of the lake. Accepted forms: docs/data-contract.md.
 """
 
 from __future__ import annotations

@@ -160,7 +160,7 @@ def quoted_list(values: tuple[str, ...]) -> str:
 
 
 def _cast(table: str, kind: str) -> str:
-    """The typed view of a table: CSV text parsed in the accepted forms (docs/lake-check.md), enums lower-cased."""
+    """The typed view of a table: CSV text parsed in the accepted forms (docs/data-contract.md), enums lower-cased."""
     parts = []
     for column in TABLES[table].required:
         name, family = column.name, column.type

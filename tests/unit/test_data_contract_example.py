@@ -15,6 +15,7 @@ from coach.audience.engine import LakeError
 from coach.audience.privacy import client_facing_count
 from coach.audience.service import build_audience
 from coach.intake import plan_campaign
+from coach.lake_schema import TABLES
 from coach.models import parse_member
 
 from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
@@ -140,6 +141,26 @@ def test_the_page_documents_every_table_and_marks_the_npis_optional():
     assert {t for t, _ in REQUIRED} == {"claims", "members", "drugs", "clients"}
     assert len(REQUIRED) == 6 + 17 + 4 + 6
     assert "prescriber_npi" in documented_columns("claims") and ("claims", "prescriber_npi") not in REQUIRED
+
+
+def documented_nullable(table: str) -> dict[str, str]:
+    """Column → its 'nullable' cell, from the table of `table` in the page's lake section."""
+    section = DOC.read_text(encoding="utf-8").split(f"### `{table}/`", 1)[1].split("\n#", 1)[0]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines()]
+    return {
+        name: row[2]
+        for row in cells
+        if row[0].startswith("`")
+        for name in re.findall(r"`([a-z_0-9]+)`", row[0])
+    }
+
+
+# not clients/: its rows are checked in Python (client_problems), which reads an empty name or list, never refuses it
+@pytest.mark.parametrize("table", ["claims", "members", "drugs"])
+def test_the_pages_columns_are_the_schemas_with_its_nullability_and_optional_columns(table):
+    schema = TABLES[table]
+    assert documented_nullable(table) == {c.name: "yes" if c.nullable else "no" for c in schema.columns}
+    assert {c for t, c in REQUIRED if t == table} == {c.name for c in schema.required}
 
 
 def without_column(lake: Path, table: str, column: str) -> Path:

@@ -2,7 +2,7 @@
 DuckDB (local `coach lake check`, `coach run`) and Athena (the first step of the audience stage on AWS).
 
 A rule counts the rows that break it; nothing a rule returns holds a value of the lake, so its problems can go
-into errors, logs and operator alerts. Accepted forms and their normalisation: docs/lake-check.md.
+into errors, logs and operator alerts. Accepted forms and their normalisation: docs/data-contract.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The claims lake's schema, written once: every table, every column with its contract type, whether it may be
 null, its allowed values and the claims partitioning. The Glue tables (CDK), the local validator and lake check,
-the synthetic lake generator and the test lakes all derive from it (docs/lake-check.md lists the accepted forms).
+the synthetic lake generator and the test lakes all derive from it (docs/data-contract.md lists the accepted forms).
 
 Pure Python on purpose: the domain ships to Lambda without duckdb or pyarrow, and the CDK app imports it too.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Contract types (what docs/lake-check.md calls them), and the Glue/Hive type each is declared as on AWS.
+# Contract types (what docs/data-contract.md calls them), and the Glue/Hive type each is declared as on AWS.
 STRING, DATE, INT, BOOL, DECIMAL = "string", "date", "int", "bool", "decimal"
 LIST_OF_STRINGS, MAP_OF_STRINGS = "list<string>", "map<string,string>"
 CONTRACT_TYPES = (STRING, DATE, INT, BOOL, DECIMAL, LIST_OF_STRINGS, MAP_OF_STRINGS)

@@ -8,7 +8,7 @@ mailing address and without a consented email.
 
 A claim matches when its NDC is listed in the event (even an NDC the drug catalog does not know: it then carries the
 event's drug name and no sensitive class) or its NDC's catalog ingredient is the event's ingredient (docs/data-contract.md).
-Enum values are compared lower-cased and trimmed (`PAID` is `paid`), as the lake check accepts them (docs/lake-check.md).
+Enum values are compared lower-cased and trimmed (`PAID` is `paid`), as the lake check accepts them (docs/data-contract.md).
 """
 
 AUDIENCE_SQL = """
