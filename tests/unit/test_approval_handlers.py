@@ -67,7 +67,7 @@ def api(aws, monkeypatch):
     module = load_handler("approval_api")
     fake = MemoryCallbacks()
     monkeypatch.setattr(module, "callbacks", lambda: fake)
-    module.fake_callbacks = fake  # type: ignore[attr-defined]
+    monkeypatch.setattr(module, "fake_callbacks", fake, raising=False)
     return module
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from coach.adapters.dynamodb import DynamoApprovalStore, table_definition
-from coach.approvals.records import AuditRecord, DecisionRecord, iso, link_hash
+from coach.approvals.records import AuditAction, AuditRecord, DecisionRecord, iso, link_hash
 from coach.approvals.service import audit_trail
 
 from tests.unit.approval_fakes import (
@@ -95,12 +95,12 @@ def test_supersede_only_pending_links(store):
 
 
 def test_audit_is_append_only_and_in_time_order(store):
-    def record(at: float, action: str = "approved") -> AuditRecord:
+    def record(at: float, action: AuditAction = "approved") -> AuditRecord:
         return AuditRecord(
             campaign_id="cmp-1",
             client_id="C1",
             at=iso(at),
-            action=action,  # type: ignore[arg-type]
+            action=action,
             who=ACCOUNT_TEAM[0],
             role="account_team",
             link_hash="ab" * 32,
@@ -151,12 +151,12 @@ def test_retarget_only_pending_links(store):
     assert store.get_link(second).task_token == TOKEN
 
 
-def _record(client_id: str, role: str, at: float, action: str = "approved") -> AuditRecord:
+def _record(client_id: str, role: str, at: float, action: AuditAction = "approved") -> AuditRecord:
     return AuditRecord(
         campaign_id="cmp-1",
         client_id=client_id,
         at=iso(at),
-        action=action,  # type: ignore[arg-type]
+        action=action,
         who=f"{role}@{client_id.lower()}.example",
         role=role,
         link_hash=f"{client_id}{role}".ljust(64, "0"),

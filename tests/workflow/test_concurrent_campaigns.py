@@ -96,7 +96,7 @@ class Together:
 
 def _parse(raw: str | bytes) -> EmailMessage:
     data = raw.encode() if isinstance(raw, str) else raw
-    return email.message_from_bytes(data, policy=email.policy.default)  # type: ignore[return-value]
+    return email.message_from_bytes(data, policy=email.policy.default)
 
 
 def _text(message: EmailMessage) -> str:
