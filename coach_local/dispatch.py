@@ -65,7 +65,7 @@ class FunctionRegistry:
         with self._lock:
             if name not in self._modules:
                 self._modules[name] = _load(name)
-            return self._modules[name].handler  # type: ignore[no-any-return]
+            return self._modules[name].handler
 
     def invoke(self, name: str, event: dict) -> Any:
         started, ok = time.time(), False

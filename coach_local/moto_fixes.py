@@ -259,7 +259,7 @@ def install(answers: Any = None) -> None:
     Table.query = _query_one_partition  # type: ignore[method-assign]
     for name, write in _original_writes.items():
         setattr(DynamoDBBackend, name, _atomic(write))
-    ResourceEvalS3._handle_put_object = staticmethod(_serialised_put_object)  # type: ignore[method-assign,assignment]
+    ResourceEvalS3._handle_put_object = staticmethod(_serialised_put_object)  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -275,4 +275,4 @@ def uninstall() -> None:
     Table.query = _original_query  # type: ignore[method-assign]
     for name, write in _original_writes.items():
         setattr(DynamoDBBackend, name, write)
-    ResourceEvalS3._handle_put_object = staticmethod(_original_put_object)  # type: ignore[method-assign,assignment]
+    ResourceEvalS3._handle_put_object = staticmethod(_original_put_object)  # type: ignore[method-assign]
