@@ -43,7 +43,7 @@ def read_approval_email(raw: bytes) -> ApprovalEmail | None:
     if headers.get("X-Coach-Kind") != "approval":
         return None
     message = email.message_from_bytes(raw, policy=email.policy.default)
-    body = message.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+    body = message.get_body(preferencelist=("plain",))
     text = body.get_content() if body is not None else ""
     match = LINK.search(text)
     if not match:

@@ -252,7 +252,7 @@ def install(answers: Any = None) -> None:
     _use_client_factory(_client_once)
     CallbackPoolManager.add = _pool_add_noting_token  # type: ignore[method-assign]
     CallbackPoolManager.notify = _notify_unless_closed  # type: ignore[method-assign]
-    StateTaskServiceCallback._eval_body = _callback_eval_body_closing_token  # type: ignore[method-assign,assignment]
+    StateTaskServiceCallback._eval_body = _callback_eval_body_closing_token  # type: ignore[method-assign]
     StateTaskServiceCallback._evaluate_with_timeout = _task_timeout_on_answer_clock  # type: ignore[method-assign,assignment]
     StateTaskServiceCallback._wait_for_task_token_timeout = _token_wait_on_answer_clock  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _map_run_with_tolerance  # type: ignore[method-assign]

@@ -65,7 +65,7 @@ FILLS = [(m["member_id"], CLARITIN_NDC, FILL, "paid") for m in MEMBERS]
 
 def messages(out: Path) -> list[email.message.EmailMessage]:
     return [
-        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
         for p in sorted((out / "outbox").glob("*.eml"))
     ]
 
