@@ -33,7 +33,7 @@ from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
 from coach.audience.engine import AudienceParams
 from coach.intake import plan_campaign
 from coach_local.claims.check import check_lake
-from coach_local.runner import load_event
+from coach_local.inputs import load_event
 campaign = plan_campaign(load_event(Path(sys.argv[2]))).campaign
 engine = DuckDbClaimsEngine(sys.argv[1])
 started = time.perf_counter()

@@ -13,14 +13,12 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from coach_local.inputs import Decisions
 from coach_local.runtime.answers import AnswerClock, Question, question_of
 from coach_local.runtime.mailboxes import Mailboxes
 
 LINK = re.compile(r"https?://[^\s\"'<>]+/a/[A-Za-z0-9_-]{20,}")
 CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
-
-# decisions file: client_id → {"account_team": "approve"|"decline"|"none", "client": ...}; default approve
-Decisions = dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True)

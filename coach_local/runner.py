@@ -13,20 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coach.intake import InvalidEvent, campaign_id_for, parse_event
+from coach.intake import campaign_id_for, parse_event
 
 from coach_local.approver import ApprovalEmail, Decisions, Inbox, auto_approver
 from coach_local.dispatch import Call
+from coach_local.inputs import BadInput
 from coach_local.insights import stage_timings, templates_used
 from coach_local.outputs import OutputClash, claim, publish
 from coach_local.report_html import write_report
 from coach_local.runtime import LocalRuntime
-
-VALID_CHOICES = {"approve", "decline", "none"}
-
-
-class BadInput(ValueError):
-    """Input a user gave that cannot be run; the message says what and where (exit code 2)."""
 
 
 @dataclass
@@ -41,40 +36,6 @@ class RunResult:
     function_errors: list[tuple[str, str, str]] | None = None
     # every function invocation's input and output (or error): what the task events of the histories hold
     calls: list[Call] | None = None
-
-
-def load_event(path: Path) -> dict:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise BadInput(f"{path}: no such event file") from exc
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
-    if isinstance(raw, dict) and "detail" not in raw and "event_id" in raw:
-        raw = {"source": "coach.market-feed", "detail-type": "Drug Market Event", "detail": raw}
-    try:
-        parse_event(raw)
-    except InvalidEvent as exc:
-        raise BadInput(f"{path}: " + "; ".join(exc.reasons)) from exc
-    return raw
-
-
-def load_decisions(path: Path | None) -> Decisions:
-    if path is None:
-        return {}
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read decisions ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise BadInput(f"{path}: expected an object mapping client_id to decisions")
-    for client_id, entry in raw.items():
-        if not isinstance(entry, dict) or not set(entry) <= {"account_team", "client"}:
-            raise BadInput(f'{path}: {client_id}: expected {{"account_team": …, "client": …}}')
-        for role, choice in entry.items():
-            if choice not in VALID_CHOICES:
-                raise BadInput(f"{path}: {client_id}.{role}: {choice!r} is not approve, decline or none")
-    return raw
 
 
 def export_audit(campaign_id: str) -> dict:

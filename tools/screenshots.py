@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from coach_local.browser import browser  # noqa: E402
+from coach_local.inputs import load_event  # noqa: E402
 from coach_local.lakegen import generate_lake  # noqa: E402
-from coach_local.runner import load_event, run_campaign  # noqa: E402
+from coach_local.runner import run_campaign  # noqa: E402
 
 OUT = ROOT / "docs" / "img"
 

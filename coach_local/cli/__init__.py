@@ -13,7 +13,7 @@ import typer
 
 from coach_local.cli import aws, cost, feeds, lake, local, templates
 from coach_local.cli.common import EXIT_BAD_INPUT, err
-from coach_local.runner import BadInput
+from coach_local.inputs import BadInput
 
 app = typer.Typer(
     help="The automated pharmacist: market-event campaigns, run locally or on AWS.",

@@ -13,7 +13,7 @@ from coach.adapters.stepfunctions import execution_arn, state_machine_arn
 from coach.notices import ALERT_STATUSES
 
 from coach_local.cli.common import EXIT_FAILED, JsonFlag, console, err, fail_input, print_json
-from coach_local.runner import BadInput, load_event
+from coach_local.inputs import BadInput, load_event
 
 app = typer.Typer()
 event_app = typer.Typer(help="Market events for a deployed stack.", no_args_is_help=True)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from coach_local.cli.common import JsonFlag, console, print_json
-from coach_local.runner import BadInput
+from coach_local.inputs import BadInput
 
 app = typer.Typer()
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from coach_local.cli.common import EXIT_BAD_INPUT, console, err
-from coach_local.runner import BadInput, load_event
+from coach_local.inputs import BadInput, load_event
 
 lake_app = typer.Typer(help="Your claims lake: check it against the data contract.", no_args_is_help=True)
 

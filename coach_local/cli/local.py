@@ -8,13 +8,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from coach_local.cli.common import EXIT_FAILED, JsonFlag, console, err, fail_input, print_json
-from coach_local.runner import BadInput, RunResult, load_decisions, load_event, run_campaign
+from coach_local.inputs import BadInput, load_decisions, load_event
+
+if TYPE_CHECKING:  # the runtime (moto, fpdf2, matplotlib) loads only when a campaign runs
+    from coach_local.runner import RunResult
 
 app = typer.Typer()
 
@@ -201,6 +204,8 @@ def demo(
             "Approval links will appear below; open them in a browser. A playbook day lasts 1 minute here."
         )
     with _campaign_progress(quiet=as_json) as on_progress:
+        from coach_local.runner import run_campaign
+
         result = run_campaign(
             load_event(DEMO_EVENT),
             lake_dir,
@@ -239,6 +244,8 @@ def run(
         raw_event = load_event(event)
         chosen = load_decisions(decisions)
         with _campaign_progress(quiet=as_json) as on_progress:
+            from coach_local.runner import run_campaign
+
             result = run_campaign(
                 raw_event,
                 lake,

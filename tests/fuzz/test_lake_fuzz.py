@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
 from coach_local.claims.lake import SCHEMA, check_clients, open_lake, read_clients
-from coach_local.runner import BadInput, check_lake
+from coach_local.inputs import BadInput
+from coach_local.runner import check_lake
 from tests.fuzz.strategies import CLARITIN_NDC, fuzz_settings
 from tests.workflow.tiny_lake import client, member, write_lake
 

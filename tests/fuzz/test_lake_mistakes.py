@@ -20,8 +20,9 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
+from coach_local.inputs import BadInput
 from coach_local.lakegen import generate_lake
-from coach_local.runner import BadInput, check_lake
+from coach_local.runner import check_lake
 from tests.fuzz.strategies import fuzz_settings
 from tests.unit.test_intake import CLARITIN
 from tests.unit.test_lake_check import as_csv

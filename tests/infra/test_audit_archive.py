@@ -276,7 +276,8 @@ def test_a_local_campaign_archives_each_decision_and_the_whole_trail(tmp_path, m
     """The local runtime creates the Object Lock bucket and sets AUDIT_BUCKET: a run exercises both writers."""
     from datetime import date
 
-    from coach_local.runner import load_event, run_campaign
+    from coach_local.inputs import load_event
+    from coach_local.runner import run_campaign
     from coach_local.runtime import LocalRuntime
     from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from coach_local.runner import BadInput, load_event, run_campaign
+from coach_local.inputs import BadInput, load_event
+from coach_local.runner import run_campaign
 from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake
 
 pytestmark = pytest.mark.slow

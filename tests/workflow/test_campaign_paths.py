@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from coach_local.runner import load_event, run_campaign
+from coach_local.inputs import load_event
+from coach_local.runner import run_campaign
 from tests.workflow.tiny_lake import CLARITIN_NDC, OTHER_NDC, client, member, write_lake
 
 pytestmark = pytest.mark.slow

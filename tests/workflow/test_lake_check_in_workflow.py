@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from coach.intake import campaign_id_for
 
-from coach_local.runner import load_event
+from coach_local.inputs import load_event
 from coach_local.runtime import LocalRuntime
 from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake
 

@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from coach_local.cli import app
-from coach_local.runner import load_event, run_campaign
+from coach_local.inputs import load_event
+from coach_local.runner import run_campaign
 from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from coach_local.runner import RunResult, load_event, run_campaign
+from coach_local.inputs import load_event
+from coach_local.runner import RunResult, run_campaign
 from tests.workflow.phi_scan import (
     Directory,
     ScannedEmail,
