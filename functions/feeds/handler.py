@@ -10,7 +10,7 @@ from coach.observability import logger, metrics, tracer
 from coach.runtime import event_publisher, feed_archive, feed_state, openfda
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context(log_event=False)  # no event bodies in logs (the feed name is in the summary)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
