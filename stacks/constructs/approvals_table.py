@@ -1,7 +1,6 @@
 """The approvals table: links (hashed ids), decisions, the append-only audit trail and the email ledger; its sparse
 index of open questions (coach/adapters/dynamodb.py)."""
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from coach.adapters.dynamodb import OPEN_WAIT_ATTR, OPEN_WAITS_INDEX
@@ -9,26 +8,13 @@ from coach.approvals.records import OPEN_WAIT_FIELDS
 from constructs import Construct
 
 from stacks.constructs.nag import acknowledge
+from stacks.constructs.resources import key_value_table
 
 
 class ApprovalsTable(Construct):
     def __init__(self, scope: Construct, id: str, *, key: kms.IKey) -> None:
         super().__init__(scope, id)
-        self.table = dynamodb.Table(
-            self,
-            "Table",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            time_to_live_attribute="ttl",
-            deletion_protection=True,
-            removal_policy=RemovalPolicy.RETAIN,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-        )
+        self.table = key_value_table(self, key, time_to_live_attribute="ttl")
         # sparse: only pending links carry the key, so the gauge and `coach status` read open questions only
         self.table.add_global_secondary_index(
             index_name=OPEN_WAITS_INDEX,

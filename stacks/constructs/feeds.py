@@ -3,17 +3,16 @@ invokes the feeds function with `{"feed": "<name>"}` — retried, then kept in a
 
 import json
 
-from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sqs as sqs
 from coach.feeds import SOURCES
 from constructs import Construct
 
 from stacks.constructs.nag import acknowledge
+from stacks.constructs.resources import dead_letter_queue, key_value_table
 
 # UTC. FDA publishes enforcement reports weekly (openFDA's /status is read daily, so a new week is seen the next
 # morning and an unchanged one costs one request), Drugs@FDA weekly on Tuesday, the Orange Book monthly (read weekly:
@@ -34,20 +33,7 @@ class FeedStateTable(Construct):
 
     def __init__(self, scope: Construct, id: str, *, key: kms.IKey) -> None:
         super().__init__(scope, id)
-        self.table = dynamodb.Table(
-            self,
-            "Table",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            deletion_protection=True,
-            removal_policy=RemovalPolicy.RETAIN,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-        )
+        self.table = key_value_table(self, key)
         acknowledge(
             self.table,
             {
@@ -60,18 +46,7 @@ class FeedStateTable(Construct):
 class FeedSchedules(Construct):
     def __init__(self, scope: Construct, id: str, *, function: lambda_.IFunction, key: kms.IKey) -> None:
         super().__init__(scope, id)
-        self.dlq = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dlq,
-            {"AwsSolutions-SQS3": "This queue is itself the dead-letter queue of the feed schedules."},
-        )
+        self.dlq = dead_letter_queue(self, key, of="the feed schedules")
         self.role = iam.Role(
             self,
             "SchedulerRole",

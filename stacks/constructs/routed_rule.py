@@ -7,10 +7,9 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.constructs.nag import acknowledge
+from stacks.constructs.resources import dead_letter_queue
 
 RETRY_ATTEMPTS = 8
 
@@ -45,18 +44,7 @@ class RuleToFunction(Construct):
                 conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
             )
         )
-        self.dlq = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dlq,
-            {"AwsSolutions-SQS3": f"This queue is itself the dead-letter queue of the {rule_name} rule."},
-        )
+        self.dlq = dead_letter_queue(self, key, of=f"the {rule_name} rule")
         self.rule = events.Rule(
             self,
             rule_id,
