@@ -331,3 +331,26 @@ def test_batches_rendered_one_after_another_in_one_process_are_each_whole():
     assert stable(after_another) == stable(alone)
     assert "Dear Ada" in pages_text(after_another)[0]
     assert "Nguyễn" in pages_text(render_letters(first, today=today)[0])[0]
+
+
+def test_fonts_cut_once_per_process_give_the_pdf_cut_from_the_whole_font(monkeypatch):
+    """The kept font cuts (coach.letters.font_cuts) change no byte of any PDF: the first batch (cuts made), the same
+    glyphs again (cuts reused), and names outside Latin-1 (a cut of their own), against fpdf2 cutting from the
+    whole font file."""
+    import re
+
+    from coach.letters import render
+    from coach.letters.font_cuts import FontCuts
+
+    def stable(pdf: bytes) -> bytes:  # without the creation time and the file id
+        return re.sub(rb"/ID \[<[0-9A-Fa-f]+><[0-9A-Fa-f]+>\]", b"", re.sub(rb"D:\d+Z", b"", pdf))
+
+    today = date(2002, 12, 1)
+    batches = [letters_for(MEMBERS[:3]), letters_for(MEMBERS[:3]), letters_for(NAMES_OUTSIDE_LATIN1)]
+    monkeypatch.setattr(render, "_FONT_CUTS", FontCuts())
+    kept = [stable(render_letters(batch, today=today)[0]) for batch in batches]
+    monkeypatch.setattr(render._LetterPdf, "cut_fonts", lambda self: None)  # fpdf2 alone
+    whole = [stable(render_letters(batch, today=today)[0]) for batch in batches]
+    assert kept == whole
+    monkeypatch.undo()
+    assert "Щербаков" in " ".join(pages_text(render_letters(batches[2], today=today)[0]))

@@ -20,6 +20,7 @@ from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
 
+from coach.letters.font_cuts import FontCuts
 from coach.letters.text import Block, Glyphs, format_date, parse_markup
 from coach.models import MemberRecord
 
@@ -98,6 +99,9 @@ def _add_parsed_font(pdf: FPDF, style: str) -> TTFFont:
     return font
 
 
+_FONT_CUTS = FontCuts()
+
+
 class _LetterPdf(FPDF):
     def __init__(self) -> None:
         super().__init__(orientation="P", unit="mm", format="Letter")
@@ -111,10 +115,24 @@ class _LetterPdf(FPDF):
             _encode_each_line_once(font)
             self.glyphs[style] = _glyphs(style, frozenset(font.cmap))
 
+    def cut_fonts(self) -> None:
+        """Before output: each font is this document's glyphs, cut once per process (coach.letters.font_cuts)."""
+        for style in FONT_FILES:
+            font = self.fonts[f"{FAMILY.lower()}{style}"]
+            assert isinstance(font, TTFFont)
+            font.ttfont = _FONT_CUTS.font_for(
+                FONTS_DIR / FONT_FILES[style], frozenset(font.subset.get_all_glyph_names())
+            )
+
+
+# word widths by (style, word, size): they depend on the font only, so they are kept across batches in one process
+_WORD_WIDTHS: dict[tuple[str, str, float], float] = {}
+WORD_WIDTHS_KEPT = 200_000
+
 
 class _Writer:
     """Left-aligned text with our own line breaking: word widths come from the font's metrics and are cached
-    across the whole batch per font style and size (most words repeat from letter to letter). fpdf2's multi_cell
+    across batches per font style and size (most words repeat from letter to letter). fpdf2's multi_cell
     measures character by character and was 95% of the time."""
 
     BODY, HEADING = (FAMILY, "", 11.0), (FAMILY, "B", 12.0)
@@ -124,7 +142,7 @@ class _Writer:
         self.pdf = pdf
         self.width = pdf.w - LEFT - RIGHT_MARGIN
         self.bottom = pdf.h - 0.9 * INCH
-        self._widths: dict[tuple[str, str, float], float] = {}
+        self._widths = _WORD_WIDTHS
         self._font: tuple[str, str, float] | None = None
         self.unprintable = 0  # characters of the current letter printed as U+FFFD
 
@@ -145,6 +163,10 @@ class _Writer:
         key = (self._font[1], word, self._font[2])
         width = self._widths.get(key)
         if width is None:
+            if (
+                len(self._widths) >= WORD_WIDTHS_KEPT
+            ):  # names and addresses: bounded, the template's words come back
+                self._widths.clear()
             width = self._widths[key] = self.pdf.get_string_width(word)
         return width
 
@@ -229,4 +251,5 @@ def render_letters(
                 writer.unprintable,
             )
             writer.unprintable = 0
+    pdf.cut_fonts()
     return bytes(pdf.output()), pages
