@@ -82,7 +82,7 @@ class StatusWriter:
     at most every `interval` seconds, at least every STALE_SECONDS / 2 (so `coach status` sees it live), and once at
     the end."""
 
-    def __init__(self, path: Path, take: Any, interval: float = 1.0) -> None:
+    def __init__(self, path: Path, take: Any, interval: float = 2.0) -> None:
         self.path = path
         self.take = take
         self.interval = interval
@@ -113,8 +113,9 @@ class StatusWriter:
         tmp.replace(self.path)
 
     def _loop(self) -> None:
-        # With many campaigns a snapshot is not free: after one, the writer rests nine times as long as it took (at
-        # most a tenth of a core on status), but never so long that `coach status` would call it stale.
+        # With many campaigns a snapshot is not free (a Scan and a read per open question): after one, the writer
+        # rests 19 times as long as it took (at most a twentieth of a core on status; it was 6.7% of a 100k
+        # campaign's time at a tenth), but never so long that `coach status` would call it stale.
         while not self._stop.is_set():
             self._changed.wait(STALE_SECONDS / 2)
             if self._stop.is_set():
@@ -122,7 +123,7 @@ class StatusWriter:
             self._changed.clear()
             began = time.monotonic()
             self.write()
-            rest = min(max(self.interval, 9 * (time.monotonic() - began)), STALE_SECONDS / 2)
+            rest = min(max(self.interval, 19 * (time.monotonic() - began)), STALE_SECONDS / 2)
             self._stop.wait(rest)
 
 
