@@ -38,6 +38,9 @@ as a Lambda container keeps its clients: here one client per region and service 
 
 from __future__ import annotations
 
+import coach_local.moto_imports  # noqa: F401  (first: it keeps moto from loading modules no campaign uses)
+
+# isort: split
 import copy
 import math
 import threading

@@ -230,3 +230,21 @@ def test_the_interpreter_makes_one_lambda_client_for_all_its_tasks(sfn, monkeypa
     run_map(sfn, ToleratedFailurePercentage=25.0)
     run_map(sfn, ToleratedFailurePercentage=25.0)
     assert sorted(made) == ["lambda", "s3"]
+
+
+def test_the_runtime_leaves_moto_batch_and_ec2_models_unloaded_until_asked_for():
+    """moto's interpreter imports moto.batch for an integration our ASL never uses; with the runtime's modules loaded
+    first, the Step Functions interpreter loads without Batch's or EC2's models, and Batch still works when asked."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, coach_local.runtime, moto.stepfunctions.parser.models\n"
+        "print('moto.batch.models' in sys.modules, 'moto.ec2.models' in sys.modules)\n"
+        "from moto import mock_aws\n"
+        "import boto3\n"
+        "with mock_aws():\n"
+        "    print(boto3.client('batch', region_name='us-east-1').describe_compute_environments()['computeEnvironments'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["False False", "[]"]
