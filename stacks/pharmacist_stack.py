@@ -13,9 +13,9 @@ from stacks.constructs.approvals_api import ApprovalsApi
 from stacks.constructs.approvals_table import ApprovalsTable
 from stacks.constructs.claims_lake import ClaimsLake
 from stacks.constructs.encryption import Encryption
+from stacks.constructs.feed_review import FeedCandidates
 from stacks.constructs.feeds import FeedSchedules, FeedStateTable
 from stacks.constructs.functions import Functions
-from stacks.constructs.feed_review import FeedCandidates
 from stacks.constructs.intake import Intake
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.nag import acknowledge_roles
