@@ -38,6 +38,8 @@ def split_candidate(raw: object) -> tuple[object, ReviewNotes | None]:
     try:
         notes = ReviewNotes.model_validate(detail.get("review") or {})
     except ValidationError as exc:
-        raise BadReviewNotes(describe_validation_error(exc, "detail.review")) from None
+        raise BadReviewNotes(
+            [f"detail.review.{r}" for r in describe_validation_error(exc, "(notes)")]
+        ) from None
     event = {**raw, "source": MARKET_SOURCE, "detail": {k: v for k, v in detail.items() if k != "review"}}
     return event, notes
