@@ -34,9 +34,15 @@ def run(envelope: dict, lake: Path, out: Path, decisions: dict) -> RunResult:
     return run_campaign(envelope, lake, out, decisions=decisions, timeout=300, time_scale=1 / 86_400)
 
 
+def text(message: email.message.EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
 def emails(result: RunResult) -> list[email.message.EmailMessage]:
     return [
-        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
         for p in sorted((result.out_dir / "outbox").glob("*.eml"))
     ]
 
@@ -69,7 +75,7 @@ def test_the_demo_candidate_corrected_on_the_page_is_the_event_the_campaign_runs
     assert event["summary"] == "Loratadine (Claritin) approved for over-the-counter sale."
     # the account teams are asked about the corrected event, and letters went out
     approvals = [m for m in emails(result) if m["X-Coach-Kind"] == "approval"]
-    assert approvals and all("January 1, 2003" in m.get_body(("plain",)).get_content() for m in approvals)
+    assert approvals and all("January 1, 2003" in text(m) for m in approvals)
     assert result.report is not None and result.report["totals"]["letters"] == 2
     review = result.report["review"]
     assert review["outcome"] == "corrected" and review["by"] == "clinical-pharmacist@pbm.example"
