@@ -1,6 +1,6 @@
 """The local clinical pharmacist: answers review emails as a person would, opening the review page (GET) and
 submitting its form (POST with the page's CSRF token), confirming, correcting or dismissing as the decisions file
-says (`"clinical_review"` entry, docs/local-runtime.md)."""
+says (`"clinical_review"` entry, docs/feeds.md "Clinical review")."""
 
 from __future__ import annotations
 

@@ -401,11 +401,14 @@ def status(
             continue
         for i, wait in enumerate(waits):
             who = "account team" if wait["role"] == "account_team" else "client"
+            whom = f"{who} of {wait['client_id']} {wait['client_name']}"
+            if wait["role"] == "clinical_reviewer":  # the review of a feed's candidate (coach.review)
+                whom = "clinical pharmacist (review of the feed's candidate)"
             table.add_row(
                 campaign["campaign_id"] if i == 0 else "",
                 campaign["state"] if i == 0 else "",
                 (campaign["started"] or "") if i == 0 else "",
-                f"{who} of {wait['client_id']} {wait['client_name']} ({wait['kind']})",
+                f"{whom} ({wait['kind']})",
                 wait["since"] or "",
                 wait["deadline"] or "",
             )
