@@ -11,6 +11,8 @@ Context (`-c name=value` or cdk.json), all optional:
   lake_key_arn       the KMS key of an existing lake bucket, if it has its own
   alarm_email        subscribed to the alarm topic
   operator_email     receives operator alerts from the workflow (no PHI)
+  clinical_reviewer_emails    the clinical pharmacists who review a feed's candidate (comma-separated)
+  clinical_escalation_emails  who is asked when no clinical pharmacist reviewed it in time (comma-separated)
   retention_days     how long campaign data, letters and access logs are kept (default 2190 = 6 years)
   audit_retention_years  Object Lock (COMPLIANCE) retention of the audit trail, in years (default 6; the older
                      spelling auditRetentionYears is still read)
@@ -86,6 +88,8 @@ def build(app: cdk.App) -> AutomatedPharmacistStack:
         ),
         approval_base_url=context("approval_base_url") or None,
         openfda_api_key_secret_arn=context("openfda_api_key_secret_arn") or None,
+        clinical_reviewer_emails=context("clinical_reviewer_emails") or None,
+        clinical_escalation_emails=context("clinical_escalation_emails") or None,
         description="Automated pharmacist: market-event campaigns from claims lake to approved member letters",
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), HIPAASecurityChecks(app))

@@ -17,10 +17,11 @@ from coach.intake import campaign_id_for, parse_event
 
 from coach_local.approver import ApprovalEmail, Decisions, Inbox, auto_approver
 from coach_local.dispatch import Call
-from coach_local.inputs import BadInput
+from coach_local.inputs import BadInput, review_choice
 from coach_local.insights import stage_timings, templates_used
 from coach_local.outputs import OutputClash, claim, publish
 from coach_local.report_html import write_report
+from coach_local.reviewer import ClinicalReviewer
 from coach_local.runtime import LocalRuntime
 
 
@@ -47,6 +48,14 @@ def export_audit(campaign_id: str) -> dict:
     return {"campaign_id": campaign_id, "decisions": [r.model_dump(mode="json") for r in records]}
 
 
+def export_review(campaign_id: str) -> dict | None:
+    """The clinical review of a feed's campaign (None for a hand-written event), from the local approvals table."""
+    from coach.review.outcome import review_summary
+    from coach.runtime import approval_store
+
+    return review_summary(campaign_id, store=approval_store())
+
+
 def prepare_out(out_dir: Path) -> None:
     """Each run starts from an empty outbox and letters folder, so OUT shows exactly this run."""
     for name in ("outbox", "letters", "logs"):
@@ -63,7 +72,9 @@ def check_lake(lake_dir: Path, event: dict | None = None) -> None:
 
     if not lake_dir.is_dir():
         raise BadInput(f"{lake_dir}: no such lake folder")
-    announced_on = parse_event(event).detail.announced_on if event is not None else None
+    from coach.review.intake import split_candidate
+
+    announced_on = parse_event(split_candidate(event)[0]).detail.announced_on if event is not None else None
     report = lake_check(lake_dir, announced_on=announced_on)
     if report.errors:
         raise BadInput(report.summary_line())
@@ -283,6 +294,15 @@ def _run(
         watcher = Inbox(runtime.mailboxes, on_email)
         watcher.errors = approver_errors
         watcher.start()
+        # a feed's candidate: the clinical pharmacist's review comes first (the decisions file's clinical_review)
+        pharmacist = ClinicalReviewer(
+            runtime.mailboxes,
+            review_choice(decisions or {}),
+            approver_errors,
+            runtime.answers,
+            on_link=on_link if interactive else None,
+        )
+        pharmacist.start()
         try:
             intake = runtime.put_event(event)
             if intake["status"] in ("rejected", "unmatched"):
@@ -295,12 +315,14 @@ def _run(
                     reporter.stop()
         finally:
             watcher.stop()
+            pharmacist.stop()
         function_errors = list(runtime.registry.errors)
         stages = stage_timings(list(runtime.registry.invocations), campaign_id)
         report = runtime.export(campaign_id)
         (out_dir / "audit.json").write_text(
             json.dumps(export_audit(campaign_id), indent=2) + "\n", encoding="utf-8"
         )
+        review = export_review(campaign_id)
         (out_dir / "logs" / "execution-history.json").write_text(
             json.dumps(runtime.history(campaign_id), default=str, indent=1), encoding="utf-8"
         )
@@ -316,13 +338,17 @@ def _run(
             encoding="utf-8",
         )
     if report is not None:
-        report["status"] = "succeeded" if run.status == "SUCCEEDED" else "failed"
+        # a campaign its review stopped keeps the status its report says (dismissed, no_review)
+        if report.get("status") not in ("dismissed", "no_review") or run.status != "SUCCEEDED":
+            report["status"] = "succeeded" if run.status == "SUCCEEDED" else "failed"
         report["local_run"] = {
             "seconds": round(time.perf_counter() - started, 2),
             "day_seconds": round(86_400 * scale, 3),
             "stages": stages,
             "templates": templates_used(out_dir / "letters"),
         }
+        if review is not None:  # a feed's candidate: who reviewed it, and what they changed
+            report["review"] = review
         (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         write_report(out_dir)
     return RunResult(

@@ -13,6 +13,7 @@ from stacks.constructs.approvals_api import ApprovalsApi
 from stacks.constructs.approvals_table import ApprovalsTable
 from stacks.constructs.claims_lake import ClaimsLake
 from stacks.constructs.encryption import Encryption
+from stacks.constructs.feed_review import FeedCandidates
 from stacks.constructs.feeds import FeedSchedules, FeedStateTable
 from stacks.constructs.functions import Functions
 from stacks.constructs.intake import Intake
@@ -49,6 +50,8 @@ class AutomatedPharmacistStack(Stack):
         letters_batch_size: int = BATCH_SIZE,
         letters_max_concurrency: int = 50,
         openfda_api_key_secret_arn: str | None = None,
+        clinical_reviewer_emails: str | None = None,
+        clinical_escalation_emails: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
@@ -115,6 +118,11 @@ class AutomatedPharmacistStack(Stack):
         for name in ("intake", "open_waits"):
             functions[name].add_environment("STATE_MACHINE_ARN", workflow.arn)
         intake = Intake(self, "Intake", function=functions["intake"], key=key)
+        # a feed's candidates: the same intake; their campaign starts at the clinical review (coach.review)
+        candidates = FeedCandidates(self, "FeedCandidates", function=functions["intake"], key=key)
+        review = functions["clinical_review"]
+        review.add_environment("CLINICAL_REVIEWER_EMAILS", clinical_reviewer_emails or "")
+        review.add_environment("CLINICAL_ESCALATION_EMAILS", clinical_escalation_emails or "")
         alerts = FailureAlerts(
             self, "FailureAlerts", function=functions["notify"], state_machine_arn=workflow.arn, key=key
         )
@@ -137,7 +145,12 @@ class AutomatedPharmacistStack(Stack):
             self,
             "Monitoring",
             state_machine=workflow.state_machine,
-            dlqs={"Intake": intake.dlq, "FailureAlerts": alerts.dlq, "Feeds": feeds.dlq},
+            dlqs={
+                "Intake": intake.dlq,
+                "FailureAlerts": alerts.dlq,
+                "Feeds": feeds.dlq,
+                "FeedCandidates": candidates.dlq,
+            },
             functions=functions,
             key=key,
             alarm_email=alarm_email,

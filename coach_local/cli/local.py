@@ -21,8 +21,6 @@ if TYPE_CHECKING:  # the runtime (moto, fpdf2, matplotlib) loads only when a cam
 
 app = typer.Typer()
 
-DEMO_EVENT = Path(__file__).resolve().parent.parent / "events" / "claritin_otc.json"
-
 
 def _check_lake_size(members: int, clients: int) -> None:
     if clients > members:
@@ -67,6 +65,8 @@ def _summary(result: RunResult) -> None:
             "",
         )
     console.print(table)
+    if line := _review_line(report):
+        console.print(line, highlight=False)
     console.print(
         f"Outbox: {result.out_dir / 'outbox'}   Letters: {result.out_dir / 'letters'}   "
         f"Audit: {result.out_dir / 'audit.json'}",
@@ -81,6 +81,26 @@ def _summary(result: RunResult) -> None:
         err.print(f"[yellow]approver:[/] {problem}", highlight=False)
     for name, error_type, message in result.function_errors or []:
         err.print(f"[yellow]function {name}:[/] {error_type}: {message}", highlight=False)
+
+
+def _show_feed(start: Any, quiet: bool) -> None:
+    """The feed's candidate, before its campaign runs: what the pharmacist is asked to check."""
+    detail = start.envelope["detail"]
+    ndcs = ", ".join(detail["drug"]["ndcs"]) or "none resolved"
+    (err if quiet else console).print(
+        f"Feed {start.envelope['source']}: candidate {detail['event_id']} ({detail['drug']['name']}, "
+        f"{detail['event_type']}, NDCs: {ndcs}); {len(start.reasons)} notes for the clinical pharmacist",
+        highlight=False,
+    )
+
+
+def _review_line(report: dict) -> str | None:
+    review = report.get("review")
+    if not review:
+        return None
+    who = f" by {review['by']}" if review.get("by") else ""
+    notes = f": {review['notes']}" if review.get("notes") else ""
+    return f"Clinical review: {review['outcome']}{who}{notes}"
 
 
 def _finish(result: RunResult, as_json: bool = False) -> None:
@@ -190,7 +210,8 @@ def demo(
         bool, typer.Option("--json", help="Print the result as JSON (no table, no progress).")
     ] = False,
 ) -> None:
-    """Generate a synthetic lake (if needed) and run the Claritin over-the-counter campaign end to end."""
+    """Generate a synthetic lake (if needed), poll the recorded Drugs@FDA excerpt into the Claritin candidate, and
+    run its campaign end to end: the clinical pharmacist's review first, then as any campaign."""
     _check_lake_size(members, clients)
     lake_dir = lake or out / "lake"
     marker = lake_dir / ".generated.json"
@@ -203,13 +224,18 @@ def demo(
         err.print(
             "Approval links will appear below; open them in a browser. A playbook day lasts 1 minute here."
         )
+    from coach_local.feed_demo import demo_candidate, demo_review
+
+    start = demo_candidate()
+    _show_feed(start, quiet=as_json)
     with _campaign_progress(quiet=as_json) as on_progress:
         from coach_local.runner import run_campaign
 
         result = run_campaign(
-            load_event(DEMO_EVENT),
+            start.envelope,
             lake_dir,
             out,
+            decisions=demo_review(),
             interactive=interactive,
             on_link=_print_link,
             port=port,
@@ -375,11 +401,14 @@ def status(
             continue
         for i, wait in enumerate(waits):
             who = "account team" if wait["role"] == "account_team" else "client"
+            whom = f"{who} of {wait['client_id']} {wait['client_name']}"
+            if wait["role"] == "clinical_reviewer":  # the review of a feed's candidate (coach.review)
+                whom = "clinical pharmacist (review of the feed's candidate)"
             table.add_row(
                 campaign["campaign_id"] if i == 0 else "",
                 campaign["state"] if i == 0 else "",
                 (campaign["started"] or "") if i == 0 else "",
-                f"{who} of {wait['client_id']} {wait['client_name']} ({wait['kind']})",
+                f"{whom} ({wait['kind']})",
                 wait["since"] or "",
                 wait["deadline"] or "",
             )

@@ -32,13 +32,18 @@ class AnswerClock:
 
     def observe(self, function: str, event: dict) -> None:
         """Registry listener: an approval request names its question and the task token its wait listens on."""
-        if function != "approval_request" or not isinstance(event, dict):
+        if function not in ("approval_request", "clinical_review") or not isinstance(event, dict):
             return
-        client: dict = event["client"] if isinstance(event.get("client"), dict) else {}
+        # a clinical review's question is the campaign's own (coach.review.models.REVIEW_CLIENT)
+        review = {"client_id": "clinical-review"} if function == "clinical_review" else {}
+        client: dict = event["client"] if isinstance(event.get("client"), dict) else review
+        if function == "clinical_review" and event.get("action") != "ask":
+            return
+        role = "clinical_reviewer" if function == "clinical_review" else event.get("role")
         token = event.get("task_token")
         if isinstance(token, str):
             question = question_of(
-                event.get("campaign_id"), client.get("client_id"), event.get("role"), event.get("attempt", 0)
+                event.get("campaign_id"), client.get("client_id"), role, event.get("attempt", 0)
             )
             with self._lock:
                 self._asked[token] = question

@@ -13,6 +13,8 @@ AUDIT_BUCKET = "coach-local-audit"
 APPROVALS_TABLE = "coach-local-approvals"
 SENDER = "pharmacist@pbm.example"
 OPERATOR = "operations@pbm.example"
+CLINICAL_REVIEWERS = "clinical-pharmacist@pbm.example"  # who reviews a feed's candidate locally
+CLINICAL_ESCALATION = "chief-pharmacist@pbm.example"
 LOGGER_NAME = "automated-pharmacist"
 
 
@@ -43,6 +45,8 @@ def local_variables(
         "POWERTOOLS_METRICS_NAMESPACE": "AutomatedPharmacist",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "AUDIT_BUCKET": AUDIT_BUCKET,
+        "CLINICAL_REVIEWER_EMAILS": CLINICAL_REVIEWERS,
+        "CLINICAL_ESCALATION_EMAILS": CLINICAL_ESCALATION,
     }
 
 

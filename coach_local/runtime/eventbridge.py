@@ -18,7 +18,8 @@ if TYPE_CHECKING:  # moto loads when the runtime starts, not when this module is
     from moto.events.utils import EventMessageType
 
 MARKET_RULE_UNMATCHED = (
-    "the event does not match the market-event rule (source coach.market-feed, detail-type Drug Market Event)"
+    "the event does not match the market-event rule (source coach.market-feed, detail-type Drug Market Event) "
+    "nor the feed candidates' rule (source coach.feed.<feed>)"
 )
 
 

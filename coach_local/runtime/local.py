@@ -41,7 +41,7 @@ from coach_local.runtime.eventbridge import (
 )
 from coach_local.runtime.logs import LogCapture
 from coach_local.runtime.mailboxes import Mailboxes
-from coach_local.runtime.provisioning import MARKET_RULE, create_resources
+from coach_local.runtime.provisioning import FEED_RULE, MARKET_RULE, create_resources
 from coach_local.runtime.redrive import Attempts
 from coach_local.runtime.render_pool import RenderPool
 from coach_local.status import STATUS_FILE, StatusWriter, snapshot
@@ -202,11 +202,13 @@ class LocalRuntime:
 
     # --- the flow ---------------------------------------------------------------------------------------
     def put_event(self, envelope: dict) -> dict:
-        """EventBridge: match the rule's pattern, then deliver to the intake function as its target does."""
-        rule = self.client("events").describe_rule(Name=MARKET_RULE)
-        if not matches(rule["EventPattern"], as_bridge_event(envelope)):
-            return {"status": "unmatched", "reasons": [MARKET_RULE_UNMATCHED]}
-        return dict(self.registry.invoke("intake", envelope))
+        """EventBridge: match the rules' patterns (market events; a feed's candidates), then deliver to the intake
+        function as their target does."""
+        events = self.client("events")
+        for name in (MARKET_RULE, FEED_RULE):
+            if matches(events.describe_rule(Name=name)["EventPattern"], as_bridge_event(envelope)):
+                return dict(self.registry.invoke("intake", envelope))
+        return {"status": "unmatched", "reasons": [MARKET_RULE_UNMATCHED]}
 
     def execution_arn(self, campaign_id: str) -> str:
         """The campaign's latest attempt (the first execution, or its latest emulated redrive)."""

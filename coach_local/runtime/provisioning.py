@@ -28,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = ROOT / "step_definitions" / "campaign.asl.json"
 STATE_MACHINE = "coach-campaign"
 MARKET_RULE = "coach-market-events"
+FEED_RULE = (
+    "coach-feed-candidates"  # a feed's candidates: the same intake, whose campaign starts at clinical review
+)
 
 
 def substitutions() -> dict[str, str]:
@@ -85,4 +88,7 @@ def create_resources(client: Any, market_event_pattern: dict) -> str:
         name=STATE_MACHINE, definition=definition, roleArn=role, type="STANDARD"
     )["stateMachineArn"]
     client("events").put_rule(Name=MARKET_RULE, EventPattern=json.dumps(market_event_pattern))
+    from coach.review.intake import FEED_PATTERN
+
+    client("events").put_rule(Name=FEED_RULE, EventPattern=json.dumps(FEED_PATTERN))
     return str(arn)

@@ -13,6 +13,9 @@ from coach.approvals.errors import ApprovalProblem
 from coach.approvals.pages import Page, error_page, not_found_page, page_for, result_page
 from coach.approvals.service import after_decision, decide, read_posted_form, show
 from coach.observability import logger, metrics, tracer
+from coach.review.form import read_review_form
+from coach.review.pages import review_page_for
+from coach.review.service import decide_review, show_review
 from coach.runtime import approval_store, audit_archive, callbacks
 
 Resolver = TypeVar("Resolver", APIGatewayHttpResolver, APIGatewayRestResolver)
@@ -81,6 +84,49 @@ def other_methods(link_id: str) -> Response:
     response = _respond(result_page(405, "Not allowed", "Open the link from your email."))
     response.headers["Allow"] = "GET, HEAD, POST"
     return response
+
+
+# --- the clinical review pages (/r/<link_id>, coach.review): the same rules as the approval pages --------------
+@pages.get("/r/<link_id>")
+def review_page(link_id: str) -> Response:
+    return _respond(show_review(link_id, store=approval_store(), now=time.time()))
+
+
+@pages.head("/r/<link_id>")
+def review_headers(link_id: str) -> Response:
+    return _respond(show_review(link_id, store=approval_store(), now=time.time()), with_body=False)
+
+
+@pages.post("/r/<link_id>")
+def review_decision(link_id: str) -> Response:
+    event = pages.current_event
+    try:
+        form = read_review_form(event.body or "", lambda: event.decoded_body)
+    except ApprovalProblem as problem:
+        return _respond(review_page_for(problem))
+    source_ip, user_agent = _caller()
+    now = time.time()
+    page = decide_review(
+        link_id,
+        form,
+        store=approval_store(),
+        callbacks=callbacks(),
+        now=now,
+        source_ip=source_ip,
+        user_agent=user_agent,
+    )
+    metrics.add_metric(name=f"ReviewPost{page.status}", unit="Count", value=1)
+    follow_up = after_decision(
+        link_id, store=approval_store(), archive=audit_archive(), now=now, answered=page.status == 200
+    )
+    if follow_up.archive_failed:
+        metrics.add_metric(name="AuditArchiveFailed", unit="Count", value=1)
+    return _respond(page)
+
+
+@pages.route("/r/<link_id>", method=["PUT", "PATCH", "DELETE", "OPTIONS"])
+def other_review_methods(link_id: str) -> Response:
+    return other_methods(link_id)
 
 
 def _resolver(resolver: Resolver) -> Resolver:

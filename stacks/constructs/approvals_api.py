@@ -1,5 +1,5 @@
 """The HTTPS endpoint of the approval pages: API Gateway REST (regional), Lambda proxy for GET/HEAD/POST
-/a/{link_id}, stage throttling, a WAF rate limit, access logs without paths or query strings (the link id is a
+/a/{link_id} (approvals) and /r/{link_id} (clinical review), stage throttling, a WAF rate limit, access logs without paths or query strings (the link id is a
 bearer credential) and no data tracing."""
 
 import json
@@ -76,14 +76,16 @@ class ApprovalsApi(Construct):
         )
         integration = apigw.LambdaIntegration(function)
         validator = self.api.add_request_validator("Validator", validate_request_parameters=True)
-        link = self.api.root.add_resource("a").add_resource("{link_id}")
-        for method in ("GET", "HEAD", "POST"):
-            link.add_method(
-                method,
-                integration,
-                request_validator=validator,
-                request_parameters={"method.request.path.link_id": True},
-            )
+        # /a/{link_id}: the approvals; /r/{link_id}: the clinical review of a feed's candidate (coach.review)
+        for path in ("a", "r"):
+            link = self.api.root.add_resource(path).add_resource("{link_id}")
+            for method in ("GET", "HEAD", "POST"):
+                link.add_method(
+                    method,
+                    integration,
+                    request_validator=validator,
+                    request_parameters={"method.request.path.link_id": True},
+                )
         acl = wafv2.CfnWebACL(
             self,
             "Waf",

@@ -19,7 +19,8 @@ from stacks.constructs.storage import AUDIT_PREFIX, Storage
 from stacks.constructs.workflow import Workflow
 
 CAMPAIGNS = "campaigns/*"
-AUDIT_WRITERS = ("approval_api", "summary")  # a decision as it is recorded; the whole trail at campaign end
+# a decision as it is recorded; the whole trail at campaign end (or at its review, when that ends it)
+AUDIT_WRITERS = ("approval_api", "summary", "clinical_review")
 ATHENA_PREFIX = "athena/*"  # the workgroup's output location and the UNLOAD folders under it (claims_lake.py)
 # The email ledger's items (coach.adapters.mail.SesMailer): the only items a function that only sends mail may touch.
 EMAIL_LEDGER_KEYS = "email#*"
@@ -175,6 +176,16 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     objects(summary, data, CAMPAIGNS, "s3:GetObject", "s3:PutObject")
     table("summary", TABLE_READ)  # the report's approval timeline; the decision trail
     key_use("summary", READ_KEY, WRITE_KEY, TABLE_READ_KEY)
+
+    # the clinical review (coach.review): asks like approval_request (links, the ledger, a delivered answer reused on
+    # a redrive); its closing step, like summary, writes the report of a campaign its review ended
+    review = functions["clinical_review"]
+    review.add_to_role_policy(r.notifications.send_statement)
+    table("clinical_review", TABLE_READ + TABLE_WRITE + ("dynamodb:DeleteItem",))
+    r.workflow.grant_task_response(review)
+    listing(review, data)
+    objects(review, data, CAMPAIGNS, "s3:GetObject", "s3:PutObject")
+    key_use("clinical_review", READ_KEY, WRITE_KEY, TABLE_WRITE_KEY)
 
     # the open-waits index, each question's decision (no write); its campaign's status
     table("open_waits", ("dynamodb:GetItem",))

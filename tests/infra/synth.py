@@ -38,6 +38,8 @@ EXTERNAL_LAKE = {
     "sender_domain": "pbm.example",
     "letters_batch_size": "5000",
     "letters_max_concurrency": "20",
+    "clinical_reviewer_emails": "rph.review@pbm.example, rph.lead@pbm.example",
+    "clinical_escalation_emails": "chief.rph@pbm.example",
     "openfda_api_key_secret_arn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:openfda-api-key-AbCdEf",
 }
 STUB_HANDLER = "def handler(event, context):\n    return {}\n"

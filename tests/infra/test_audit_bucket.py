@@ -10,7 +10,7 @@ import pytest
 
 from tests.infra.synth import synthesized
 
-WRITERS = {"approval_api", "summary"}
+WRITERS = {"approval_api", "summary", "clinical_review"}  # clinical_review: a campaign its review ended
 # What would let someone remove or alter a locked object, or unlock it, if anything granted it.
 TAMPERING = [
     "s3:DeleteObject",
@@ -49,6 +49,7 @@ def role_of(policy_name: str) -> str:
             "intake",
             "audience",
             "approval_request",
+            "clinical_review",
             "approval_api",
             "notify",
             "letters",

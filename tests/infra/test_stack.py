@@ -18,6 +18,7 @@ EVERY_FUNCTION = {
     "audience",
     "approval_request",
     "approval_api",
+    "clinical_review",
     "notify",
     "letters",
     "client_outcome",
@@ -176,10 +177,11 @@ def test_key_rotates_and_lets_only_named_services_use_it(synth):
     # EventBridge (the two DLQs) is held to its two rules, CloudWatch (alarms to the topic) to this account.
     [events] = [c for s, c in services.items() if "events.amazonaws.com" in s]
     rules = sorted(json.dumps(c["ArnEquals"]["aws:SourceArn"]) for c in events)
-    assert len(rules) == 2
+    assert len(rules) == 3
     assert (
         "automated-pharmacist-campaign-failures" in rules[0]
-        and "automated-pharmacist-market-events" in rules[1]
+        and "automated-pharmacist-feed-candidates" in rules[1]
+        and "automated-pharmacist-market-events" in rules[2]
     )
     [alarms] = [c for s, c in services.items() if "cloudwatch.amazonaws.com" in s]
     assert all(c["StringEquals"] for c in alarms)
@@ -273,8 +275,9 @@ def test_only_the_approval_functions_can_answer_a_waiting_task(synth):
         for name, s in statements(synth)
         if "states:SendTaskSuccess" in as_list(s["Action"])
     }
-    # the approval pages (a person's decision) and approval_request (a decision already recorded, on a redrive)
-    assert answering == {"approvalapi", "approvalrequest"}
+    # the approval and review pages (a person's decision), and approval_request and clinical_review (a decision
+    # already recorded, on a redrive)
+    assert answering == {"approvalapi", "approvalrequest", "clinicalreview"}
     starting = {name for name, s in statements(synth) if "states:StartExecution" in as_list(s["Action"])}
     assert {n.split("ServiceRole")[0].replace("Functions", "") for n in starting if "Functions" in n} == {
         "intake"
@@ -317,7 +320,11 @@ def rule_with_its_queue(synth, rule_name: str) -> tuple[str, dict, dict, str]:
 
 @pytest.mark.parametrize(
     ("rule_name", "function"),
-    [("automated-pharmacist-market-events", "intake"), ("automated-pharmacist-campaign-failures", "notify")],
+    [
+        ("automated-pharmacist-market-events", "intake"),
+        ("automated-pharmacist-feed-candidates", "intake"),
+        ("automated-pharmacist-campaign-failures", "notify"),
+    ],
 )
 def test_each_rule_targets_its_function_with_retries_and_its_own_dead_letter_queue(
     synth, rule_name, function

@@ -24,6 +24,9 @@ class FunctionSpec:
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("intake", 256, 30, 10, in_workflow=False),  # EventBridge rule → StartExecution
+    FunctionSpec(
+        "clinical_review", 512, 60, 10, in_workflow=True
+    ),  # a feed's candidate: ask, or end at review
     FunctionSpec("audience", 2048, 900, 5, in_workflow=True),
     FunctionSpec("approval_request", 512, 60, 20, in_workflow=True),
     FunctionSpec("approval_api", 512, 15, 20, in_workflow=False),  # API Gateway: the approval pages

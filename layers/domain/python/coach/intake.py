@@ -16,6 +16,8 @@ from coach.letters.templates import LANGUAGES, default_registry
 from coach.models import CampaignInput, MarketEventEnvelope, describe_validation_error
 from coach.playbooks import load_playbook
 from coach.ports import ObjectStore
+from coach.review.intake import BadReviewNotes, feed_source, split_candidate
+from coach.review.models import review_block
 
 # The EventBridge rule's pattern: CDK deploys it, the local runtime matches events against it.
 EVENT_PATTERN: dict = {"source": ["coach.market-feed"], "detail-type": ["Drug Market Event"]}
@@ -68,8 +70,13 @@ class StartRequest:
 def plan_campaign(
     raw_event: object, time_scale: float = 1.0, letters_max_concurrency: int = 50
 ) -> StartRequest:
-    """Validate the EventBridge event and build the state machine input (no PHI: the event is public news)."""
-    envelope = parse_event(raw_event)
+    """Validate the EventBridge event and build the state machine input (no PHI: the event is public news). A feed's
+    candidate also gets its `review` block: the campaign starts at the clinical review (coach.review)."""
+    try:
+        market_event, notes = split_candidate(raw_event)
+    except BadReviewNotes as exc:
+        raise InvalidEvent(exc.reasons) from exc
+    envelope = parse_event(market_event)
     event = envelope.detail
     playbook = load_playbook(event.event_type)
     campaign_id = campaign_id_for(event.event_id)
@@ -81,6 +88,9 @@ def plan_campaign(
         waits=playbook.waits(time_scale),
         letters_max_concurrency=letters_max_concurrency,
         template_sha256=pin_templates(playbook.template_id),
+        review=None
+        if notes is None
+        else review_block(notes, feed_source(raw_event) or "", event, time_scale).model_dump(),
     )
     return StartRequest(execution_name=campaign_id, campaign=campaign)
 

@@ -157,6 +157,8 @@ class CampaignInput(BaseModel):
     letters_max_concurrency: int = Field(default=50, ge=1, le=1000)
     # The approved letter template versions this campaign sends, pinned at intake: language → SHA-256.
     template_sha256: TemplatePins
+    # A feed's candidate: the clinical review that comes first (coach.review.models.ReviewBlock); None otherwise
+    review: dict | None = None
 
 
 class ClientWork(BaseModel):

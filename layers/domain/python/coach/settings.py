@@ -44,6 +44,9 @@ class Settings:
     openfda_api_key_secret: str | None = (
         None  # a Secrets Manager secret holding an openFDA API key; unset: none
     )
+    # the clinical pharmacists who review a feed's candidate, and who is asked when nobody has (comma-separated)
+    clinical_reviewer_emails: str = ""
+    clinical_escalation_emails: str = ""
 
     @property
     def state_machine_arn(self) -> str:
@@ -80,6 +83,8 @@ class Settings:
             letters_max_concurrency=int(os.environ.get("LETTERS_MAX_CONCURRENCY", "50")),
             feed_state_table_value=os.environ.get("FEED_STATE_TABLE") or None,
             openfda_api_key_secret=os.environ.get("OPENFDA_API_KEY_SECRET") or None,
+            clinical_reviewer_emails=os.environ.get("CLINICAL_REVIEWER_EMAILS", ""),
+            clinical_escalation_emails=os.environ.get("CLINICAL_ESCALATION_EMAILS", ""),
         )
 
 

@@ -11,12 +11,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 # closed: its wait timed out (no_response) or its client's branch ended; nobody may answer it any more
-LinkState = Literal["pending", "approved", "declined", "superseded", "closed"]
+LinkState = Literal[
+    "pending", "approved", "declined", "superseded", "closed", "confirmed", "corrected", "dismissed"
+]
 Audience = Literal["internal", "client"]  # whose counts the recipient may see
 Delivery = Literal["pending", "delivered", "closed"]  # has the workflow been told?
-Choice = Literal["approved", "declined"]
+# confirmed, corrected, dismissed: a clinical pharmacist's review of a feed candidate (coach.review)
+Choice = Literal["approved", "declined", "confirmed", "corrected", "dismissed"]
 # late_click: an answer to a link whose wait had closed; kept for the audit, never a decision
-AuditAction = Literal["approved", "declined", "task_closed", "late_click"]
+AuditAction = Literal[
+    "approved", "declined", "task_closed", "late_click", "confirmed", "corrected", "dismissed"
+]
+# who a link asks: a client's account team or benefits contact, or (first stage of a feed's campaign) the clinical
+# pharmacists reviewing the candidate
+LinkRole = Literal["account_team", "client", "clinical_reviewer"]
 
 
 def new_link_id() -> str:
@@ -51,7 +59,7 @@ class LinkRecord(BaseModel):
     campaign_id: str
     client_id: str
     client_name: str
-    role: Literal["account_team", "client"]
+    role: LinkRole
     recipient: str
     audience: Audience
     kind: Literal["ask", "reminder", "escalation"]
@@ -69,6 +77,8 @@ class LinkRecord(BaseModel):
     expires_at: int  # deadline + grace
     state: LinkState = "pending"
     csrf_token: str
+    # a clinical review's question: the candidate event and its review notes as JSON (public news, never PHI)
+    context: str | None = None
 
 
 class DecisionRecord(BaseModel):
@@ -87,6 +97,9 @@ class DecisionRecord(BaseModel):
     task_token: str
     attempt: int
     delivery: Delivery = "pending"
+    # a clinical review's answer as the workflow is told it (the confirmed or corrected event, JSON): a later POST
+    # that passes on a decision recorded but never delivered sends exactly this
+    result: str | None = None
 
     @property
     def decided_at_iso(self) -> str:

@@ -223,7 +223,9 @@ def _find_link(store: ApprovalStore, link_id: str) -> LinkRecord:
     if len(link_id) not in LINK_ID_LENGTHS:
         raise LinkNotFound()
     link = store.get_link(link_hash(link_id))
-    if link is None:
+    if (
+        link is None or link.role == "clinical_reviewer"
+    ):  # a review link answers on its own page (coach.review)
         raise LinkNotFound()
     return link
 

@@ -1,0 +1,52 @@
+"""The clinical review on AWS: the feed candidates' rule (every `coach.feed.*` source) delivering to intake, the
+review function in the workflow with the pharmacists' addresses from context, and the review pages' route."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from coach.review.intake import FEED_PATTERN
+
+from tests.infra.synth import synthesized
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return synthesized(external_lake=True)
+
+
+def test_the_feed_candidates_rule_matches_every_feed_and_delivers_to_intake(synth):
+    [rule] = [
+        r["Properties"]
+        for r in synth.of_type("AWS::Events::Rule").values()
+        if r["Properties"].get("Name") == "automated-pharmacist-feed-candidates"
+    ]
+    assert rule["EventPattern"] == {
+        "source": [{"prefix": "coach.feed."}],
+        "detail-type": ["Drug Market Event"],
+    }
+    assert rule["EventPattern"] == FEED_PATTERN  # the pattern the local runtime matches against
+    [target] = rule["Targets"]
+    assert target["Arn"]["Fn::GetAtt"][0].startswith("Functionsintake")
+
+
+def test_the_review_function_knows_the_pharmacists_and_the_workflow_can_call_it(synth):
+    [function] = [
+        f["Properties"]
+        for name, f in synth.of_type("AWS::Lambda::Function").items()
+        if name.startswith("Functionsclinicalreview")
+    ]
+    variables = function["Environment"]["Variables"]
+    assert variables["CLINICAL_REVIEWER_EMAILS"] == "rph.review@pbm.example, rph.lead@pbm.example"
+    assert variables["CLINICAL_ESCALATION_EMAILS"] == "chief.rph@pbm.example"
+    [machine] = synth.of_type("AWS::StepFunctions::StateMachine").values()
+    substitution = json.dumps(machine["Properties"]["DefinitionSubstitutions"]["ClinicalReviewFunctionArn"])
+    assert "Functionsclinicalreview" in substitution
+
+
+def test_the_review_pages_have_their_own_route_on_the_approval_api(synth):
+    paths = {r["Properties"]["PathPart"] for r in synth.of_type("AWS::ApiGateway::Resource").values()}
+    assert {"a", "r", "{link_id}"} <= paths
+    methods = [m["Properties"]["HttpMethod"] for m in synth.of_type("AWS::ApiGateway::Method").values()]
+    assert sorted(methods) == sorted(["GET", "HEAD", "POST"] * 2)  # the same three on /a and /r, nothing else
