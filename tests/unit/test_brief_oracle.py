@@ -22,7 +22,7 @@ from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
 from coach_local.lakegen import generate_lake
 
 ANNOUNCED, EFFECTIVE = date(2002, 11, 27), date(2003, 1, 1)
-EVENTS = {
+EVENTS: dict[str, dict] = {
     "otc_switch": {"drug": {"name": "Claritin", "ndcs": ["11523716001"]}, "otc_price_per_30_days": 12.5},
     "patent_expiry": {"drug": {"name": "Lipitor", "ingredient": "atorvastatin"}},
     "generic_launch": {"drug": {"name": "Zocor", "ingredient": "Simvastatin "}},
@@ -137,7 +137,7 @@ def briefs_of(lake: Path, event_type: str) -> dict[str, Brief]:
     )
     work = [ClientWork.model_validate(w) for w in json.loads(store.get("data", summary.clients_key))]
     assert all(w.brief_key for w in work)
-    return {w.client_id: Brief.model_validate_json(store.get("data", w.brief_key)) for w in work}
+    return {w.client_id: Brief.model_validate_json(store.get("data", str(w.brief_key))) for w in work}
 
 
 @pytest.mark.parametrize("event_type", list(EVENTS))
