@@ -62,6 +62,8 @@ class ApprovalsApi(Construct):
             description="Approval pages: GET shows, only a CSRF-checked POST decides",
             cloud_watch_role=True,
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # the client's brief is a PDF: a base64 Lambda body reaches the browser as bytes whatever it accepts
+            binary_media_types=["*/*"],
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE,
                 throttling_rate_limit=20,
@@ -84,6 +86,13 @@ class ApprovalsApi(Construct):
                 request_validator=validator,
                 request_parameters={"method.request.path.link_id": True},
             )
+        # a client's one-page brief (PDF) beside its confirmation page: GET only, binary through API Gateway
+        link.add_resource("brief.pdf").add_method(
+            "GET",
+            integration,
+            request_validator=validator,
+            request_parameters={"method.request.path.link_id": True},
+        )
         acl = wafv2.CfnWebACL(
             self,
             "Waf",

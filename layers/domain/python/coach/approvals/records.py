@@ -69,6 +69,8 @@ class LinkRecord(BaseModel):
     expires_at: int  # deadline + grace
     state: LinkState = "pending"
     csrf_token: str
+    # the pharmacist's brief as this recipient may see it (coach.brief.views.view, JSON; counts and sums only)
+    brief_json: str | None = None
 
 
 class DecisionRecord(BaseModel):
