@@ -314,5 +314,7 @@ def test_the_pharmacists_brief_was_in_what_was_scanned(runs):
     for message in approvals:
         _, texts = email_texts(message.path.read_bytes())
         assert "The pharmacist's brief" in "".join(text for _, text in texts), message.path.name
-    pages = [c for c in runs["otc"].calls if c["function"] == "approval_api" and "pharmacist" in json.dumps(c)]
+    pages = [
+        c for c in runs["otc"].calls if c["function"] == "approval_api" and "pharmacist" in json.dumps(c)
+    ]
     assert pages, "no approval page showed the brief"
