@@ -103,7 +103,7 @@ def brief_pdf(shown: dict) -> bytes:
     pdf.set_font("DejaVu", "", 8)
     notes = list(shown["assumptions"])
     if shown["unavailable"]:
-        notes.append("Not in this brief: " + "; ".join(shown["unavailable"]) + ".")
+        notes.append("About the figures: " + "; ".join(shown["unavailable"]) + ".")
     notes.append(
         "Counts of 1 to 10 members read \u201cfewer than 11\u201d, and figures that would reveal them are not shown: "
         "a small count next to a drug name can identify a member."

@@ -131,7 +131,11 @@ def view(brief: Brief, *, client: bool) -> dict:
 
 
 def _assumptions(brief: Brief) -> list[str]:
-    notes = [f"12-month figures scale the {brief.lookback_days}-day lookback to 365 days."]
+    notes = [
+        "12-month figures are the lookback's (365 days)."
+        if brief.lookback_days == 365
+        else f"12-month figures scale the {brief.lookback_days}-day lookback to 365 days."
+    ]
     if brief.otc_price_per_30_days is not None:
         notes.append(f"Over the counter, 30 days' supply costs {usd(brief.otc_price_per_30_days)}.")
     if brief.generic_discount is not None:
