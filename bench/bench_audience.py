@@ -1,7 +1,8 @@
 """make bench-audience: the audience query on generated lakes of 10M and 100M claims, partitioned Parquet (this
 project's layout) side by side with an unpartitioned CSV copy of the same lake, in one run.
 
-Reports per lake: query time (median of 5, each run in a fresh process), the lake check's time before it
+Reports per lake: query time (median of 5, each run in a fresh process), the pharmacist's brief query's time beside
+it (coach.brief.sql: the same matching and lookback, counts and sums per client), the lake check's time before it
 (`coach lake check`: every rule, every file), peak memory (VmHWM of that process),
 and the fraction of the claims table's bytes the query must read (what Athena bills): for Parquet, the column
 chunks of the columns it uses in the partitions inside the lookback; for CSV, every byte.
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 EVENT = ROOT / "coach_local" / "events" / "claritin_otc.json"
 QUERY_COLUMNS = {"member_id", "ndc", "fill_date", "claim_status"}
-SIZES = {"10M": 440_000, "100M": 4_400_000}  # members → about 10M / 100M claims over 36 months
+SIZES = {"1M": 44_000, "10M": 440_000, "100M": 4_400_000}  # members → about 10M / 100M claims over 36 months
 
 CHILD = r"""
 import json, sys, time
@@ -43,8 +44,13 @@ assert not errors, [e.line() for e in errors]
 started = time.perf_counter()
 rows = sum(1 for _ in engine.audience_rows(AudienceParams.for_campaign(campaign)))
 seconds = time.perf_counter() - started
+from coach.brief.service import brief_params, policy_of
+started = time.perf_counter()
+brief_rows = len(engine.brief_rows(brief_params(campaign, policy_of(campaign))))
+brief_seconds = time.perf_counter() - started
 peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
-print(json.dumps({"seconds": seconds, "check_seconds": check_seconds, "rows": rows, "peak_kib": peak}))
+print(json.dumps({"seconds": seconds, "brief_seconds": brief_seconds, "check_seconds": check_seconds, "rows": rows,
+                  "peak_kib": peak}))
 """
 
 
@@ -109,6 +115,7 @@ def measure(lake: Path, runs: int) -> dict:
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {
         "median_s": statistics.median(r["seconds"] for r in results),
+        "brief_s": statistics.median(r["brief_seconds"] for r in results),
         "check_s": statistics.median(r["check_seconds"] for r in results),
         "rows": results[0]["rows"],
         "peak_mib": max(r["peak_kib"] for r in results) / 1024,
@@ -123,7 +130,8 @@ def main() -> None:
     args = parser.parse_args()
     args.dir.mkdir(exist_ok=True)
     print(
-        f"{'lake':6} {'layout':28} {'median s':>9} {'check s':>8} {'peak MiB':>9} {'bytes read':>11} {'rows':>8}"
+        f"{'lake':6} {'layout':28} {'median s':>9} {'brief s':>8} {'check s':>8} {'peak MiB':>9} {'bytes read':>11} "
+        f"{'rows':>8}"
     )
     for name in args.sizes.split(","):
         lake = ensure_lake(name, SIZES[name], args.dir)
@@ -132,12 +140,13 @@ def main() -> None:
         ours, csv = measure(lake, args.runs), measure(csv_lake, args.runs)
         fraction = parquet_fraction(lake, "2001-11", "2002-11")
         print(
-            f"{name:6} {'partitioned Parquet (ours)':28} {ours['median_s']:9.2f} {ours['check_s']:8.2f} "
+            f"{name:6} {'partitioned Parquet (ours)':28} {ours['median_s']:9.2f} {ours['brief_s']:8.2f} "
+            f"{ours['check_s']:8.2f} "
             f"{ours['peak_mib']:9.0f} "
             f"{fraction:10.1%} {ours['rows']:8,}"
         )
         print(
-            f"{name:6} {'unpartitioned CSV':28} {csv['median_s']:9.2f} {csv['check_s']:8.2f} "
+            f"{name:6} {'unpartitioned CSV':28} {csv['median_s']:9.2f} {csv['brief_s']:8.2f} {csv['check_s']:8.2f} "
             f"{csv['peak_mib']:9.0f} {1:10.0%} "
             f"{csv['rows']:8,}"
         )

@@ -75,6 +75,53 @@ DRUGS: list[tuple[str, str, str, str | None, float, float]] = [
 ]
 ELECTIONS = ("always", "ask", "never")
 
+# The brief's columns (coach.lake_schema BRIEF_*), drawn from their own random stream so every other column stays
+# what the seed made it before. Cost of 30 days' supply (USD): brands hundreds, generics a few dollars.
+COST_PER_30_DAYS = {
+    "11523716001": 95.0, "11523716002": 90.0, "00093734801": 12.0, "00186074231": 210.0, "00093505601": 9.0,
+    "00006074031": 160.0, "00093715410": 5.0, "00071015523": 320.0, "50580072601": 35.0, "00088221905": 60.0,
+    "00378018001": 4.0, "00093505698": 4.0, "00172376210": 5.0, "00378395277": 12.0, "00781107001": 8.0,
+    "00054429731": 65.0, "00006095254": 190.0, "00173071520": 45.0, "00597008717": 240.0, "00078035705": 180.0,
+    "00456320530": 250.0, "00049490066": 9.0, "00173069500": 380.0, "61958070101": 1900.0, "49702023113": 3100.0,
+    "12496120803": 520.0, "00056015130": 60.0, "00052027301": 95.0, "00009074630": 85.0, "00002143380": 540.0,
+    "00169413013": 935.0, "00310075139": 230.0,
+}  # fmt: skip
+UNIT_PER_30_DAYS = {
+    "00054429731",
+    "00173071520",
+    "00009074630",
+    "00002143380",
+    "00169413013",
+}  # one pen/inhaler
+AGE_BANDS = ((0, 18, 0.20), (18, 45, 0.38), (45, 65, 0.30), (65, 95, 0.12))  # (from, to, share of members)
+
+
+def _birth_dates(rng: np.random.Generator, count: int, as_of: date) -> pa.Array:
+    band = rng.choice(len(AGE_BANDS), count, p=[b[2] for b in AGE_BANDS])
+    low, high = np.array([b[0] for b in AGE_BANDS])[band], np.array([b[1] for b in AGE_BANDS])[band]
+    age_days = ((low + rng.random(count) * (high - low)) * 365.25).astype("timedelta64[D]")
+    return pa.array(np.datetime64(as_of) - age_days, pa.date32(), mask=rng.random(count) < 0.005)
+
+
+def _money(values: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+    return pa.array(np.round(values, 2), pa.float64(), mask=missing).cast(pa.decimal128(18, 2), safe=False)
+
+
+def _payments(rng: np.random.Generator, drug: np.ndarray, days: np.ndarray) -> dict[str, pa.Array]:
+    """plan_paid, member_paid, quantity of each claim (by index into DRUGS): the drug's cost for its days' supply
+    shared between the plan and a copay by cost tier (90 days cost the member two and a half copays)."""
+    monthly = np.array([COST_PER_30_DAYS[d[0]] for d in DRUGS])[drug]
+    cost = monthly * days / 30 * rng.uniform(0.9, 1.1, len(drug))
+    copay = np.where(monthly < 20, 10.0, np.where(monthly < 300, 40.0, 75.0)) * np.where(days >= 90, 2.5, 1.0)
+    member = np.minimum(cost, copay)
+    per_day = np.array([1 / 30 if d[0] in UNIT_PER_30_DAYS else 1.0 for d in DRUGS])[drug]
+    missing = rng.random(len(drug)) < 0.01  # a few claims without the pricing fields (older adjudication)
+    return {
+        "plan_paid": _money(cost - member, missing),
+        "member_paid": _money(member, missing),
+        "quantity": _money(np.ceil(days * per_day)),
+    }
+
 
 @dataclass(frozen=True)
 class LakeStats:
@@ -157,6 +204,7 @@ def _members(
     client_ids: np.ndarray,
     client_weights: np.ndarray,
     as_of: date,
+    births: pa.Array,
 ) -> pa.Table:
     spanish = rng.random(count) < 0.10
     pick = lambda arr: arr[rng.integers(0, len(arr), count)]  # noqa: E731
@@ -194,6 +242,7 @@ def _members(
             "deceased": pa.array(rng.random(count) < 0.01, pa.bool_()),
             "opted_out": pa.array(rng.random(count) < 0.03, pa.bool_()),
             "confidential_address": pa.array(rng.random(count) < 0.01, pa.bool_()),
+            "birth_date": births,
         },
         schema=arrow_schema("members"),
     )
@@ -218,6 +267,7 @@ def generate_lake(
         shutil.rmtree(out / table, ignore_errors=True)
         (out / table).mkdir(parents=True)
     rng = np.random.default_rng(seed)
+    brief_rng = np.random.default_rng([seed, 15])
     fake = Faker("en_US")
     fake.seed_instance(seed)
     client_rows, client_weights = _clients(rng, fake, clients)
@@ -238,9 +288,9 @@ def generate_lake(
     client_ids = np.array([c["client_id"] for c in client_rows], dtype=object)
     pools = _NamePools(max(200, min(5000, members // 4)), seed)
     for part, start in enumerate(range(0, members, MEMBER_CHUNK)):
-        chunk = _members(
-            rng, pools, start, min(MEMBER_CHUNK, members - start), client_ids, client_weights, as_of
-        )
+        size = min(MEMBER_CHUNK, members - start)
+        births = _birth_dates(brief_rng, size, as_of)
+        chunk = _members(rng, pools, start, size, client_ids, client_weights, as_of, births)
         pq.write_table(chunk, out / "members" / f"part-{part:05d}.parquet")
         if progress:
             progress("members", min(start + MEMBER_CHUNK, members), members)
@@ -273,18 +323,20 @@ def generate_lake(
             def npi(count: int = rows) -> np.ndarray:
                 return np.char.add("1", rng.integers(100_000_000, 999_999_999, count).astype("U9"))
 
+            supply = rng.choice([30, 30, 30, 90], rows).astype(np.int32)
             table = pa.table(
                 {
                     "claim_id": pa.array(claim_ids, pa.string()),
                     "member_id": pa.array(all_ids[t_member[active]], pa.string()),
                     "ndc": pa.array(ndcs[t_drug[active]].astype("U11"), pa.string()),
                     "fill_date": pa.array(fill, pa.date32()),
-                    "days_supply": pa.array(rng.choice([30, 30, 30, 90], rows).astype(np.int32), pa.int32()),
+                    "days_supply": pa.array(supply, pa.int32()),
                     "claim_status": pa.array(
                         np.where(rng.random(rows) < 0.03, "reversed", "paid"), pa.string()
                     ),
                     "prescriber_npi": pa.array(npi(), pa.string()),
                     "pharmacy_npi": pa.array(npi(), pa.string(), mask=rng.random(rows) < 0.05),
+                    **_payments(brief_rng, t_drug[active], supply),
                 },
                 schema=arrow_schema("claims"),
             )

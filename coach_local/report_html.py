@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from coach.brief.format import usd
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
@@ -241,6 +242,20 @@ the hours above are the playbook's.</p>{% endif %}
 <td>{{ c.outcome | replace("_", " ") }}</td></tr>{% endfor %}
 </tbody></table></section>
 
+{% if r.clients | selectattr("brief") | list %}<section id="briefs"><h2>The pharmacist's brief per client</h2>
+<table><thead><tr><th>client</th><th class="n">claims</th><th class="n">plan paid</th><th class="n">members paid</th>
+<th class="n">0–17</th><th class="n">18–44</th><th class="n">45–64</th><th class="n">65+</th>
+<th class="n">projected change, 12 months</th><th>recommendation</th></tr></thead><tbody>
+{% for c in r.clients if c.brief %}{% set b = c.brief %}<tr><td>{{ c.client_id }} {{ c.client_name }}</td>
+<td class="n">{{ "{:,}".format(b.claims) }}</td><td class="n">{{ usd(b.plan_paid) }}</td><td class="n">{{ usd(b.member_paid) }}</td>
+{% for band in ("0-17", "18-44", "45-64", "65+") %}<td class="n">{{ "{:,}".format(b.age_bands[band]) }}</td>{% endfor %}
+<td class="n">{{ usd(b.projected_annual_plan_impact) }}</td>
+<td><b>{{ b.recommendation.title }}</b><br><span class="note">{{ b.recommendation.reason }}</span>
+{% if b.unavailable %}<br><span class="note">About the figures: {{ b.unavailable | join("; ") }}.</span>{% endif %}</td></tr>{% endfor %}
+</tbody></table>
+<p class="note">Exact figures (inside the PBM). A negative change is a saving for the plan. Clients see counts of 1 to
+10 as "fewer than 11" (docs/brief.md).</p></section>{% endif %}
+
 <section id="templates"><h2>Letter template used</h2>
 {% if templates %}<table><thead><tr><th>template</th><th>language</th><th>version</th><th>SHA-256</th>
 <th class="n">pieces</th></tr></thead><tbody>
@@ -261,6 +276,10 @@ durations (what Lambda bills); wall clock runs from its first start to its last 
 <p class="note">Counts only: this page never shows a member.</p>
 </main></body></html>
 """
+
+
+def _usd(value: float | None) -> str:
+    return "not known" if value is None else usd(value)
 
 
 def _hours(value: float | None) -> str:
@@ -286,6 +305,7 @@ def render_report(report: dict[str, Any]) -> str:
         stages=stages,
         stages_chart=stages_chart(stages),
         run_seconds=float(local.get("seconds") or 0.0),
+        usd=_usd,
     )
 
 

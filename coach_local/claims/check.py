@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 from coach.audience.engine import LakeError
 from coach.lake_rules import Problem, Rule, lake_rules
-from coach.lake_schema import BOOL, DATE, INT, TABLES
+from coach.lake_schema import BOOL, DATE, DECIMAL, INT, TABLES
 
 from coach_local.claims.lake import (
     FALSE_FORMS,
@@ -39,7 +39,9 @@ TEXT_FORMS = {
     DATE: ("not a date in the form YYYY-MM-DD", "dates written YYYY-MM-DD (2026-05-05, not 05/05/2026)"),
     BOOL: ("not a boolean", "true/false, t/f, yes/no, y/n or 1/0 (any case)"),
     INT: ("not a whole number", "a whole number (e.g. 30)"),
+    DECIMAL: ("not an amount", "a number with up to 2 decimals, no currency sign (e.g. 12.50)"),
 }
+AMOUNT = "^[+-]?([0-9]+([.][0-9]{0,2})?|[.][0-9]{1,2})$"
 
 
 @dataclass
@@ -74,6 +76,8 @@ def _text_condition(name: str, family: str) -> str:
         return f"{present} AND (NOT regexp_matches(trim({name}), '{ISO_DATE}') OR TRY_CAST(trim({name}) AS DATE) IS NULL)"
     if family == BOOL:
         return f"{present} AND lower(trim({name})) NOT IN ({quoted_list(TRUE_FORMS + FALSE_FORMS)})"
+    if family == DECIMAL:
+        return f"{present} AND (NOT regexp_matches(trim({name}), '{AMOUNT}') OR TRY_CAST(trim({name}) AS DECIMAL(18,2)) IS NULL)"
     return f"{present} AND (NOT regexp_matches(trim({name}), '{WHOLE}') OR TRY_CAST(trim({name}) AS INTEGER) IS NULL)"
 
 
@@ -82,6 +86,7 @@ class _Checker:
         self.lake, self.announced_on = lake, announced_on
         self.con = duckdb.connect()
         self.tables: dict[str, tuple[list[Path], str]] = {}
+        self.present: dict[str, set[str]] = {}  # the columns the files of a table hold
         self.report = LakeReport()
         self.unparsed: set[tuple[str, str]] = (
             set()
@@ -113,14 +118,17 @@ class _Checker:
                     if errors:
                         self.report.problems += [_error(LakeError(e)) for e in errors]
                         continue
+                present: set[str] = set()
                 for path in files:
                     columns = describe_source(self.con, reader([path], kind, table), str(path))
                     check_types(table, kind, columns, str(path))
+                    present |= set(columns)
                     if table == "claims" and not is_hive(files) and "fill_month" not in columns:
                         raise LakeError(
                             f"{path}: column 'fill_month': claims need fill_month=YYYY-MM folders"
                         )
                 self.tables[table] = (files, kind)
+                self.present[table] = present
             except LakeError as exc:
                 self.report.problems.append(_error(exc))
 
@@ -128,8 +136,8 @@ class _Checker:
         for table, (files, kind) in self.tables.items():
             if kind != "csv":
                 continue
-            for column in TABLES[table].required:
-                if column.type not in TEXT_FORMS:
+            for column in TABLES[table].columns:
+                if column.type not in TEXT_FORMS or column.name not in self.present[table]:
                     continue
                 condition = _text_condition(column.name, column.type)
                 rows = self.count(
@@ -145,7 +153,8 @@ class _Checker:
 
     def views(self) -> None:
         for table, (files, kind) in list(self.tables.items()):
-            self.con.execute(f"CREATE VIEW {table} AS SELECT * FROM {typed_source(files, kind, table)}")
+            source = typed_source(files, kind, table, self.present[table])
+            self.con.execute(f"CREATE VIEW {table} AS SELECT * FROM {source}")
             if table != "claims" and self.count(f"SELECT count(*) FROM {table}") == 0:
                 self.report.problems.append(
                     Problem("error", str(self.lake / table), "", f"table {table} is empty")

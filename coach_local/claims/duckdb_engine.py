@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDirectoryEntry
 from coach.audience.sql import AUDIENCE_SQL
+from coach.brief.sql import BRIEF_SQL, BriefParams
 from coach.lake_rules import Problem
 
 from coach_local.claims.lake import check_claims_partitions, open_lake, read_clients
@@ -32,6 +33,17 @@ class DuckDbClaimsEngine:
             while batch := cursor.fetchmany(FETCH_ROWS):
                 for values in batch:
                     yield dict(zip(names, values, strict=True))
+        finally:
+            con.close()
+
+    def brief_rows(self, params: BriefParams) -> list[dict]:
+        con = open_lake(self.lake_dir)
+        try:
+            cursor = con.execute(BRIEF_SQL, params.bindings())
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        except duckdb.Error as exc:
+            raise AudienceQueryFailed(f"DuckDB (brief): {str(exc).splitlines()[0][:300]}") from exc
         finally:
             con.close()
 

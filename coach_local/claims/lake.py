@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -133,9 +133,11 @@ def describe_source(con: duckdb.DuckDBPyConnection, source: str, where: str) -> 
 
 
 def check_types(table: str, kind: str, columns: dict[str, str], where: str) -> None:
-    for column, family in SCHEMA[table].items():
+    for column in SCHEMA[table]:
         if column not in columns:
             raise LakeError(f"{where}: missing required column {column!r} of table {table}")
+    optional = {c.name: c.type for c in TABLES[table].columns if not c.required and c.name in columns}
+    for column, family in {**SCHEMA[table], **optional}.items():
         if kind == "csv" and family in (STRING, DATE, INT, BOOL):
             continue  # text in a CSV; the cast in the view reports a bad value
         if kind == "csv" or kind == "json":
@@ -159,12 +161,30 @@ def quoted_list(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-def _cast(table: str, kind: str) -> str:
+# Optional columns absent from every file read as typed nulls, so one SQL text serves lakes with and without them
+DUCK_TYPES = {STRING: "VARCHAR", DATE: "DATE", INT: "INTEGER", BOOL: "BOOLEAN", DECIMAL: "DECIMAL(18,2)"}
+
+
+def present_columns(source: str) -> set[str]:
+    """The columns a reader over some files yields (the union of the files' columns)."""
+    con = duckdb.connect()
+    try:
+        return {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    finally:
+        con.close()
+
+
+def _cast(table: str, kind: str, present: Collection[str] = ()) -> str:
     """The typed view of a table: CSV text parsed in the accepted forms (docs/data-contract.md), enums lower-cased."""
     parts = []
-    for column in TABLES[table].required:
+    for column in TABLES[table].columns:
         name, family = column.name, column.type
-        if family == DATE:
+        if not column.required and name not in present:
+            parts.append(f"CAST(NULL AS {DUCK_TYPES[family]}) AS {name}")
+            continue
+        if family == DECIMAL:  # text or any number; the lake check names a cell that is no amount
+            expr = f"TRY_CAST({f'trim({name})' if kind == 'csv' else name} AS DECIMAL(18,2))"
+        elif family == DATE:
             expr = f"TRY_CAST(trim({name}) AS DATE)" if kind == "csv" else f"CAST({name} AS DATE)"
         elif family == BOOL and kind == "csv":
             expr = (
@@ -185,9 +205,12 @@ def _cast(table: str, kind: str) -> str:
     return ", ".join(parts)
 
 
-def typed_source(files: list[Path], kind: str, table: str) -> str:
-    """A relation of the table's files with the contract's types (what the audience query and the rules read)."""
-    return f"(SELECT {_cast(table, kind)} FROM {reader(files, kind, table)})"
+def typed_source(files: list[Path], kind: str, table: str, present: Collection[str] | None = None) -> str:
+    """A relation of the table's files with the contract's types (what the audience query and the rules read);
+    `present`: the files' columns, when the caller has described them already."""
+    source = reader(files, kind, table)
+    columns = present_columns(source) if present is None else present
+    return f"(SELECT {_cast(table, kind, columns)} FROM {source})"
 
 
 def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
@@ -201,16 +224,18 @@ def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
         for table in ("claims", "members", "drugs"):
             where = lake / table
             files, kind = table_files(lake, table)
+            present: set[str] = set()
             for path in files:  # every file: one bad partition must not hide behind a good first one
                 columns = describe_source(con, reader([path], kind, table), str(path))
                 check_types(table, kind, columns, str(path))
+                present |= set(columns)
                 if table == "claims" and not is_hive(files) and "fill_month" not in columns:
                     raise LakeError(
                         f"{path}: claims need fill_month=YYYY-MM partition folders or a 'fill_month' column"
                     )
             if table == "claims" and (partitions := partition_errors(lake, files)):
                 raise LakeError(partitions[0])
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM {typed_source(files, kind, table)}")
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM {typed_source(files, kind, table, present)}")
             if table != "claims" and con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:  # type: ignore[index]
                 raise LakeError(f"{lake / table}: table {table} is empty")
         _check_values(con, lake)

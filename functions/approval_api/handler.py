@@ -10,8 +10,9 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from coach.approvals.errors import ApprovalProblem
-from coach.approvals.pages import Page, error_page, not_found_page, page_for, result_page
+from coach.approvals.pages import SECURITY_HEADERS, Page, error_page, not_found_page, page_for, result_page
 from coach.approvals.service import after_decision, decide, read_posted_form, show
+from coach.brief.pdf import client_brief_pdf
 from coach.observability import logger, metrics, tracer
 from coach.review.form import read_review_form
 from coach.review.pages import review_page_for
@@ -48,6 +49,17 @@ def confirmation_page(link_id: str) -> Response:
 @pages.head("/a/<link_id>")
 def confirmation_headers(link_id: str) -> Response:
     return _respond(show(link_id, store=approval_store(), now=time.time()), with_body=False)
+
+
+@pages.get("/a/<link_id>/brief.pdf")
+def client_brief(link_id: str) -> Response:
+    """A client's one-page brief (coach.brief.pdf), linked from their request email."""
+    pdf = client_brief_pdf(link_id, store=approval_store())
+    if pdf is None:
+        return _respond(not_found_page())
+    headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Type"}
+    headers["Content-Disposition"] = 'inline; filename="pharmacists-brief.pdf"'
+    return Response(status_code=200, content_type="application/pdf", body=pdf, headers=headers)
 
 
 @pages.post("/a/<link_id>")

@@ -62,6 +62,8 @@ class ApprovalsApi(Construct):
             description="Approval pages: GET shows, only a CSRF-checked POST decides",
             cloud_watch_role=True,
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # the client's brief is a PDF: a base64 Lambda body reaches the browser as bytes whatever it accepts
+            binary_media_types=["*/*"],
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE,
                 throttling_rate_limit=20,
@@ -77,15 +79,23 @@ class ApprovalsApi(Construct):
         integration = apigw.LambdaIntegration(function)
         validator = self.api.add_request_validator("Validator", validate_request_parameters=True)
         # /a/{link_id}: the approvals; /r/{link_id}: the clinical review of a feed's candidate (coach.review)
+        links = {}
         for path in ("a", "r"):
-            link = self.api.root.add_resource(path).add_resource("{link_id}")
+            links[path] = self.api.root.add_resource(path).add_resource("{link_id}")
             for method in ("GET", "HEAD", "POST"):
-                link.add_method(
+                links[path].add_method(
                     method,
                     integration,
                     request_validator=validator,
                     request_parameters={"method.request.path.link_id": True},
                 )
+        # a client's one-page brief (PDF) beside its confirmation page: GET only, binary through API Gateway
+        links["a"].add_resource("brief.pdf").add_method(
+            "GET",
+            integration,
+            request_validator=validator,
+            request_parameters={"method.request.path.link_id": True},
+        )
         acl = wafv2.CfnWebACL(
             self,
             "Waf",

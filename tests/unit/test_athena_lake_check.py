@@ -100,7 +100,8 @@ def test_every_rule_is_one_athena_query_in_the_shared_sql(athena):
     texts = [s["QueryString"] for s in started]
     assert all(t.startswith("SELECT ") and "count(*)" in t for t in texts)
     assert any("regexp_like(ndc, '^([0-9]{11})$')" in t for t in texts)  # Trino's regex function
-    assert sum("ExecutionParameters" in s for s in started) == 1
+    # the rules comparing the lake with the event: fills after announced_on, births after it (the brief's age)
+    assert sum("ExecutionParameters" in s for s in started) == 2
 
 
 def test_counted_rows_become_problems_naming_table_and_column(athena):

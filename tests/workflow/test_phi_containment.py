@@ -303,3 +303,18 @@ def test_the_letters_do_carry_the_members_data(runs, name):
         _, texts = email_texts(message.path.read_bytes())
         decoded = "".join(text for where, text in texts if where != "raw")
         assert canary("last_name", int(member_id[1:])) in decoded, message.path.name
+
+
+def test_the_pharmacists_brief_was_in_what_was_scanned(runs):
+    """The brief reaches report.json, the account teams' and clients' request emails and the approval pages: the
+    scans above covered it (its PDF is drawn from the same client view the client's page shows)."""
+    report = read_json(runs["otc"], "report.json")
+    assert all(row["brief"] and row["brief"]["claims"] >= 1 for row in report["clients"])
+    approvals = [e for e in runs["otc"].emails if e.kind == "approval"]
+    for message in approvals:
+        _, texts = email_texts(message.path.read_bytes())
+        assert "The pharmacist's brief" in "".join(text for _, text in texts), message.path.name
+    pages = [
+        c for c in runs["otc"].calls if c["function"] == "approval_api" and "pharmacist" in json.dumps(c)
+    ]
+    assert pages, "no approval page showed the brief"

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from coach import keys
 from coach.addresses import neutralised
 from coach.approvals.records import group_of, iso
+from coach.brief.report import report_brief
 from coach.models import ClientOutcome, ClientWork, Decision, MarketEvent
 from coach.ports import NotFound, ObjectStore
 
@@ -175,6 +176,8 @@ def build_report(
                 "outcome": outcome.outcome,
                 # members the audience rule reached whose own data could not be used, by reason
                 "data_issues": outcome.data_issues,
+                # the pharmacist's brief, exact (coach.brief.report): for scripts inside the PBM
+                "brief": report_brief(store, data_bucket, client.brief_key),
             }
         )
     totals = {

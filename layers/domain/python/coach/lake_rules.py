@@ -211,13 +211,60 @@ WARNING_RULES = [
 ]
 
 
+# The brief's optional columns (coach.lake_schema BRIEF_*): null when a lake has no such column, so these count 0
+BRIEF_RULES = [
+    *(
+        Rule(
+            "form",
+            "claims",
+            column,
+            "error",
+            "a negative amount",
+            "US dollars, 0 or more (12.50)",
+            f"{column} < 0",
+        )
+        for column in ("plan_paid", "member_paid")
+    ),
+    Rule(
+        "form",
+        "claims",
+        "quantity",
+        "error",
+        "a quantity that is not positive",
+        "the units dispensed, more than 0",
+        "quantity <= 0",
+    ),
+    Rule(
+        "suspicious",
+        "members",
+        "birth_date",
+        "warning",
+        "a birth date before 1900 (the member's age band reads unknown)",
+        "birth dates from 1900 on",
+        "birth_date < DATE '1900-01-01'",
+    ),
+    Rule(
+        "suspicious",
+        "members",
+        "birth_date",
+        "warning",
+        "born after the event was announced (the member's age band reads unknown)",
+        "birth dates up to the event's announced_on",
+        "birth_date > CAST(? AS DATE)",
+        needs_event=True,
+    ),
+]
+
+
 def lake_rules(*, with_event: bool) -> list[Rule]:
     """Every SQL rule, errors first; `with_event` adds the rules that compare the lake with the event."""
     rules: list[Rule] = []
     for table in ("claims", "members", "drugs"):
         rules += _column_rules(table)
         rules.append(_key_rule(table))
-    rules += PARTITION_RULES + REFERENCE_RULES + WARNING_RULES
+    brief_errors = [r for r in BRIEF_RULES if r.severity == "error"]
+    rules += PARTITION_RULES + REFERENCE_RULES + brief_errors + WARNING_RULES
+    rules += [r for r in BRIEF_RULES if r.severity != "error"]
     return [r for r in rules if with_event or not r.needs_event]
 
 

@@ -74,6 +74,15 @@ def _strings(*names: str, nullable: bool = False) -> tuple[Column, ...]:
     return tuple(Column(name, STRING, nullable=nullable) for name in names)
 
 
+# The pharmacist's brief (coach.brief): optional columns, checked when present, read as null when absent; a brief
+# without them says which figures it cannot give (docs/data-contract.md).
+BRIEF_CLAIM_COLUMNS = (
+    Column("plan_paid", DECIMAL, nullable=True, required=False),  # USD the plan paid for the fill
+    Column("member_paid", DECIMAL, nullable=True, required=False),  # USD the member paid (copay, coinsurance)
+    Column("quantity", DECIMAL, nullable=True, required=False),  # units dispensed (tablets, mL, pens)
+)
+BRIEF_MEMBER_COLUMNS = (Column("birth_date", DATE, nullable=True, required=False),)
+
 CLAIMS = Table(
     "claims",
     (
@@ -85,6 +94,7 @@ CLAIMS = Table(
         Column("claim_status", STRING, values=CLAIM_STATUSES),
         Column("prescriber_npi", STRING, nullable=True, required=False),
         Column("pharmacy_npi", STRING, nullable=True, required=False),
+        *BRIEF_CLAIM_COLUMNS,
     ),
     key="claim_id",
     partition="fill_month",
@@ -105,6 +115,7 @@ MEMBERS = Table(
         Column("deceased", BOOL),
         Column("opted_out", BOOL),
         Column("confidential_address", BOOL),
+        *BRIEF_MEMBER_COLUMNS,
     ),
     key="member_id",
 )

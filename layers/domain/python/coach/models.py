@@ -96,6 +96,8 @@ class MarketEvent(BaseModel):
     source_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")] | None = None
     alternatives: list[ShortText] = Field(default_factory=list, max_length=50)
     recall_class: Literal["I", "II", "III"] | None = None
+    # otc_switch: what 30 days' supply costs over the counter (USD); the brief uses the playbook's when absent
+    otc_price_per_30_days: float | None = Field(default=None, ge=0, le=10_000)
 
     @field_validator("effective_date", "announced_on")
     @classmethod
@@ -179,6 +181,7 @@ class ClientWork(BaseModel):
     contacts_error: str | None = None
     # Members whose own data could not be used, by reason (counts only): never a failure of the batch
     data_issues: dict[str, int] = Field(default_factory=dict)
+    brief_key: str | None = None  # the pharmacist's brief (coach.brief), in the data bucket
 
 
 class AudienceSummary(BaseModel):

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from coach.approvals.records import AuditRecord, DecisionRecord, Delivery, LinkRecord, LinkState, OpenLink
     from coach.audience.engine import AudienceParams, ClientDirectoryEntry
+    from coach.brief.sql import BriefParams
     from coach.lake_rules import Problem
     from coach.models import MemberRecord
 
@@ -138,6 +139,10 @@ class ClaimsEngine(Protocol):
         ...
 
     def clients(self) -> dict[str, ClientDirectoryEntry]: ...
+
+    def brief_rows(self, params: BriefParams) -> list[dict]:
+        """coach.brief.sql.BRIEF_SQL's rows: counts and sums per client and age band, state, language, channel."""
+        ...
 
     def lake_problems(self, announced_on: date) -> list[Problem]:
         """Every data-quality rule of coach.lake_rules over the lake (counts and columns, never values)."""

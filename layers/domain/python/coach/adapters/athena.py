@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from coach.adapters.aws import client
 from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDirectoryEntry
 from coach.audience.sql import AUDIENCE_SQL
+from coach.brief.sql import BRIEF_SQL, BriefParams
 from coach.lake_rules import Problem, client_problems, lake_rules, normalise_elections
 from coach.lake_schema import MONTH_PATTERN
 
@@ -224,6 +225,13 @@ class AthenaClaimsEngine:
                 for row in self._rows(bucket, key):
                     row["client_id"] = client_id
                     yield row
+
+    def brief_rows(self, params: BriefParams) -> list[dict]:
+        """BRIEF_SQL UNLOADed like the audience (a few rows per client: counts and sums), read back from S3."""
+        prefix = f"{self.output}/{params.audience.campaign_id}/brief-{uuid.uuid4().hex}/"
+        self._unload(BRIEF_SQL.strip(), params.bindings(), prefix, partition=None)
+        bucket = prefix[5:].split("/", 1)[0]
+        return [row for key in self._objects(prefix) for row in self._rows(bucket, key)]
 
     def _client_rows(self) -> list[dict]:
         prefix = f"{self.output}/_clients/{uuid.uuid4().hex}/"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache, singledispatch
@@ -96,6 +97,8 @@ def request_facts(link: LinkRecord) -> dict[str, object]:
         "deadline": when(link.deadline),
         # internal audiences (account teams) see what the client's letters will cost on AWS; clients do not
         "estimated_cost": format_usd(letters_cost(link.reachable)) if link.audience == "internal" else None,
+        # the pharmacist's brief as this recipient may see it (coach.brief.views), when the playbook makes one
+        "brief": json.loads(link.brief_json) if link.brief_json else None,
     }
 
 
@@ -265,8 +268,11 @@ def error_page() -> Page:
 
 
 def request_email_bodies(link: LinkRecord, url: str, intro: str) -> tuple[str, str]:
-    """(text, html) of a request email; the url is the only link in it."""
-    context = {"facts": request_facts(link), "intro": intro, "url": url, "recipient": link.recipient}
+    """(text, html) of a request email; the url is its one link (and, for a client, its brief as a PDF beside it)."""
+    context: dict[str, object] = {"facts": request_facts(link), "intro": intro, "url": url}
+    context["recipient"] = link.recipient
+    # a client's one-page brief (PDF), served beside its confirmation page (coach.brief.pdf)
+    context["brief_url"] = f"{url}/brief.pdf" if link.brief_json and link.audience == "client" else None
     return (
         _env().get_template("request.txt.j2").render(**context),
         _env().get_template("request.html.j2").render(**context),

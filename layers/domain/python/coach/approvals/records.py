@@ -79,6 +79,8 @@ class LinkRecord(BaseModel):
     csrf_token: str
     # a clinical review's question: the candidate event and its review notes as JSON (public news, never PHI)
     context: str | None = None
+    # the pharmacist's brief as this recipient may see it (coach.brief.views.view, JSON; counts and sums only)
+    brief_json: str | None = None
 
 
 class DecisionRecord(BaseModel):

@@ -49,6 +49,8 @@ from coach.approvals.records import (
     new_csrf_token,
     new_link_id,
 )
+from coach.brief.service import load_brief
+from coach.brief.views import view
 from coach.models import DECLINED_ERROR, ApprovalRequest
 from coach.observability import logger
 from coach.ports import ApprovalStore, AuditArchive, Email, Mailer, ObjectStore, WorkflowCallbacks
@@ -145,6 +147,7 @@ def request_approval(
             store.retarget(old.link_hash, request.task_token)
     # A decision that reached only an older, closed wait must not block this new one.
     store.reopen(group, request.task_token)
+    brief = load_brief(objects, data_bucket, request.client.brief_key)
     deadline = int(now) + request.deadline_seconds
     event = request.event
     sent: list[str] = []
@@ -174,6 +177,7 @@ def request_approval(
             deadline=deadline,
             expires_at=deadline + GRACE_SECONDS,
             csrf_token=new_csrf_token(),
+            brief_json=None if brief is None else json.dumps(view(brief, client=audience == "client")),
         )
         store.put_link(link)
         mailer.send(

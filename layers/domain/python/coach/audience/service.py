@@ -12,6 +12,7 @@ from typing import Any
 from coach import keys
 from coach.addresses import contact_problems, deliverable, recipients_of
 from coach.audience.engine import AudienceParams, ClientDirectoryEntry, LakeError
+from coach.brief.service import attach_briefs
 from coach.lake_rules import LakeCheckFailed, Problem
 from coach.models import (
     AudienceSummary,
@@ -159,6 +160,7 @@ def build_audience(
         work.append(
             _write_client(campaign, client, rows, store=store, bucket=data_bucket, batch_size=batch_size)
         )
+    work = attach_briefs(campaign, work, engine=engine, store=store, bucket=data_bucket)
     clients_key = keys.clients_key(campaign.campaign_id)
     store.put(
         data_bucket,

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from coach.brief.policy import BriefPolicy
 from coach.models import EVENT_TYPES, EventType, MarketEvent, SensitiveClass, Waits
 
 DAY = 86_400
@@ -44,6 +45,8 @@ class Playbook(BaseModel):
         description="patent_expiry: days before the date the Orange Book feed raises it",
     )
     approval: ApprovalPolicy
+    # the pharmacist's brief: projection prices and recommendations (docs/brief.md)
+    brief: BriefPolicy | None = None
 
     @model_validator(mode="after")
     def _mandatory_only_for_recalls(self) -> Playbook:
