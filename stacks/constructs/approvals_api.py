@@ -79,7 +79,7 @@ class ApprovalsApi(Construct):
         integration = apigw.LambdaIntegration(function)
         validator = self.api.add_request_validator("Validator", validate_request_parameters=True)
         # /a/{link_id}: the approvals; /r/{link_id}: the clinical review of a feed's candidate (coach.review)
-        links = {}
+        links: dict[str, apigw.IResource] = {}
         for path in ("a", "r"):
             links[path] = self.api.root.add_resource(path).add_resource("{link_id}")
             for method in ("GET", "HEAD", "POST"):
