@@ -177,6 +177,8 @@ class ClientWork(BaseModel):
     contacts_error: str | None = None
     # Members whose own data could not be used, by reason (counts only): never a failure of the batch
     data_issues: dict[str, int] = Field(default_factory=dict)
+    # The languages its letters will be written in (coach.letters.templates.LANGUAGES); empty: not recorded
+    languages: list[str] = Field(default_factory=list)
 
 
 class AudienceSummary(BaseModel):

@@ -21,6 +21,7 @@ from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDir
 from coach.audience.sql import AUDIENCE_SQL
 from coach.lake_rules import Problem, client_problems, lake_rules, normalise_elections
 from coach.lake_schema import MONTH_PATTERN
+from coach.letters.branding import BRANDING_COLUMNS, LOGO_LOCATION, Branding, branding_of
 
 RULES_AT_ONCE = 10  # lake-check queries running together: well inside Athena's concurrent-query quota
 THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
@@ -43,8 +44,9 @@ MEMBER_COLUMNS = (
     "reachable",
 )
 CLIENTS_SQL = (
-    "SELECT client_id, name, account_team_emails, client_contact_emails, elections, escalation_email "
-    "FROM clients"
+    "SELECT client_id, name, account_team_emails, client_contact_emails, elections, escalation_email, "
+    + ", ".join(BRANDING_COLUMNS)  # the client's letterhead (coach.letters.branding): null where unset
+    + " FROM clients"
 )
 
 
@@ -243,6 +245,22 @@ class AthenaClaimsEngine:
                 client_contact_emails=tuple(row.get("client_contact_emails") or ()),
                 elections=row["elections"],
                 escalation_email=row.get("escalation_email"),
+                branding=self._branding(row),
             )
             for row in self._client_rows()
         }
+
+    def _branding(self, row: dict) -> Branding:
+        """The client's letterhead; its logo read from S3: an s3:// location, or a path relative to the lake
+        (BrandingError, naming the client, when it cannot be used)."""
+        location = str(row.get("logo") or "").strip()
+        logo = None
+        if location and LOGO_LOCATION.match(location) and (self.lake_uri or location.startswith("s3://")):
+            uri = location if location.lower().startswith("s3://") else f"{self.lake_uri}{location}"
+            bucket, _, key = uri[5:].partition("/")
+            try:
+                logo = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except ClientError as exc:  # NoSuchKey: branding_of says the logo does not exist
+                if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                    raise
+        return branding_of(row["client_id"], row, logo)

@@ -13,6 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 
 from coach import keys
+from coach.letters.branding import load_branding
 from coach.letters.render import address_lines, render_letters
 from coach.letters.templates import (
     LANGUAGES,
@@ -105,10 +106,11 @@ def generate_letter_batch(
     rows: list[dict[str, object]] = []
     paper: list[tuple[MemberRecord, str, str]] = []
     pins: dict[str, PinnedTemplate] = {}
+    branding = load_branding(store, data_bucket, request.campaign_id, request.client_id)
     for member in members:
         lang = member.language if member.language in LANGUAGES else "en"
         pinned = pins.get(lang) or pins.setdefault(lang, _pinned(registry, request, lang))
-        text = registry.render(pinned, letter_context(member, request.event, lang))
+        text = registry.render(pinned, letter_context(member, request.event, lang, branding))
         row: dict[str, object] = {
             "piece_id": piece_id(request.campaign_id, request.client_id, member.member_id),
             "member_id": member.member_id,
@@ -145,7 +147,7 @@ def generate_letter_batch(
             paper.append((member, text, lang))
         rows.append(row)
     if paper:
-        pdf, pages = render(paper, today=today)
+        pdf, pages = render(paper, today=today, branding=branding)
         by_member = {m.member_id: p for (m, _, _), p in zip(paper, pages, strict=True)}
         for row in rows:
             if row["member_id"] in by_member:
