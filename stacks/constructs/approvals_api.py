@@ -62,6 +62,9 @@ class ApprovalsApi(Construct):
             description="Approval pages: GET shows, only a CSRF-checked POST decides",
             cloud_watch_role=True,
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # the specimen letter PDF (coach.letters.specimen) goes out as binary: the function base64-encodes it and
+            # sets isBase64Encoded; pages stay text (isBase64Encoded false), form bodies arrive base64 (decoded_body)
+            binary_media_types=["*/*"],
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE,
                 throttling_rate_limit=20,
@@ -84,6 +87,13 @@ class ApprovalsApi(Construct):
                 request_validator=validator,
                 request_parameters={"method.request.path.link_id": True},
             )
+        specimen = link.add_resource("specimen").add_resource("{file}")
+        specimen.add_method(
+            "GET",
+            integration,
+            request_validator=validator,
+            request_parameters={"method.request.path.link_id": True, "method.request.path.file": True},
+        )
         acl = wafv2.CfnWebACL(
             self,
             "Waf",

@@ -363,6 +363,10 @@ class ApprovalRequest(BaseModel):
     kind: Literal["ask", "reminder", "escalation"] = "ask"
     attempt: int = Field(default=0, ge=0)
     deadline_seconds: int = Field(ge=1)
+    # The campaign's letter (coach.letters.specimen): the page shows these pinned versions. Absent: the event
+    # type's template as deployed.
+    template_id: str | None = None
+    template_sha256: TemplatePins | None = None
 
 
 class Notice(BaseModel):

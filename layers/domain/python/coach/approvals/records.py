@@ -69,6 +69,8 @@ class LinkRecord(BaseModel):
     expires_at: int  # deadline + grace
     state: LinkState = "pending"
     csrf_token: str
+    # The specimen letters its page shows (coach.letters.specimen.specimens_json): template versions and text
+    specimens: str = ""
 
 
 class DecisionRecord(BaseModel):
@@ -87,6 +89,9 @@ class DecisionRecord(BaseModel):
     task_token: str
     attempt: int
     delivery: Delivery = "pending"
+    templates_shown: str = (
+        ""  # JSON language → SHA-256 of the template versions the page showed (the approved ones)
+    )
 
     @property
     def decided_at_iso(self) -> str:
@@ -110,6 +115,7 @@ class AuditRecord(BaseModel):
     user_agent: str = ""
     link_hash: str
     step: int = 0  # orders records written in the same instant for the same link
+    templates_shown: str = ""  # JSON language → SHA-256 of the template versions the decided page showed
 
     @property
     def sort_key(self) -> str:
