@@ -287,3 +287,17 @@ def test_plan_name_summary_and_announced_on_render_in_a_draft(tmp_path):
     assert [p.kind for p in problems] == [
         "content_changed"
     ]  # no undefined variable: only the approval is missing
+
+
+def test_the_demo_lake_brands_a_few_clients_with_logos_that_pass_the_lake_check(tmp_path):
+    from coach_local.lakegen import generate_lake
+
+    generate_lake(tmp_path / "lake", members=300, clients=5, months=3)
+    assert errors(tmp_path / "lake") == []
+    letterheads = {
+        r["client_id"]: client_branding(tmp_path / "lake", r) for r in load_clients(tmp_path / "lake")[0]
+    }
+    branded = {cid for cid, b in letterheads.items() if b != PBM_BRANDING}
+    assert branded == {"C0001", "C0002", "C0003"}
+    assert {letterheads[c].logo_type for c in branded} == {"PNG", "JPEG"}
+    assert letterheads["C0003"].return_address == PBM_BRANDING.return_address  # a plan name and logo only

@@ -13,6 +13,7 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
+import boto3
 import pytest
 from coach.adapters.memory import MemoryApprovalStore, MemoryCallbacks, MemoryMailer, MemoryObjectStore
 from coach.approvals.records import group_of
@@ -222,3 +223,52 @@ def test_the_api_serves_the_specimen_pdf_and_nothing_for_a_forged_link(api, aws)
 def test_docs_say_why_the_preview_is_html_with_a_pdf_link():
     doc = (Path(__file__).parents[2] / "docs" / "templates.md").read_text(encoding="utf-8")
     assert "## The letter on the approval page" in doc and "pdftoppm" in doc
+
+
+def test_the_letters_lambda_refuses_a_batch_whose_letter_nobody_approved(monkeypatch):
+    from coach import runtime
+    from coach.adapters.dynamodb import DynamoApprovalStore, table_definition
+    from coach.approvals.records import DecisionRecord
+    from moto import mock_aws
+
+    from tests.conftest import load_handler, set_function_env
+
+    set_function_env(monkeypatch)
+    with mock_aws():
+        runtime.reset()
+        boto3.client("dynamodb").create_table(**table_definition("approvals"))
+        s3 = boto3.client("s3")
+        for bucket in ("data", "letters"):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_object(
+            Bucket="data", Key="b/batch-00000.jsonl", Body=member("M1", "Ada", "Lee").model_dump_json()
+        )
+        seen = {"en": "0" * 64}  # the page showed another version of the English letter than the one deployed
+        DynamoApprovalStore("approvals").claim_decision(
+            DecisionRecord(
+                group=group_of("cmp-1", "C1", "client"),
+                campaign_id="cmp-1",
+                client_id="C1",
+                role="client",
+                decision="approved",
+                decided_by="benefits@acme.example",
+                decided_at=NOW,
+                link_hash="h" * 64,
+                task_token=TOKEN,
+                attempt=0,
+                templates_shown=json.dumps(seen),
+            )
+        )
+        batch = {
+            "campaign_id": "cmp-1",
+            "client_id": "C1",
+            "batch_key": "b/batch-00000.jsonl",
+            "batch_index": 0,
+            "event": request(["en"]).event.model_dump(mode="json"),
+            "template_id": "otc_switch",
+            "template_sha256": pin_templates("otc_switch"),
+        }
+        with pytest.raises(NotTheApprovedLetter, match="the client approved the letter with sha256 0000"):
+            load_handler("letters").handler({"batch": batch}, context("letters"))
+        assert s3.list_objects_v2(Bucket="letters").get("KeyCount", 0) == 0  # nothing rendered or written
+        runtime.reset()
