@@ -21,7 +21,7 @@ from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDir
 from coach.audience.sql import AUDIENCE_SQL
 from coach.lake_rules import Problem, client_problems, lake_rules, normalise_elections
 from coach.lake_schema import MONTH_PATTERN
-from coach.letters.branding import BRANDING_COLUMNS, LOGO_LOCATION, Branding, branding_of
+from coach.letters.branding import BRANDING_COLUMNS, LOGO_LOCATION, Branding, branding_of, cell_problems
 
 RULES_AT_ONCE = 10  # lake-check queries running together: well inside Athena's concurrent-query quota
 THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
@@ -155,7 +155,8 @@ class AthenaClaimsEngine:
                 if rows:
                     problems.append(rule.found(rows, f"{self.database}.{rule.table}"))
         problems += self._partition_problems()
-        return problems + client_problems(self._client_rows(), f"{self.database}.clients")
+        clients, where = self._client_rows(), f"{self.database}.clients"
+        return problems + client_problems(clients, where) + cell_problems(clients, where)
 
     def _partition_problems(self) -> list[Problem]:
         """Partition projection reads only claims/fill_month=YYYY-MM/: claims anywhere else would be ignored

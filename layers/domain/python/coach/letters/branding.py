@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from coach import keys
 from coach.addresses import has_unsafe_characters
 from coach.audience.engine import LakeError
+from coach.lake_rules import Problem
 
 if TYPE_CHECKING:
     from coach.ports import ObjectStore
@@ -141,6 +142,16 @@ def column_problems(row: Mapping[str, object]) -> list[tuple[str, str]]:
     if logo and not LOGO_LOCATION.match(logo):
         problems.append(("logo", "not a .png, .jpg or .jpeg file inside the lake (or an s3:// location)"))
     return problems
+
+
+def cell_problems(clients: list[dict[str, Any]], where: str) -> list[Problem]:
+    """The lake check's errors for the branding cells of the clients directory (logos are opened elsewhere: the
+    local check reads the files, the audience stage on AWS reads them from S3). Names the client, never a value."""
+    return [
+        Problem("error", where, column, f"client {row.get('client_id')}: {problem}")
+        for row in clients
+        for column, problem in column_problems(row.get("branding", row))
+    ]
 
 
 def check_logo(data: bytes, path: str) -> str:
