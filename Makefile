@@ -68,6 +68,7 @@ deploy: install build/layers/deps/python
 screenshots: install
 	$(VENV)/bin/python tools/screenshots.py
 	$(VENV)/bin/python tools/brief_screenshots.py
+	$(VENV)/bin/python tools/specimen_screenshots.py
 
 bench-letters: $(VENV)/.synced system-packages
 	$(SYNC) --group bench --quiet

@@ -21,6 +21,8 @@ import pyarrow.parquet as pq
 from coach.lake_schema import TABLES
 from faker import Faker
 
+from coach_local.lakegen_branding import brand_clients
+
 Progress = Callable[[str, int, int], None]
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -271,6 +273,8 @@ def generate_lake(
     fake = Faker("en_US")
     fake.seed_instance(seed)
     client_rows, client_weights = _clients(rng, fake, clients)
+    shutil.rmtree(out / "logos", ignore_errors=True)
+    brand_clients(client_rows, out)  # a few clients' own letterhead and logo (coach_local.lakegen_branding)
     pq.write_table(
         pa.Table.from_pylist(
             client_rows,

@@ -12,6 +12,7 @@ from coach.audience.sql import AUDIENCE_SQL
 from coach.brief.sql import BRIEF_SQL, BriefParams
 from coach.lake_rules import Problem
 
+from coach_local.claims.branding import client_branding
 from coach_local.claims.lake import check_claims_partitions, open_lake, read_clients
 
 FETCH_ROWS = 10_000
@@ -61,6 +62,7 @@ class DuckDbClaimsEngine:
                 client_contact_emails=tuple(row["client_contact_emails"]),
                 elections=row["elections"],
                 escalation_email=row["escalation_email"],
+                branding=client_branding(Path(self.lake_dir), row),
             )
             for row in read_clients(self.lake_dir)
         }

@@ -29,6 +29,8 @@ from coach.lake_schema import (
     TABLES,
 )
 
+from coach_local.claims.branding import branding_cells, branding_problems
+
 # The contract's required columns and their types, from the one schema (optional columns are checked when present).
 SCHEMA: dict[str, dict[str, str]] = {
     name: {c.name: c.type for c in table.required} for name, table in TABLES.items()
@@ -331,7 +333,7 @@ def load_clients(lake_dir: str | Path) -> tuple[list[dict], list[Problem]]:
     if not rows:
         raise LakeError(f"{lake / 'clients'}: table clients is empty")
     clients = [_normalise_client(row, lake) for row in rows]
-    return clients, client_problems(clients, str(lake / "clients"))
+    return clients, client_problems(clients, str(lake / "clients")) + branding_problems(lake, clients)
 
 
 def _as_list(value: object) -> list[str]:
@@ -382,6 +384,7 @@ def _normalise_client(row: dict, lake: Path) -> dict:
         "client_contact_emails": _parsed(_as_list, row, "client_contact_emails", client_id, lake),
         "elections": elections,
         "escalation_email": row.get("escalation_email") or None,
+        "branding": branding_cells(row),
     }
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from coach_local.cli.common import EXIT_FAILED, JsonFlag, console, err, fail_input, print_json
+
+if TYPE_CHECKING:
+    from coach.letters.branding import Branding
 
 app = typer.Typer(help="Letter templates: check and preview.", no_args_is_help=True)
 
@@ -93,24 +96,66 @@ def approve(
 def preview(
     template: Annotated[str, typer.Argument(help="Template id, e.g. otc_switch (or otc_switch/es).")],
     out: Annotated[Path, typer.Option(help="PDF file to write.")] = Path("preview.pdf"),
+    client: Annotated[
+        str | None,
+        typer.Option(
+            help="A client of --lake: the letter in its own letterhead (plan name, address, logo…)."
+        ),
+    ] = None,
+    lake: Annotated[
+        Path | None, typer.Option(help="Claims lake folder whose clients/ table names --client.")
+    ] = None,
+    directory: TemplatesDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Render one letter with sample data to a PDF for a person to read."""
+    """Render one letter with sample data to a PDF for a person to read: the approved version, or with --dir a
+    draft (marked DRAFT); with --client, in that client's letterhead."""
     from coach.letters.authoring import preview_template
-    from coach.letters.templates import LANGUAGES, TEMPLATES_DIR, TemplateNotApproved
+    from coach.letters.templates import LANGUAGES, TemplateNotApproved
 
+    root = _templates_root(directory) if directory is not None else None
     template_id, _, lang = template.partition("/")
     lang = lang or "en"
-    known = ", ".join(sorted(p.name for p in TEMPLATES_DIR.iterdir() if p.is_dir()))
+    folder = root or _templates_root(None)
+    known = ", ".join(sorted(p.name for p in folder.iterdir() if p.is_dir()))
     if lang not in LANGUAGES:
         fail_input(f"{template!r}: no {lang!r} version (languages: {', '.join(LANGUAGES)})")
     if not out.parent.is_dir():
         fail_input(f"--out {out}: the folder {out.parent} does not exist")
+    branding = _client_branding(client, lake)
     try:
-        preview_template(template_id, lang, out)
+        preview_template(template_id, lang, out, root=root, branding=branding)
     except TemplateNotApproved as exc:
         fail_input(f"{exc} (templates: {known})")
     if as_json:
-        print_json({"template": f"{template_id}/{lang}", "pdf": str(out.resolve())})
+        print_json({"template": f"{template_id}/{lang}", "client": client, "pdf": str(out.resolve())})
     else:
         console.print(f"Preview written to {out}")
+
+
+def _client_branding(client: str | None, lake: Path | None) -> Branding:
+    """The letterhead of --client in --lake (the PBM's without --client); a bad one is an input error naming it."""
+    from coach.letters.branding import PBM_BRANDING
+
+    if client is None:
+        if lake is not None:
+            fail_input("--lake is only used with --client")
+        return PBM_BRANDING
+    if lake is None:
+        fail_input("--client needs --lake, the lake folder whose clients/ table lists it")
+    from coach.audience.engine import LakeError
+
+    from coach_local.claims.branding import client_branding
+    from coach_local.claims.lake import load_clients
+
+    try:
+        rows, _ = load_clients(lake)
+    except LakeError as exc:
+        fail_input(str(exc))
+    row = next((r for r in rows if r["client_id"] == client), None)
+    if row is None:
+        fail_input(f"--client {client}: no such client in {lake / 'clients'}")
+    try:
+        return client_branding(lake, row)
+    except LakeError as exc:
+        fail_input(f"{lake / 'clients'}: {exc}")

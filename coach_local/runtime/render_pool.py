@@ -9,6 +9,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 
+from coach.letters.branding import Branding
 from coach.letters.render import render_letters
 from coach.models import MemberRecord
 
@@ -24,14 +25,17 @@ class RenderPool:
         self._lock = threading.Lock()
 
     def __call__(
-        self, letters: list[tuple[MemberRecord, str, str]], today: date | None = None
+        self,
+        letters: list[tuple[MemberRecord, str, str]],
+        today: date | None = None,
+        branding: Branding | None = None,
     ) -> tuple[bytes, list[tuple[int, int]]]:
         with self._lock:
             if self._pool is None:
                 context = multiprocessing.get_context("spawn")
                 self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
             pool = self._pool
-        return pool.submit(render_letters, letters, today).result()
+        return pool.submit(render_letters, letters, today, branding).result()
 
     def close(self) -> None:
         with self._lock:

@@ -12,12 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from coach.approvals.errors import ApprovalProblem
 from coach.approvals.pages import SECURITY_HEADERS, Page, error_page, not_found_page, page_for, result_page
 from coach.approvals.service import after_decision, decide, read_posted_form, show
+from coach.approvals.specimens import SpecimenNotFound, specimen_pdf
 from coach.brief.pdf import client_brief_pdf
 from coach.observability import logger, metrics, tracer
 from coach.review.form import read_review_form
 from coach.review.pages import review_page_for
 from coach.review.service import decide_review, show_review
-from coach.runtime import approval_store, audit_archive, callbacks
+from coach.runtime import approval_store, audit_archive, callbacks, objects
+from coach.settings import settings
 
 Resolver = TypeVar("Resolver", APIGatewayHttpResolver, APIGatewayRestResolver)
 pages = Router()
@@ -60,6 +62,26 @@ def client_brief(link_id: str) -> Response:
     headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Type"}
     headers["Content-Disposition"] = 'inline; filename="pharmacists-brief.pdf"'
     return Response(status_code=200, content_type="application/pdf", body=pdf, headers=headers)
+@pages.get("/a/<link_id>/specimen/<file>")
+def specimen(link_id: str, file: str) -> Response:
+    """The specimen letter PDF a confirmation page links to (no member data); the link's own checks apply."""
+    lang, dot, extension = file.partition(".")
+    try:
+        if not dot or extension != "pdf":
+            raise SpecimenNotFound()
+        pdf = specimen_pdf(
+            link_id,
+            lang,
+            store=approval_store(),
+            objects=objects(),
+            letters_bucket=settings().letters_bucket,
+            now=time.time(),
+        )
+    except ApprovalProblem as problem:
+        return _respond(page_for(problem))
+    headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Type"}
+    headers["Content-Disposition"] = f'inline; filename="{pdf.filename}"'
+    return Response(status_code=200, content_type="application/pdf", body=pdf.body, headers=headers)
 
 
 @pages.post("/a/<link_id>")

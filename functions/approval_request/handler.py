@@ -36,6 +36,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         sender=s.sender_email,
         base_url=s.approval_base_url,
         now=time.time(),
+        letters_bucket=s.letters_bucket,  # the specimen letters its pages show
     )
     logger.info(
         "approval requested",

@@ -1,10 +1,11 @@
 """One Distributed Map item: render a batch of letters (PDF + manifest part) and send the email-channel ones."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from coach.approvals.specimens import approved_templates
 from coach.letters.service import generate_letter_batch
 from coach.models import LetterBatchRequest
 from coach.observability import logger, metrics, tracer
-from coach.runtime import letter_renderer, mailer, objects
+from coach.runtime import approval_store, letter_renderer, mailer, objects
 from coach.settings import settings
 
 
@@ -22,6 +23,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         letters_bucket=s.letters_bucket,
         sender=s.sender_email,
         render=letter_renderer(),
+        approved=approved_templates(approval_store(), request.campaign_id, request.client_id),
     )
     logger.info(
         "letters batch",

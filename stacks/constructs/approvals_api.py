@@ -63,6 +63,8 @@ class ApprovalsApi(Construct):
             cloud_watch_role=True,
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # the client's brief is a PDF: a base64 Lambda body reaches the browser as bytes whatever it accepts
+            # the specimen letter PDF (coach.letters.specimen) goes out as binary: the function base64-encodes it and
+            # sets isBase64Encoded; pages stay text (isBase64Encoded false), form bodies arrive base64 (decoded_body)
             binary_media_types=["*/*"],
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE,
@@ -95,6 +97,13 @@ class ApprovalsApi(Construct):
             integration,
             request_validator=validator,
             request_parameters={"method.request.path.link_id": True},
+        )
+        # the specimen letters (coach.letters.specimen) the confirmation page links to: GET only
+        links["a"].add_resource("specimen").add_resource("{file}").add_method(
+            "GET",
+            integration,
+            request_validator=validator,
+            request_parameters={"method.request.path.link_id": True, "method.request.path.file": True},
         )
         acl = wafv2.CfnWebACL(
             self,

@@ -25,6 +25,8 @@ ATHENA_PREFIX = "athena/*"  # the workgroup's output location and the UNLOAD fol
 # The email ledger's items (coach.adapters.mail.SesMailer): the only items a function that only sends mail may touch.
 EMAIL_LEDGER_KEYS = "email#*"
 GROUP_KEYS, LINK_KEYS = "group#*", "link#*"  # a question's index of links; the links themselves
+DECISION_KEYS = "decision#*"  # a question's decision (the template versions it approved)
+SPECIMENS = "specimens/*"  # the letters bucket's specimen letters (no member data)
 AUDIT_KEYS = "audit#*"  # the decision trail's items in the approvals table
 AUDIT_ITEM_CHANGES = ("dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem")
 
@@ -152,6 +154,16 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     table("approval_api", TABLE_READ + TABLE_WRITE)  # links, decisions, audit records: never a delete
     key_use("approval_api", TABLE_WRITE_KEY)
     r.workflow.grant_task_response(functions["approval_api"])
+
+    # The specimen letters the approval pages show (coach.letters.specimen): approval_request renders each once
+    # (exists() first: a missing key must read as 404), approval_api serves them; letters checks what was approved
+    listing(functions["approval_request"], letters, SPECIMENS)
+    objects(functions["approval_request"], letters, SPECIMENS, "s3:GetObject", "s3:PutObject")
+    key_use("approval_request", WRITE_KEY)
+    objects(functions["approval_api"], letters, SPECIMENS, "s3:GetObject")
+    key_use("approval_api", READ_KEY)
+    table("letters", ("dynamodb:GetItem",), keys=DECISION_KEYS)
+    key_use("letters", TABLE_READ_KEY)
 
     letters_fn = functions["letters"]
     listing(letters_fn, letters)  # exists(): a batch's manifest, absent on the first attempt (404, not 403)

@@ -26,6 +26,7 @@ def run_letter_batch(
     registry: TemplateRegistry | None = None,
     sender: str = "pharmacist@pbm.example",
     today: date | None = date(2002, 12, 1),
+    approved: dict[str, dict[str, str]] | None = None,
 ) -> tuple[MemoryObjectStore, MemoryMailer, LetterBatchResult]:
     store, mailer = store or MemoryObjectStore(), mailer or MemoryMailer()
     lines = [m.model_dump_json() if isinstance(m, MemberRecord) else json.dumps(m) for m in members]
@@ -48,5 +49,6 @@ def run_letter_batch(
         sender=sender,
         registry=registry,
         today=today,
+        approved=approved,
     )
     return store, mailer, result

@@ -52,6 +52,7 @@ def aws(monkeypatch, tmp_path):
         boto3.client("dynamodb").create_table(**table_definition(TABLE))
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
+        s3.create_bucket(Bucket="letters")  # the specimen letters the pages show
         s3.put_object(Bucket=BUCKET, Key="campaigns/cmp-1/audience/C1/contacts.json", Body=contacts_json())
         boto3.client("ses").verify_email_identity(EmailAddress=SENDER)
         yield tmp_path / "outbox"

@@ -163,3 +163,55 @@ def test_failed_query_surfaces_athenas_reason(athena):
 def test_output_location_must_be_s3():
     with pytest.raises(ValueError, match="s3://"):
         AthenaClaimsEngine(workgroup="wg", database="db", output_s3_uri="/tmp/x")
+
+
+def expect_unload(stub):
+    stub.add_response(
+        "start_query_execution",
+        {"QueryExecutionId": "q1"},
+        {"QueryString": ANY, "WorkGroup": "wg", "QueryExecutionContext": {"Database": "db"}},
+    )
+    status = {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}}
+    stub.add_response("get_query_execution", status, {"QueryExecutionId": "q1"})
+
+
+def test_clients_carry_their_letterhead_with_the_logo_read_from_the_lake(athena):
+    from coach.letters.branding import PBM_BRANDING, BrandingError
+    from PIL import Image
+
+    client, stub = athena
+    logo = io.BytesIO()
+    Image.new("RGB", (300, 100), (0, 90, 160)).save(logo, "PNG")
+    base: dict[str, object] = {
+        "account_team_emails": [],
+        "client_contact_emails": [],
+        "elections": {},
+        "escalation_email": None,
+    }
+    rows = [
+        base
+        | {"client_id": "C1", "name": "One", "plan_name": "Lakeshore Health Plan", "logo": "logos/c1.png"},
+        base | {"client_id": "C2", "name": "Two"},
+    ]
+    s3 = FakeS3(
+        {f"unload/_clients/{FIXED.hex}/part-0.gz": gz_lines(rows), "lake/logos/c1.png": logo.getvalue()}
+    )
+    claims = AthenaClaimsEngine(
+        workgroup="wg",
+        database="db",
+        output_s3_uri="s3://results/unload",
+        lake_uri="s3://bucket/lake",
+        athena=client,
+        s3=s3,
+        sleep=lambda seconds: None,
+    )
+    expect_unload(stub)
+    clients = claims.clients()
+    assert clients["C2"].branding == PBM_BRANDING
+    c1 = clients["C1"].branding
+    assert c1 is not None and c1.plan_name == "Lakeshore Health Plan" and c1.logo == logo.getvalue()
+
+    s3.objects["lake/logos/c1.png"] = b"<svg/>"
+    expect_unload(stub)
+    with pytest.raises(BrandingError, match="client C1: logo logos/c1.png is not a PNG or JPEG image"):
+        claims.clients()

@@ -4,6 +4,7 @@ lists the problems (tables, columns, counts; never a value)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import date
 from typing import Any
@@ -249,3 +250,18 @@ def test_claims_folders_athena_would_ignore_are_errors(athena):
         ("s3://pbm-lake/extracts/claims/", "fill_month"),
     ]
     assert all(p.is_error for p in problems)
+
+
+def test_branding_cells_athena_reads_are_checked_naming_the_client(athena):
+    client, stub = athena
+    expect_rules(stub, {})
+    expect_clients_unload(stub)
+    s3 = clients_s3()
+    rows = [json.loads(line) for line in gzip.decompress(s3.objects[CLIENTS_KEY]).decode().splitlines()]
+    s3.objects[CLIENTS_KEY] = gz_lines([rows[0] | {"member_services_phone": "call us", "logo": "/etc/x.png"}])
+    problems = [p.line() for p in engine(client, s3).lake_problems(ANNOUNCED)]
+    assert problems == [
+        "error: db.clients: column 'member_services_phone': client C1: not a phone number (digits, spaces, + ( ) . -)",
+        "error: db.clients: column 'logo': client C1: not a .png, .jpg or .jpeg file inside the lake "
+        "(or an s3:// location)",
+    ]

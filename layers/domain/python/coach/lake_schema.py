@@ -138,6 +138,23 @@ CLIENTS = Table(
         Column("client_contact_emails", LIST_OF_STRINGS),
         Column("elections", MAP_OF_STRINGS, nullable=True),  # keys: event types; values: ELECTIONS
         Column("escalation_email", STRING, nullable=True),
+        # The client's own letterhead (coach.letters.branding, docs/templates.md): optional, validated when present.
+        *(
+            Column(name, STRING, nullable=True, required=False)
+            for name in (
+                "plan_name",
+                "letterhead_name",
+                "return_address_line1",
+                "return_address_line2",
+                "return_city",
+                "return_state",
+                "return_postal_code",
+                "member_services_phone",
+                "member_services_hours",
+                "signature",
+                "logo",  # a PNG or JPEG: a path relative to the lake (logos/acme.png) or an s3:// location
+            )
+        ),
     ),
     key="client_id",
 )

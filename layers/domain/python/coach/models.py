@@ -182,6 +182,8 @@ class ClientWork(BaseModel):
     # Members whose own data could not be used, by reason (counts only): never a failure of the batch
     data_issues: dict[str, int] = Field(default_factory=dict)
     brief_key: str | None = None  # the pharmacist's brief (coach.brief), in the data bucket
+    # The languages its letters will be written in (coach.letters.templates.LANGUAGES); empty: not recorded
+    languages: list[str] = Field(default_factory=list)
 
 
 class AudienceSummary(BaseModel):
@@ -366,6 +368,10 @@ class ApprovalRequest(BaseModel):
     kind: Literal["ask", "reminder", "escalation"] = "ask"
     attempt: int = Field(default=0, ge=0)
     deadline_seconds: int = Field(ge=1)
+    # The campaign's letter (coach.letters.specimen): the page shows these pinned versions. Absent: the event
+    # type's template as deployed.
+    template_id: str | None = None
+    template_sha256: TemplatePins | None = None
 
 
 class Notice(BaseModel):

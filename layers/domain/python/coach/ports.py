@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from coach.audience.engine import AudienceParams, ClientDirectoryEntry
     from coach.brief.sql import BriefParams
     from coach.lake_rules import Problem
+    from coach.letters.branding import Branding
     from coach.models import MemberRecord
 
 
@@ -166,7 +167,10 @@ class LetterRenderer(Protocol):
     page, page count). `coach.letters.render.render_letters` in a Lambda; the local runtime may render elsewhere."""
 
     def __call__(
-        self, letters: list[tuple[MemberRecord, str, str]], today: date | None = None
+        self,
+        letters: list[tuple[MemberRecord, str, str]],
+        today: date | None = None,
+        branding: Branding | None = None,  # the client's letterhead (coach.letters.branding); None: the PBM's
     ) -> tuple[bytes, list[tuple[int, int]]]: ...
 
 

@@ -22,6 +22,7 @@ from coach.audience.sql import AUDIENCE_SQL
 from coach.brief.sql import BRIEF_SQL, BriefParams
 from coach.lake_rules import Problem, client_problems, lake_rules, normalise_elections
 from coach.lake_schema import MONTH_PATTERN
+from coach.letters.branding import BRANDING_COLUMNS, LOGO_LOCATION, Branding, branding_of, cell_problems
 
 RULES_AT_ONCE = 10  # lake-check queries running together: well inside Athena's concurrent-query quota
 THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
@@ -44,8 +45,9 @@ MEMBER_COLUMNS = (
     "reachable",
 )
 CLIENTS_SQL = (
-    "SELECT client_id, name, account_team_emails, client_contact_emails, elections, escalation_email "
-    "FROM clients"
+    "SELECT client_id, name, account_team_emails, client_contact_emails, elections, escalation_email, "
+    + ", ".join(BRANDING_COLUMNS)  # the client's letterhead (coach.letters.branding): null where unset
+    + " FROM clients"
 )
 
 
@@ -154,7 +156,8 @@ class AthenaClaimsEngine:
                 if rows:
                     problems.append(rule.found(rows, f"{self.database}.{rule.table}"))
         problems += self._partition_problems()
-        return problems + client_problems(self._client_rows(), f"{self.database}.clients")
+        clients, where = self._client_rows(), f"{self.database}.clients"
+        return problems + client_problems(clients, where) + cell_problems(clients, where)
 
     def _partition_problems(self) -> list[Problem]:
         """Partition projection reads only claims/fill_month=YYYY-MM/: claims anywhere else would be ignored
@@ -251,6 +254,22 @@ class AthenaClaimsEngine:
                 client_contact_emails=tuple(row.get("client_contact_emails") or ()),
                 elections=row["elections"],
                 escalation_email=row.get("escalation_email"),
+                branding=self._branding(row),
             )
             for row in self._client_rows()
         }
+
+    def _branding(self, row: dict) -> Branding:
+        """The client's letterhead; its logo read from S3: an s3:// location, or a path relative to the lake
+        (BrandingError, naming the client, when it cannot be used)."""
+        location = str(row.get("logo") or "").strip()
+        logo = None
+        if location and LOGO_LOCATION.match(location) and (self.lake_uri or location.startswith("s3://")):
+            uri = location if location.lower().startswith("s3://") else f"{self.lake_uri}{location}"
+            bucket, _, key = uri[5:].partition("/")
+            try:
+                logo = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except ClientError as exc:  # NoSuchKey: branding_of says the logo does not exist
+                if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                    raise
+        return branding_of(row["client_id"], row, logo)

@@ -26,6 +26,7 @@ from coach.approvals.errors import (
 from coach.approvals.records import DecisionRecord, LinkRecord
 from coach.audience.privacy import client_facing_count, exact_count
 from coach.cost import format_usd, letters_cost
+from coach.letters.specimen import specimens_of
 
 MAX_COMMENT = 1000
 SECURITY_HEADERS: dict[str, str] = {
@@ -102,7 +103,7 @@ def request_facts(link: LinkRecord) -> dict[str, object]:
     }
 
 
-def confirmation_page(link: LinkRecord) -> Page:
+def confirmation_page(link: LinkRecord, link_id: str = "") -> Page:
     html = (
         _env()
         .get_template("confirm.html.j2")
@@ -112,6 +113,9 @@ def confirmation_page(link: LinkRecord) -> Page:
             facts=request_facts(link),
             csrf_token=link.csrf_token,
             max_comment=MAX_COMMENT,
+            # the letter members will receive (coach.letters.specimen); its PDF links are relative to this page
+            specimens=specimens_of(link.specimens),
+            link_id=link_id,
         )
     )
     return Page(200, html)

@@ -81,6 +81,8 @@ class LinkRecord(BaseModel):
     context: str | None = None
     # the pharmacist's brief as this recipient may see it (coach.brief.views.view, JSON; counts and sums only)
     brief_json: str | None = None
+    # The specimen letters its page shows (coach.letters.specimen.specimens_json): template versions and text
+    specimens: str = ""
 
 
 class DecisionRecord(BaseModel):
@@ -102,6 +104,9 @@ class DecisionRecord(BaseModel):
     # a clinical review's answer as the workflow is told it (the confirmed or corrected event, JSON): a later POST
     # that passes on a decision recorded but never delivered sends exactly this
     result: str | None = None
+    templates_shown: str = (
+        ""  # JSON language → SHA-256 of the template versions the page showed (the approved ones)
+    )
 
     @property
     def decided_at_iso(self) -> str:
@@ -125,6 +130,7 @@ class AuditRecord(BaseModel):
     user_agent: str = ""
     link_hash: str
     step: int = 0  # orders records written in the same instant for the same link
+    templates_shown: str = ""  # JSON language → SHA-256 of the template versions the decided page showed
 
     @property
     def sort_key(self) -> str:

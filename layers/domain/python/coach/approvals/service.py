@@ -51,6 +51,8 @@ from coach.approvals.records import (
 )
 from coach.brief.service import load_brief
 from coach.brief.views import view
+from coach.approvals.specimens import approval_carries_over, request_specimens, templates_shown
+from coach.letters.specimen import specimens_json
 from coach.models import DECLINED_ERROR, ApprovalRequest
 from coach.observability import logger
 from coach.ports import ApprovalStore, AuditArchive, Email, Mailer, ObjectStore, WorkflowCallbacks
@@ -110,6 +112,8 @@ def reuse_decision(request: ApprovalRequest, *, store: ApprovalStore, callbacks:
     decision = store.get_decision(group_of(request.campaign_id, request.client.client_id, request.role))
     if decision is None or decision.delivery != "delivered" or decision.task_token == request.task_token:
         return False
+    if not approval_carries_over(decision, request.template_sha256):
+        return False  # approved for other letter content: these people are asked again, about this letter
     if decision.decision == "approved":
         callbacks.succeed(
             request.task_token,
@@ -130,10 +134,20 @@ def request_approval(
     sender: str,
     base_url: str,
     now: float,
+    letters_bucket: str | None = None,
 ) -> list[str]:
     """Create one link per recipient and email it; returns the recipients. A reminder or escalation supersedes
-    the group's earlier pending links."""
+    the group's earlier pending links. With `letters_bucket`, each link's page shows the specimen letter."""
     contacts = json.loads(objects.get(data_bucket, request.client.contacts_key))
+    shown = (
+        specimens_json(
+            request_specimens(
+                request, objects=objects, data_bucket=data_bucket, letters_bucket=letters_bucket
+            )
+        )
+        if letters_bucket
+        else ""
+    )
     group = group_of(request.campaign_id, request.client.client_id, request.role)
     if request.kind != "ask":
         for old in store.group_links(group):
@@ -178,6 +192,7 @@ def request_approval(
             expires_at=deadline + GRACE_SECONDS,
             csrf_token=new_csrf_token(),
             brief_json=None if brief is None else json.dumps(view(brief, client=audience == "client")),
+            specimens=shown,
         )
         store.put_link(link)
         mailer.send(
@@ -270,7 +285,7 @@ def show(link_id: str, *, store: ApprovalStore, now: float) -> Page:
         _refuse_dead(link, now)
     except ApprovalProblem as problem:
         return page_for(problem)
-    return confirmation_page(link)
+    return confirmation_page(link, link_id)
 
 
 MAX_BODY_BYTES = 8 * 1024  # our form (choice, comment of MAX_COMMENT characters, CSRF token) fits well inside
@@ -337,6 +352,7 @@ def decide(
                 link_hash=link.link_hash,
                 task_token=link.task_token,
                 attempt=link.attempt,
+                templates_shown=templates_shown(link),
             )
             if not store.claim_decision(decision):  # a teammate (or a double click) was first
                 _refuse_settled(store.get_decision(link.group), SHOW_ANY)
@@ -439,6 +455,7 @@ def _audit(
             user_agent=user_agent[:512],
             link_hash=decision.link_hash,
             step=step,
+            templates_shown=decision.templates_shown,
         )
     )
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from coach.models import CampaignInput
+
+if TYPE_CHECKING:
+    from coach.letters.branding import Branding
 
 
 class LakeError(ValueError):
@@ -70,3 +74,4 @@ class ClientDirectoryEntry:
     client_contact_emails: tuple[str, ...]
     elections: dict[str, str]
     escalation_email: str | None
+    branding: Branding | None = None  # the client's own letterhead (coach.letters.branding); None: the PBM's

@@ -14,6 +14,8 @@ from coach.addresses import contact_problems, deliverable, recipients_of
 from coach.audience.engine import AudienceParams, ClientDirectoryEntry, LakeError
 from coach.brief.service import attach_briefs
 from coach.lake_rules import LakeCheckFailed, Problem
+from coach.letters.branding import PBM_BRANDING, save_branding
+from coach.letters.templates import letter_language
 from coach.models import (
     AudienceSummary,
     CampaignInput,
@@ -73,6 +75,7 @@ def _write_client(
     prefix = keys.client_audience_prefix(campaign.campaign_id, client.client_id)
     counter = {"affected": 0}
     issues: Counter[str] = Counter()
+    languages: set[str] = set()  # the letters' languages: the approval page shows each one's specimen
 
     def reachable_members() -> Iterator[MemberRecord]:
         for row in rows:
@@ -80,6 +83,7 @@ def _write_client(
             if row["reachable"]:
                 where = f"client {client.client_id} member {counter['affected']}"
                 if (record := _usable(row, where, issues)) is not None:
+                    languages.add(letter_language(record.language))
                     yield record
 
     descriptors: list[dict[str, Any]] = []
@@ -114,6 +118,7 @@ def _write_client(
         ).encode(),
         "application/json",
     )
+    save_branding(store, bucket, campaign.campaign_id, client.client_id, client.branding or PBM_BRANDING)
     election = client.elections.get(campaign.event.event_type, "ask")
     return ClientWork(
         client_id=client.client_id,
@@ -126,6 +131,7 @@ def _write_client(
         contacts_key=contacts_key,
         contacts_error="; ".join(problems) or None,
         data_issues=dict(sorted(issues.items())),
+        languages=sorted(languages),
     )
 
 

@@ -11,12 +11,14 @@ from typing import Any, Literal
 
 from jinja2 import Environment, TemplateSyntaxError, UndefinedError
 
+from coach.letters.branding import PBM_BRANDING, Branding
 from coach.letters.render import render_letters
 from coach.letters.templates import (
     LANGUAGES,
     MEMBER_SERVICES_PHONE,
     REGISTRY,
     TEMPLATES_DIR,
+    TemplateNotApproved,
     content_sha256,
     default_registry,
     letter_context,
@@ -289,14 +291,37 @@ def approval_blockers(template_id: str, lang: str, root: Path = TEMPLATES_DIR) -
     ]
 
 
-def preview_template(template_id: str, lang: str, out_path: Path) -> None:
-    pinned = default_registry().pinned(template_id, lang)
+def preview_event(template_id: str) -> MarketEvent:
+    """The sample event a preview of this template shows."""
+    if template_id == "recall":
+        return SAMPLE_EVENT
+    return SAMPLE_EVENT.model_copy(update={"event_type": template_id, "recall_class": None})
+
+
+def preview_template(
+    template_id: str,
+    lang: str,
+    out_path: Path,
+    *,
+    root: Path | None = None,
+    branding: Branding = PBM_BRANDING,
+) -> None:
+    """One sample letter as a PDF. The installed templates (root None) preview their approved version only; a
+    draft folder previews what is in it, approved or not, marked DRAFT. `branding`: a client's letterhead."""
     member = SAMPLE_MEMBER.model_copy(update={"language": lang})
-    event = (
-        SAMPLE_EVENT
-        if template_id == "recall"
-        else SAMPLE_EVENT.model_copy(update={"event_type": template_id, "recall_class": None})
-    )
-    text = default_registry().render(pinned, letter_context(member, event, lang))
-    pdf, _ = render_letters([(member, text, lang)])
+    event = preview_event(template_id)
+    if root is None:
+        pinned = default_registry().pinned(template_id, lang)
+        text = default_registry().render(pinned, letter_context(member, event, lang, branding))
+        mark = None
+    else:
+        path = Path(root) / template_id / f"{lang}.j2"
+        if not path.is_file():
+            raise TemplateNotApproved(f"{template_id}/{lang}.j2: no such template in {root}")
+        source = path.read_text(encoding="utf-8")
+        text = str(
+            template_environment().from_string(source).render(**letter_context(member, event, lang, branding))
+        )
+        mark = "DRAFT"
+    pdf, _ = render_letters([(member, text, lang)], branding=branding, mark=mark)
     Path(out_path).write_bytes(pdf)

@@ -11,6 +11,7 @@ Nothing in either window names a drug or a condition: the body starts below the 
 from __future__ import annotations
 
 import copy
+import io
 import logging
 from datetime import date
 from functools import cache
@@ -21,6 +22,7 @@ from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
 
 from coach.letters.font_cuts import FontCuts
+from coach.letters.branding import PBM_BRANDING, Branding
 from coach.letters.text import Block, Glyphs, format_date, parse_markup
 from coach.models import MemberRecord
 
@@ -37,7 +39,9 @@ RETURN_TOP = 0.6 * INCH
 ADDRESS_TOP = 2.0 * INCH
 ADDRESS_WIDTH = 3.75 * INCH
 BODY_TOP = 3.8 * INCH
-RETURN_ADDRESS = ("Pharmacy Benefit Services", "PO Box 1000", "Springfield, IL 62701")
+RETURN_ADDRESS = PBM_BRANDING.letterhead
+# A client's logo: top right, clear of both windows (they are on the left, at most 4.625 in from the edge)
+LOGO_BOX = (5.4 * INCH, 0.5 * INCH, 2.225 * INCH, 0.9 * INCH)  # x, y, width, height
 
 
 def address_lines(member: MemberRecord) -> list[str]:
@@ -214,28 +218,57 @@ def _write_blocks(pdf: _LetterPdf, writer: _Writer, blocks: list[Block], y: floa
             y = writer.write(y, block.text, _Writer.BODY, 5.4) + 2.5
 
 
+def _draw_logo(pdf: _LetterPdf, branding: Branding) -> None:
+    """The client's logo, scaled to fit LOGO_BOX (aspect kept), right-aligned in it."""
+    if branding.logo is None:
+        return
+    x, y, width, height = LOGO_BOX
+    pdf.image(io.BytesIO(branding.logo), x=x, y=y, w=width, h=height, keep_aspect_ratio=True)
+
+
+def _draw_mark(pdf: _LetterPdf, writer: _Writer, mark: str) -> None:
+    """A specimen's mark: a line in the margin above the letterhead and a large light word across the body."""
+    writer.font((FAMILY, "B", 9.0))
+    pdf.set_text_color(164, 14, 38)
+    pdf.text(LEFT, 0.35 * INCH, f"{mark}: not a real member, not a letter that was sent")
+    writer.font((FAMILY, "B", 60.0))
+    pdf.set_text_color(235, 200, 200)
+    with pdf.rotation(30, x=pdf.w / 2, y=pdf.h * 0.62):
+        pdf.text(pdf.w / 2 - pdf.get_string_width(mark) / 2, pdf.h * 0.62, mark)
+    pdf.set_text_color(0, 0, 0)
+    writer._font = None
+
+
 def render_letters(
-    letters: list[tuple[MemberRecord, str, str]], today: date | None = None
+    letters: list[tuple[MemberRecord, str, str]],
+    today: date | None = None,
+    branding: Branding | None = None,
+    mark: str | None = None,
 ) -> tuple[bytes, list[tuple[int, int]]]:
     """One PDF for a batch: (member, rendered markup, language) each starting on a new page.
     Returns the PDF and, per letter, (first page, page count). A letter with characters the font cannot draw
     still prints, U+FFFD in their place, and is logged as a warning with the member id and how many (not which:
-    they are usually the member's name, and logs carry no member fields)."""
+    they are usually the member's name, and logs carry no member fields). `branding`: the client's letterhead
+    (default the PBM's); `mark` (e.g. SPECIMEN) is printed across each letter's first page."""
     pdf = _LetterPdf()
     pdf.set_auto_page_break(auto=False)  # _Writer breaks pages itself
     writer = _Writer(pdf)
     pages: list[tuple[int, int]] = []
     printed_on = today or date.today()
+    letterhead = branding or PBM_BRANDING
     for member, text, lang in letters:
         pdf.add_page()
         first = pdf.page_no()
+        if mark:
+            _draw_mark(pdf, writer, mark)
+        _draw_logo(pdf, letterhead)
         writer.font(_Writer.RETURN_BOLD)
         y = RETURN_TOP
-        for index, line in enumerate(RETURN_ADDRESS):
+        for index, line in enumerate(letterhead.letterhead):
             if index == 1:
                 writer.font(_Writer.RETURN)
             y += 4.2
-            pdf.text(LEFT, y - 1.0, line)
+            pdf.text(LEFT, y - 1.0, writer.fit(line))
         writer.font(_Writer.BODY)
         y = ADDRESS_TOP
         for line in address_lines(member):

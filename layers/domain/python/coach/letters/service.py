@@ -13,13 +13,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 
 from coach import keys
+from coach.approvals.specimens import refuse_unapproved
+from coach.letters.branding import load_branding
 from coach.letters.render import address_lines, render_letters
 from coach.letters.templates import (
-    LANGUAGES,
     PinnedTemplate,
     TemplateRegistry,
     default_registry,
     letter_context,
+    letter_language,
 )
 from coach.letters.text import parse_markup
 from coach.models import LetterBatchRequest, LetterBatchResult, MemberRecord, parse_member
@@ -89,7 +91,10 @@ def generate_letter_batch(
     registry: TemplateRegistry | None = None,
     today: date | None = None,
     render: LetterRenderer = render_letters,
+    approved: dict[str, dict[str, str]] | None = None,
 ) -> LetterBatchResult:
+    """`approved`: role → (language → SHA-256) of the letters approvers saw (coach.approvals.specimens); a batch
+    whose letter is not the approved one sends nothing."""
     registry = registry or default_registry()
     stem = batch_stem(request.campaign_id, request.client_id, request.batch_index)
     if store.exists(letters_bucket, f"{stem}.manifest.csv"):
@@ -105,10 +110,13 @@ def generate_letter_batch(
     rows: list[dict[str, object]] = []
     paper: list[tuple[MemberRecord, str, str]] = []
     pins: dict[str, PinnedTemplate] = {}
+    branding = load_branding(store, data_bucket, request.campaign_id, request.client_id)
+    for lang in sorted({letter_language(m.language) for m in members}):  # all refused before anything is sent
+        pins[lang] = _pinned(registry, request, lang, approved or {})
     for member in members:
-        lang = member.language if member.language in LANGUAGES else "en"
-        pinned = pins.get(lang) or pins.setdefault(lang, _pinned(registry, request, lang))
-        text = registry.render(pinned, letter_context(member, request.event, lang))
+        lang = letter_language(member.language)
+        pinned = pins[lang]
+        text = registry.render(pinned, letter_context(member, request.event, lang, branding))
         row: dict[str, object] = {
             "piece_id": piece_id(request.campaign_id, request.client_id, member.member_id),
             "member_id": member.member_id,
@@ -145,7 +153,7 @@ def generate_letter_batch(
             paper.append((member, text, lang))
         rows.append(row)
     if paper:
-        pdf, pages = render(paper, today=today)
+        pdf, pages = render(paper, today=today, branding=branding)
         by_member = {m.member_id: p for (m, _, _), p in zip(paper, pages, strict=True)}
         for row in rows:
             if row["member_id"] in by_member:
@@ -172,8 +180,11 @@ class TemplateChanged(RuntimeError):
     (one campaign, one approved text per language)."""
 
 
-def _pinned(registry: TemplateRegistry, request: LetterBatchRequest, lang: str) -> PinnedTemplate:
+def _pinned(
+    registry: TemplateRegistry, request: LetterBatchRequest, lang: str, approved: dict[str, dict[str, str]]
+) -> PinnedTemplate:
     pinned = registry.pinned(request.template_id, lang)
+    refuse_unapproved(pinned.path, lang, pinned.sha256, approved)
     wanted = request.template_sha256.get(lang)
     if wanted != pinned.sha256:
         raise TemplateChanged(

@@ -13,13 +13,14 @@ from typing import Any
 
 from jinja2 import Environment, StrictUndefined
 
+from coach.letters.branding import DEFAULT_PHONE, PBM_BRANDING, Branding
 from coach.letters.text import TAGLINE, format_date
 from coach.models import MarketEvent, MemberRecord
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 REGISTRY = "approvals.json"
 LANGUAGES = ("en", "es")
-MEMBER_SERVICES_PHONE = "1-800-555-0199"
+MEMBER_SERVICES_PHONE = DEFAULT_PHONE  # the PBM's; a client's own is its branding's
 
 
 class TemplateNotApproved(RuntimeError):
@@ -87,13 +88,23 @@ def default_registry() -> TemplateRegistry:
     return TemplateRegistry()
 
 
-def letter_context(member: MemberRecord, event: MarketEvent, lang: str) -> dict[str, Any]:
+def letter_language(lang: str | None) -> str:
+    """The language a member's letter is written in: theirs when a template exists for it, else English."""
+    return lang if lang in LANGUAGES else "en"
+
+
+def letter_context(
+    member: MemberRecord, event: MarketEvent, lang: str, branding: Branding = PBM_BRANDING
+) -> dict[str, Any]:
+    """Every variable a template can use (docs/templates.md lists them; a test keeps the two in step)."""
     return {
         "member": member,
         "drug_name": event.drug.name,
         "effective_date": format_date(event.effective_date, lang),
+        "announced_on": format_date(event.announced_on, lang),
+        "summary": event.summary,
         "alternatives": list(event.alternatives),
         "recall_class": event.recall_class,
-        "member_services_phone": MEMBER_SERVICES_PHONE,
         "tagline": TAGLINE,
+        **branding.variables(),  # plan_name, return_address, member_services_phone and _hours, signature
     }
