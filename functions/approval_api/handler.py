@@ -62,6 +62,8 @@ def client_brief(link_id: str) -> Response:
     headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Type"}
     headers["Content-Disposition"] = 'inline; filename="pharmacists-brief.pdf"'
     return Response(status_code=200, content_type="application/pdf", body=pdf, headers=headers)
+
+
 @pages.get("/a/<link_id>/specimen/<file>")
 def specimen(link_id: str, file: str) -> Response:
     """The specimen letter PDF a confirmation page links to (no member data); the link's own checks apply."""

@@ -49,9 +49,9 @@ from coach.approvals.records import (
     new_csrf_token,
     new_link_id,
 )
+from coach.approvals.specimens import approval_carries_over, request_specimens, templates_shown
 from coach.brief.service import load_brief
 from coach.brief.views import view
-from coach.approvals.specimens import approval_carries_over, request_specimens, templates_shown
 from coach.letters.specimen import specimens_json
 from coach.models import DECLINED_ERROR, ApprovalRequest
 from coach.observability import logger

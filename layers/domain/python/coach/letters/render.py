@@ -21,8 +21,8 @@ from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
 
-from coach.letters.font_cuts import FontCuts
 from coach.letters.branding import PBM_BRANDING, Branding
+from coach.letters.font_cuts import FontCuts
 from coach.letters.text import Block, Glyphs, format_date, parse_markup
 from coach.models import MemberRecord
 
