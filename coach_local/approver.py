@@ -19,6 +19,7 @@ from coach_local.runtime.mailboxes import Mailboxes
 
 LINK = re.compile(r"https?://[^\s\"'<>]+/a/[A-Za-z0-9_-]{20,}")
 CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
+DEMO_DECLINE_REASON = "not_relevant"
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,10 @@ def answer(link: str, decision: str, comment: str = "") -> int:
     token = CSRF.search(html)
     if token is None:
         raise RuntimeError("the confirmation page has no form to submit")
-    form = urllib.parse.urlencode(
-        {"csrf_token": token.group(1), "decision": decision, "comment": comment}
-    ).encode()
+    fields = {"csrf_token": token.group(1), "decision": decision, "comment": comment}
+    if decision == "decline":  # a decline needs a reason: the demo approver's is "not relevant"
+        fields["reason"] = DEMO_DECLINE_REASON
+    form = urllib.parse.urlencode(fields).encode()
     request = urllib.request.Request(  # noqa: S310 — an http(s) link matched by LINK in an approval email
         link,
         data=form,

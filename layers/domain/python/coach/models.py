@@ -361,6 +361,7 @@ class ApprovalRequest(BaseModel):
     kind: Literal["ask", "reminder", "escalation"] = "ask"
     attempt: int = Field(default=0, ge=0)
     deadline_seconds: int = Field(ge=1)
+    ask_client: bool | None = None  # the playbook asks the client after the account team (the thank-you page)
 
 
 class Notice(BaseModel):

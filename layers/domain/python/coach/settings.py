@@ -44,6 +44,16 @@ class Settings:
     openfda_api_key_secret: str | None = (
         None  # a Secrets Manager secret holding an openFDA API key; unset: none
     )
+    # digests (coach.approvals.digest): 0 quiet seconds sends every ask at once, as before digests existed
+    digest_quiet_seconds: float = 0.0
+    digest_max_seconds: float = 0.0
+    digest_queue_url_value: str | None = None
+
+    @property
+    def digest_queue_url(self) -> str:
+        if not self.digest_queue_url_value:
+            raise MissingSetting("environment variable DIGEST_QUEUE_URL is not set")
+        return self.digest_queue_url_value
 
     @property
     def state_machine_arn(self) -> str:
@@ -80,6 +90,9 @@ class Settings:
             letters_max_concurrency=int(os.environ.get("LETTERS_MAX_CONCURRENCY", "50")),
             feed_state_table_value=os.environ.get("FEED_STATE_TABLE") or None,
             openfda_api_key_secret=os.environ.get("OPENFDA_API_KEY_SECRET") or None,
+            digest_quiet_seconds=float(os.environ.get("DIGEST_QUIET_SECONDS", "0")),
+            digest_max_seconds=float(os.environ.get("DIGEST_MAX_SECONDS", "0")),
+            digest_queue_url_value=os.environ.get("DIGEST_QUEUE_URL") or None,
         )
 
 

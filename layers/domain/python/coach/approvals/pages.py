@@ -22,11 +22,12 @@ from coach.approvals.errors import (
     TaskNoLongerWaiting,
     UnreadableForm,
 )
+from coach.approvals.next_step import next_step
+from coach.approvals.reasons import DECLINE_REASONS, MAX_COMMENT, reason_label
 from coach.approvals.records import DecisionRecord, LinkRecord
 from coach.audience.privacy import client_facing_count, exact_count
 from coach.cost import format_usd, letters_cost
 
-MAX_COMMENT = 1000
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Type": "text/html; charset=utf-8",
     "Cache-Control": "no-store",
@@ -109,6 +110,8 @@ def confirmation_page(link: LinkRecord) -> Page:
             facts=request_facts(link),
             csrf_token=link.csrf_token,
             max_comment=MAX_COMMENT,
+            reasons=DECLINE_REASONS,
+            on_behalf_of=link.on_behalf_of,
         )
     )
     return Page(200, html)
@@ -123,17 +126,20 @@ def _verb(decision: DecisionRecord) -> str:
     return "approved" if decision.decision == "approved" else "declined"
 
 
-def recorded_page(decision: DecisionRecord) -> Page:
-    """The decision this click just made."""
+def recorded_page(decision: DecisionRecord, link: LinkRecord | None = None) -> Page:
+    """The decision this click just made, and what happens next (coach.approvals.next_step)."""
     verb = _verb(decision)
+    why = f" ({reason_label(decision.reason)})" if decision.reason else ""
     follow = (
-        "The letters will go ahead as planned."
-        if verb == "approved"
+        next_step(link, decision.decision)
+        if link is not None
         else "No letter will be sent for this request."
+        if verb == "declined"
+        else "Your approval is passed on to the campaign."
     )
     return result_page(
         200,
-        f"Thank you: you {verb} this request",
+        f"Thank you: you {verb} this request{why}",
         f"Your decision was recorded at {when(decision.decided_at)}.",
         follow,
     )

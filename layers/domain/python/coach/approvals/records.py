@@ -69,6 +69,13 @@ class LinkRecord(BaseModel):
     expires_at: int  # deadline + grace
     state: LinkState = "pending"
     csrf_token: str
+    on_behalf_of: str = ""  # the approver who named this recipient their delegate (docs/architecture.md)
+    election: str = (
+        ""  # the client's election for this event type (what the thank-you page says happens next)
+    )
+    ask_client: bool | None = (
+        None  # does the playbook ask the client after the account team (None: not known)
+    )
 
 
 class DecisionRecord(BaseModel):
@@ -87,6 +94,8 @@ class DecisionRecord(BaseModel):
     task_token: str
     attempt: int
     delivery: Delivery = "pending"
+    reason: str = ""  # a decline's reason (coach.approvals.reasons)
+    on_behalf_of: str = ""  # decided_by was the delegate of this approver
 
     @property
     def decided_at_iso(self) -> str:
@@ -110,6 +119,8 @@ class AuditRecord(BaseModel):
     user_agent: str = ""
     link_hash: str
     step: int = 0  # orders records written in the same instant for the same link
+    reason: str = ""  # a decline's reason (coach.approvals.reasons)
+    on_behalf_of: str = ""  # `who` decided as the delegate of this approver
 
     @property
     def sort_key(self) -> str:
