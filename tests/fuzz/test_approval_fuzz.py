@@ -359,7 +359,13 @@ valid_clicks = st.builds(
         {"User-Agent": user_agent, "Content-Type": "application/x-www-form-urlencoded"},
         Body(
             urlencode(
-                [("csrf_token", CSRF), ("decision", decision), ("reason", "timing"), ("comment", comment), *extra]
+                [
+                    ("csrf_token", CSRF),
+                    ("decision", decision),
+                    ("reason", "timing"),
+                    ("comment", comment),
+                    *extra,
+                ]
             )
         ),
         base64_body=version == "1.0" or b64,
@@ -409,7 +415,9 @@ def carries_csrf(body: bytes, csrf: str) -> bool:
         return False
     reason, comment = form.get("reason", [""])[0], form.get("comment", [""])[0]
     # a decline needs a listed reason, and "other" a few words (coach.approvals.reasons)
-    return decision == "approve" or (reason in DECLINE_REASONS and (reason != "other" or bool(comment.strip())))
+    return decision == "approve" or (
+        reason in DECLINE_REASONS and (reason != "other" or bool(comment.strip()))
+    )
 
 
 def _headers(response: dict) -> dict[str, str]:
