@@ -12,6 +12,7 @@ from stacks.constructs.alerts import FailureAlerts
 from stacks.constructs.approvals_api import ApprovalsApi
 from stacks.constructs.approvals_table import ApprovalsTable
 from stacks.constructs.claims_lake import ClaimsLake
+from stacks.constructs.digests import Digests
 from stacks.constructs.encryption import Encryption
 from stacks.constructs.feeds import FeedSchedules, FeedStateTable
 from stacks.constructs.functions import Functions
@@ -119,6 +120,14 @@ class AutomatedPharmacistStack(Stack):
             self, "FailureAlerts", function=functions["notify"], state_machine_arn=workflow.arn, key=key
         )
         grant_least_privilege(functions, Resources(storage, lake, claims, table, notifications, workflow))
+        digests = Digests(  # one email per person (docs/architecture.md, "Digests")
+            self,
+            "Digests",
+            functions=functions,
+            table_arn=table.table_arn,
+            notifications=notifications,
+            key=key,
+        )
         feeds = FeedSchedules(self, "Feeds", function=functions["feeds"], key=key)
         grant_feeds(
             functions,
@@ -137,7 +146,12 @@ class AutomatedPharmacistStack(Stack):
             self,
             "Monitoring",
             state_machine=workflow.state_machine,
-            dlqs={"Intake": intake.dlq, "FailureAlerts": alerts.dlq, "Feeds": feeds.dlq},
+            dlqs={
+                "Intake": intake.dlq,
+                "FailureAlerts": alerts.dlq,
+                "Feeds": feeds.dlq,
+                "Digests": digests.dlq,
+            },
             functions=functions,
             key=key,
             alarm_email=alarm_email,

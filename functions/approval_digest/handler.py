@@ -5,7 +5,7 @@ import json
 import time
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from coach.approvals.digest import Timing, send_due
+from coach.approvals.digest import Timing, send_due, token_fingerprint
 from coach.observability import logger, metrics, tracer
 from coach.runtime import approval_store, digest_store, mailer
 from coach.settings import settings
@@ -37,5 +37,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
         emails += sent.emails
     logger.info("digests", extra={"emails": emails, "asks_sent": len(emailed), "asks_dropped": len(dropped)})
     metrics.add_metric(name="ApprovalDigestsSent", unit="Count", value=emails)
-    # the tokens go back to the local runtime's timer only (it holds those waits); SQS ignores a result
-    return {"emails": emails, "sent_tokens": emailed, "dropped_tokens": dropped}
+    # which waits were handled, as token fingerprints (never a token): the local runtime's timer holds those waits
+    # until their email is out; SQS ignores a result
+    return {"emails": emails, "handled": [token_fingerprint(t) for t in emailed + dropped]}

@@ -69,6 +69,11 @@ def queue_request(
     return queued
 
 
+def token_fingerprint(task_token: str) -> str:
+    """Names a wait without carrying its token (a token in a log or a result could answer the wait)."""
+    return hashlib.sha256(task_token.encode()).hexdigest()[:24]
+
+
 @dataclass
 class Sent:
     """What one wake-up did: the task tokens whose asks went out (or were dropped), and whether it waits on."""

@@ -76,6 +76,8 @@ def digest_email(
         html=_env().get_template("digest_email.html.j2").render(**context),
         idempotency_key=idempotency_key,
         tags={
+            # the questions it asks (campaign|client|role|attempt, comma-separated): routing labels, ids only
+            "questions": ",".join(f"{q.campaign_id}|{q.client_id}|{q.role}|{q.attempt}" for q in links),
             "kind": "approval_digest",
             "campaign": campaigns[0] if len(campaigns) == 1 else "several",
             "clients": str(len(links)),
