@@ -21,6 +21,7 @@ from coach.settings import settings
 from coach_local import moto_fixes
 from coach_local.approval_server import ApprovalServer
 from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
+from coach_local.delegations import read_delegations
 from coach_local.dispatch import FunctionRegistry, install, uninstall
 from coach_local.runtime import digests
 from coach_local.runtime.answers import AnswerClock
@@ -144,6 +145,10 @@ class LocalRuntime:
         )
         coach_runtime.use_digest_scheduler(self.digests)
         self.digests.start()
+        for delegation in read_delegations(
+            self.lake_dir
+        ):  # `coach approvers delegate` (coach_local/delegations.py)
+            coach_runtime.digest_store().put_delegation(delegation)
         settings.cache_clear()  # intake and the open-waits gauge read it
         self._status_changes = StatusChanges(
             self.state_machine_arn, lambda event: self.registry.invoke("notify", event)

@@ -18,6 +18,7 @@ EVERY_FUNCTION = {
     "audience",
     "approval_request",
     "approval_api",
+    "approval_digest",
     "notify",
     "letters",
     "client_outcome",
