@@ -67,6 +67,7 @@ deploy: install build/layers/deps/python
 
 screenshots: install
 	$(VENV)/bin/python tools/screenshots.py
+	$(VENV)/bin/python tools/digest_screenshot.py
 
 bench-letters: $(VENV)/.synced system-packages
 	$(SYNC) --group bench --quiet

@@ -139,6 +139,8 @@ def _send(
     now: float,
 ) -> None:
     links: list[tuple[str, LinkRecord]] = []
+    # the page and the email list clients by name, whatever order their asks arrived in
+    asks = sorted(asks, key=lambda a: (a.request.client.client_name.lower(), a.request.client.client_id))
     for ask in asks:
         link_id, link = new_link(ask.request, _asked(ask), now=now, asked_at=ask.queued_at)
         store.put_link(link)
