@@ -34,16 +34,18 @@ def timing(quiet: float | None, max_delay: float | None) -> tuple[float, float]:
 
 
 RETRY_ATTEMPTS = 3  # a failing wake-up is retried (SQS's redrive); then that person's waits run again
+BATCH = 10  # wake-ups due together go to one invocation, as SQS hands a Lambda up to 10 messages
+BUSY_RETRY_SECONDS = 0.05  # a person whose digest is being built now is woken again just after
 
 
 class LocalDigestScheduler:
-    def __init__(self, registry: FunctionRegistry, answers: AnswerClock, workers: int = 4) -> None:
+    def __init__(self, registry: FunctionRegistry, answers: AnswerClock, workers: int = 2) -> None:
         self.registry, self.answers = registry, answers
         self.errors: list[str] = []
         self._due: list[tuple[float, int, str, int]] = []  # (when, order, person, attempt)
         self._order = itertools.count()
         self._tokens: dict[str, set[str]] = defaultdict(set)  # person → tokens whose asks wait for them
-        self._person_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._busy: set[str] = set()  # people whose digest an invocation is building now
         self._wake = threading.Condition()
         self._stopped = False
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="digest")
@@ -73,26 +75,39 @@ class LocalDigestScheduler:
                 if not self._due:
                     self._wake.wait()
                     continue
-                when, _, person, attempt = self._due[0]
-                delay = when - time.monotonic()
+                delay = self._due[0][0] - time.monotonic()
                 if delay > 0:
                     self._wake.wait(timeout=delay)
                     continue
-                heapq.heappop(self._due)
-                self._pool.submit(self._send, person, attempt)
+                batch: dict[str, int] = {}
+                while self._due and self._due[0][0] <= time.monotonic() and len(batch) < BATCH:
+                    _, _, person, attempt = heapq.heappop(self._due)
+                    if person in self._busy:  # one person's digest is built by one invocation at a time
+                        heapq.heappush(
+                            self._due,
+                            (time.monotonic() + BUSY_RETRY_SECONDS, next(self._order), person, attempt),
+                        )
+                        continue
+                    batch[person] = max(attempt, batch.get(person, 0))
+                self._busy.update(batch)
+                if batch:
+                    self._pool.submit(self._send, batch)
 
-    def _send(self, person: str, attempt: int) -> None:
-        with self._person_locks[person]:  # one person's digest is built by one worker at a time (as on AWS)
-            try:
-                result: Any = self.registry.invoke(
-                    "approval_digest", {"Records": [{"body": json.dumps({"person": person})}]}
-                )
-            except Exception as exc:
-                self._failed(person, attempt, exc)
-                return
-            handled = set(result.get("handled", []))
+    def _send(self, batch: dict[str, int]) -> None:
+        records = [{"body": json.dumps({"person": person})} for person in batch]
+        try:
+            result: Any = self.registry.invoke("approval_digest", {"Records": records})
+        except Exception as exc:
             with self._wake:
-                tokens = [t for t in self._tokens[person] if token_fingerprint(t) in handled]
+                self._busy.difference_update(batch)
+            for person, attempt in batch.items():
+                self._failed(person, attempt, exc)
+            return
+        handled = set(result.get("handled", []))
+        with self._wake:
+            self._busy.difference_update(batch)
+            done = {p: [t for t in self._tokens[p] if token_fingerprint(t) in handled] for p in batch}
+        for person, tokens in done.items():
             self._release(person, tokens)
 
     def _release(self, person: str, tokens: list[str]) -> None:
