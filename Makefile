@@ -69,6 +69,7 @@ screenshots: install
 	$(VENV)/bin/python tools/screenshots.py
 	$(VENV)/bin/python tools/brief_screenshots.py
 	$(VENV)/bin/python tools/specimen_screenshots.py
+	$(VENV)/bin/python tools/digest_screenshot.py
 
 bench-letters: $(VENV)/.synced system-packages
 	$(SYNC) --group bench --quiet

@@ -19,6 +19,9 @@ from coach_local.runtime.mailboxes import Mailboxes
 
 LINK = re.compile(r"https?://[^\s\"'<>]+/a/[A-Za-z0-9_-]{20,}")
 CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
+DEMO_DECLINE_REASON = "not_relevant"
+DIGEST_LINK = re.compile(r"https?://[^\s\"'<>]+/d/[A-Za-z0-9_-]{20,}")
+DIGEST_ROW = re.compile(r'data-index="(\d+)" data-client="([^"]*)" data-role="([^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,70 @@ def read_approval_email(raw: bytes) -> ApprovalEmail | None:
     )
 
 
+@dataclass(frozen=True)
+class DigestEmail:
+    """A digest: one link, several questions (campaign, client, role, attempt), in the order of its page's rows."""
+
+    link: str
+    questions: tuple[Question, ...]
+
+    @property
+    def role(self) -> str:
+        return "/".join(sorted({q[2] for q in self.questions}))
+
+    @property
+    def client_id(self) -> str:
+        return ", ".join(q[1] for q in self.questions)
+
+
+def read_digest_email(raw: bytes) -> DigestEmail | None:
+    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    if headers.get("X-Coach-Kind") != "approval_digest":
+        return None
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    body = message.get_body(preferencelist=("plain",))
+    match = DIGEST_LINK.search(body.get_content() if body is not None else "")
+    if not match:
+        return None
+    questions = tuple(
+        question_of(*part.split("|", 3))
+        for part in str(message.get("X-Coach-Questions", "")).split(",")
+        if part
+    )
+    return DigestEmail(match.group(0), questions)
+
+
+def answer_digest(link: str, choices: dict[tuple[str, str], str]) -> int:
+    """GET the digest page, then POST one choice per (client, role) row (approve, decline or later)."""
+    opener = urllib.request.build_opener()
+    opener.addheaders = [("User-Agent", "coach-demo-approver/1.0")]
+    with opener.open(link, timeout=30) as page:
+        html = page.read().decode("utf-8")
+    token = CSRF.search(html)
+    if token is None:
+        raise RuntimeError("the digest page has no form to submit")
+    fields = {"csrf_token": token.group(1)}
+    for index, client_id, role in DIGEST_ROW.findall(html):
+        choice = choices.get((client_id, role), "later")
+        fields[f"c{index}-decision"] = choice
+        if choice == "decline":
+            fields[f"c{index}-reason"] = DEMO_DECLINE_REASON
+    request = urllib.request.Request(  # noqa: S310 — an http(s) link matched by DIGEST_LINK in a digest email
+        link,
+        data=urllib.parse.urlencode(fields).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "coach-demo-approver/1.0",
+        },
+    )
+    try:
+        with opener.open(request, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
 def answer(link: str, decision: str, comment: str = "") -> int:
     """GET the confirmation page, then POST the form with its CSRF token; returns the POST's status."""
     opener = urllib.request.build_opener()
@@ -65,9 +132,10 @@ def answer(link: str, decision: str, comment: str = "") -> int:
     token = CSRF.search(html)
     if token is None:
         raise RuntimeError("the confirmation page has no form to submit")
-    form = urllib.parse.urlencode(
-        {"csrf_token": token.group(1), "decision": decision, "comment": comment}
-    ).encode()
+    fields = {"csrf_token": token.group(1), "decision": decision, "comment": comment}
+    if decision == "decline":  # a decline needs a reason: the demo approver's is "not relevant"
+        fields["reason"] = DEMO_DECLINE_REASON
+    form = urllib.parse.urlencode(fields).encode()
     request = urllib.request.Request(  # noqa: S310 — an http(s) link matched by LINK in an approval email
         link,
         data=form,
@@ -109,6 +177,9 @@ class Inbox:
 
     def _read(self, raw: bytes) -> None:
         try:
+            if (digest := read_digest_email(raw)) is not None:
+                self._read_digest(digest)
+                return
             found = read_approval_email(raw)
             if found is None:
                 return
@@ -119,6 +190,30 @@ class Inbox:
             self.on_email(found)
         except Exception as exc:  # never fail the send; the run reports what went wrong
             self.errors.append(f"an approval email: {type(exc).__name__}: {exc}")
+
+    def _read_digest(self, digest: DigestEmail) -> None:
+        """A digest asks several questions; each is answered once, whoever's email it came in."""
+        with self._lock:
+            unseen = tuple(q for q in digest.questions if q not in self._seen_requests)
+            self._seen_requests.update(unseen)
+        on_digest = getattr(self.on_email, "on_digest", None)
+        if unseen and on_digest is not None:
+            on_digest(DigestEmail(digest.link, unseen))
+
+
+class ForwardLinks:
+    """Interactive runs: every link (a client's own, or a digest's) goes to `on_link`, for a person to open."""
+
+    def __init__(self, on_link: Callable[[object], None] | None) -> None:
+        self.on_link = on_link
+
+    def __call__(self, found: ApprovalEmail) -> None:
+        if self.on_link:
+            self.on_link(found)
+
+    def on_digest(self, found: DigestEmail) -> None:
+        if self.on_link:
+            self.on_link(found)
 
 
 ANSWER_ATTEMPTS = 5  # a page that could not reach the workflow asks to press again: the approver does
@@ -144,6 +239,47 @@ class AutoApprover:
         if self.answers is not None:
             self.answers.hold(found.question)  # before this send returns, so before the wait begins
         self._pool.submit(self._decide, found, choice)
+
+    def on_digest(self, found: DigestEmail) -> None:
+        """Every question of a digest answered in one submit, as the person reading it would."""
+        choices = {
+            (client_id, role): self.decisions.get(client_id, {}).get(role, "approve")
+            for _, client_id, role, _ in found.questions
+        }
+        answered = [q for q in found.questions if choices[(q[1], q[2])] != "none"]
+        if not answered:
+            return
+        if self.answers is not None:
+            for question in answered:
+                self.answers.hold(question)
+        wanted = {key: ("later" if choice == "none" else choice) for key, choice in choices.items()}
+        self._pool.submit(self._decide_digest, found, wanted, answered)
+
+    def _decide_digest(
+        self, found: DigestEmail, choices: dict[tuple[str, str], str], answered: list[Question]
+    ) -> None:
+        try:
+            problem = None
+            for attempt in range(ANSWER_ATTEMPTS):
+                try:
+                    status = answer_digest(found.link, choices)
+                except OSError as exc:
+                    problem = f"{type(exc).__name__}: {exc}"
+                else:
+                    if status < 500:
+                        problem = None if status == 200 else f"the digest page answered {status}"
+                        break
+                    problem = f"the digest page answered {status}"
+                if attempt + 1 < ANSWER_ATTEMPTS:
+                    time.sleep(1.0)
+            if problem:
+                self.errors.append(f"a digest of {len(found.questions)} questions: {problem}")
+        except Exception as exc:
+            self.errors.append(f"a digest: {type(exc).__name__}: {exc}")
+        finally:
+            if self.answers is not None:
+                for question in answered:
+                    self.answers.release(question)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

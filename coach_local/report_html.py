@@ -230,7 +230,11 @@ PAGE = """<!doctype html>
 </tbody></table>
 {% if day_seconds %}<p class="note">Workflow time: this local run shrank each playbook day to {{ day_seconds }} s;
 the hours above are the playbook's.</p>{% endif %}
-{{ response_chart or "" }}{% else %}<p>No approval was asked.</p>{% endif %}</section>
+{{ response_chart or "" }}{% else %}<p>No approval was asked.</p>{% endif %}
+{% if declines %}<h3>Declines and their reasons</h3><table><thead><tr><th>client</th><th>who</th><th>reason</th>
+</tr></thead><tbody>{% for d in declines %}<tr><td>{{ d.client_id }}</td><td>{{ d.role | replace("_", " ") }}
+{%- if d.by_delegate %} (a delegate){% endif %}</td><td>{{ d.decline_reason }}</td></tr>{% endfor %}
+</tbody></table>{% endif %}</section>
 
 <section id="outcomes"><h2>Outcomes per client</h2>
 <table><thead><tr><th>client</th><th>election</th><th class="n">affected</th><th class="n">reachable</th><th>account team</th>
@@ -298,6 +302,7 @@ def render_report(report: dict[str, Any]) -> str:
         funnel_chart=funnel_chart(steps),
         clients_chart=clients_chart(report["clients"]),
         stats=approval_stats(approvals),
+        declines=[a for a in approvals if a.get("decline_reason")],
         response_chart=response_chart(approvals),
         hours=_hours,
         day_seconds=local.get("day_seconds") if local.get("day_seconds") not in (None, 86_400) else None,

@@ -15,7 +15,7 @@ from typing import Any
 
 from coach.intake import campaign_id_for, parse_event
 
-from coach_local.approver import ApprovalEmail, Decisions, Inbox, auto_approver
+from coach_local.approver import ApprovalEmail, Decisions, ForwardLinks, Inbox, auto_approver
 from coach_local.dispatch import Call
 from coach_local.inputs import BadInput, review_choice
 from coach_local.insights import stage_timings, templates_used
@@ -283,10 +283,7 @@ def _run(
         runtime.registry.calls = calls  # every function's input and output (RunResult.calls)
         on_email: Callable[[ApprovalEmail], None]
         if interactive:
-
-            def on_email(found: ApprovalEmail) -> None:
-                if on_link:
-                    on_link(found)
+            on_email = ForwardLinks(on_link)  # per-client emails and digests alike
 
         approver_errors: list[str] = []
         if not interactive:

@@ -12,6 +12,7 @@ from stacks.constructs.alerts import FailureAlerts
 from stacks.constructs.approvals_api import ApprovalsApi
 from stacks.constructs.approvals_table import ApprovalsTable
 from stacks.constructs.claims_lake import ClaimsLake
+from stacks.constructs.digests import Digests
 from stacks.constructs.encryption import Encryption
 from stacks.constructs.feed_review import FeedCandidates
 from stacks.constructs.feeds import FeedSchedules, FeedStateTable
@@ -127,6 +128,14 @@ class AutomatedPharmacistStack(Stack):
             self, "FailureAlerts", function=functions["notify"], state_machine_arn=workflow.arn, key=key
         )
         grant_least_privilege(functions, Resources(storage, lake, claims, table, notifications, workflow))
+        digests = Digests(  # one email per person (docs/architecture.md, "Digests")
+            self,
+            "Digests",
+            functions=functions,
+            table_arn=table.table_arn,
+            notifications=notifications,
+            key=key,
+        )
         feeds = FeedSchedules(self, "Feeds", function=functions["feeds"], key=key)
         grant_feeds(
             functions,
@@ -150,6 +159,7 @@ class AutomatedPharmacistStack(Stack):
                 "FailureAlerts": alerts.dlq,
                 "Feeds": feeds.dlq,
                 "FeedCandidates": candidates.dlq,
+                "Digests": digests.dlq,
             },
             functions=functions,
             key=key,

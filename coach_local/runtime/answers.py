@@ -29,6 +29,7 @@ class AnswerClock:
         self._lock = threading.Lock()
         self._asked: dict[str, Question] = {}  # task token → the question its request asked
         self._held: Counter[Question] = Counter()
+        self._queued: set[str] = set()  # task tokens whose ask waits in a digest queue (not emailed yet)
 
     def observe(self, function: str, event: dict) -> None:
         """Registry listener: an approval request names its question and the task token its wait listens on."""
@@ -66,8 +67,19 @@ class AnswerClock:
             if self._held[question] <= 0:
                 del self._held[question]
 
+    def queue_token(self, token: str) -> None:
+        """The ask of this wait is queued for a digest: its wait stands still until `sent_token`."""
+        with self._lock:
+            self._queued.add(token)
+
+    def sent_token(self, token: str) -> None:
+        with self._lock:
+            self._queued.discard(token)
+
     def held(self, token: str) -> bool:
         with self._lock:
+            if token in self._queued:
+                return True
             question = self._asked.get(token)
             return question is not None and self._held[question] > 0
 
@@ -79,6 +91,7 @@ class AnswerClock:
         finally:
             with self._lock:
                 self._asked.pop(token, None)
+                self._queued.discard(token)
 
     def _wait(self, endpoint: Any, token: str, remaining: float) -> Any:
         while True:

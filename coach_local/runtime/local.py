@@ -21,7 +21,9 @@ from coach.settings import settings
 from coach_local import moto_fixes
 from coach_local.approval_server import ApprovalServer
 from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
+from coach_local.delegations import read_delegations
 from coach_local.dispatch import FunctionRegistry, install, uninstall
+from coach_local.runtime import digests
 from coach_local.runtime.answers import AnswerClock
 from coach_local.runtime.environment import (
     ACCOUNT,
@@ -77,6 +79,8 @@ class LocalRuntime:
         batch_size: int = 500,
         port: int = 0,
         render_processes: int = 0,
+        digest_quiet_seconds: float | None = None,
+        digest_max_seconds: float | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
         self.lake_dir = Path(lake_dir)
@@ -101,6 +105,9 @@ class LocalRuntime:
         self.answers = AnswerClock()  # the callback waits' clock (coach_local/runtime/answers.py)
         self.mailboxes = Mailboxes()  # every email SES sends, to whoever reads mail locally
         self.registry.listeners.append(self.answers.observe)
+        # one email per person (coach_local/runtime/digests.py); 0 quiet seconds: every ask emailed at once
+        self.digest_timing = digests.timing(digest_quiet_seconds, digest_max_seconds)
+        self.digests = digests.LocalDigestScheduler(self.registry, self.answers)
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> LocalRuntime:
@@ -132,6 +139,18 @@ class LocalRuntime:
         self._logs.start()
         self.state_machine_arn = create_resources(self.client, market_event_pattern())
         self._environment.set({"STATE_MACHINE_ARN": self.state_machine_arn})
+        self._environment.set(
+            {
+                "DIGEST_QUIET_SECONDS": repr(self.digest_timing[0]),
+                "DIGEST_MAX_SECONDS": repr(self.digest_timing[1]),
+            }
+        )
+        coach_runtime.use_digest_scheduler(self.digests)
+        self.digests.start()
+        for delegation in read_delegations(
+            self.lake_dir
+        ):  # `coach approvers delegate` (coach_local/delegations.py)
+            coach_runtime.digest_store().put_delegation(delegation)
         settings.cache_clear()  # intake and the open-waits gauge read it
         self._status_changes = StatusChanges(
             self.state_machine_arn, lambda event: self.registry.invoke("notify", event)
@@ -161,6 +180,7 @@ class LocalRuntime:
             self._status = None
         if self.server:
             self.server.stop()
+        self.digests.stop()
         uninstall()
         moto_fixes.uninstall()
         self.mailboxes.uninstall()
@@ -172,6 +192,7 @@ class LocalRuntime:
 
         coach_runtime.use_claims_engine(None)
         coach_runtime.use_letter_renderer(None)
+        coach_runtime.use_digest_scheduler(None)
         self.render_pool.close()
         coach_runtime.reset()
         self._environment.restore()

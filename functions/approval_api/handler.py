@@ -9,16 +9,24 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatew
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from coach.approvals.digest_service import (
+    DigestAnswer,
+    decide_digest,
+    decide_row,
+    read_digest_form,
+    show_digest,
+    show_row,
+)
 from coach.approvals.errors import ApprovalProblem
 from coach.approvals.pages import SECURITY_HEADERS, Page, error_page, not_found_page, page_for, result_page
-from coach.approvals.service import after_decision, decide, read_posted_form, show
+from coach.approvals.service import after_decision, after_link_decision, decide, read_posted_form, show
 from coach.approvals.specimens import SpecimenNotFound, specimen_pdf
 from coach.brief.pdf import client_brief_pdf
 from coach.observability import logger, metrics, tracer
 from coach.review.form import read_review_form
 from coach.review.pages import review_page_for
 from coach.review.service import decide_review, show_review
-from coach.runtime import approval_store, audit_archive, callbacks, objects
+from coach.runtime import approval_store, audit_archive, callbacks, digest_store, objects
 from coach.settings import settings
 
 Resolver = TypeVar("Resolver", APIGatewayHttpResolver, APIGatewayRestResolver)
@@ -115,8 +123,93 @@ def decision(link_id: str) -> Response:
     return _respond(page)
 
 
+# --- digests: one page for several clients (coach.approvals.digest_service) --------------------------------------
+@pages.get("/d/<digest_id>")
+def digest_page(digest_id: str) -> Response:
+    return _respond(show_digest(digest_id, store=approval_store(), digests=digest_store(), now=time.time()))
+
+
+@pages.head("/d/<digest_id>")
+def digest_headers(digest_id: str) -> Response:
+    page = show_digest(digest_id, store=approval_store(), digests=digest_store(), now=time.time())
+    return _respond(page, with_body=False)
+
+
+@pages.get("/d/<digest_id>/<index>")
+def digest_row_page(digest_id: str, index: str) -> Response:
+    return _respond(
+        show_row(digest_id, index, store=approval_store(), digests=digest_store(), now=time.time())
+    )
+
+
+@pages.head("/d/<digest_id>/<index>")
+def digest_row_headers(digest_id: str, index: str) -> Response:
+    page = show_row(digest_id, index, store=approval_store(), digests=digest_store(), now=time.time())
+    return _respond(page, with_body=False)
+
+
+def _follow_up(answer: DigestAnswer, now: float) -> Response:
+    metrics.add_metric(name=f"ApprovalPost{answer.page.status}", unit="Count", value=1)
+    for hashed in answer.decided:
+        follow_up = after_link_decision(
+            hashed, store=approval_store(), archive=audit_archive(), now=now, answered=True
+        )
+        for action in follow_up.decided:
+            metrics.add_metric(name=f"Decisions{action.capitalize()}", unit="Count", value=1)
+        if follow_up.archive_failed:
+            metrics.add_metric(name="AuditArchiveFailed", unit="Count", value=1)
+    return _respond(answer.page)
+
+
+@pages.post("/d/<digest_id>")
+def digest_decisions(digest_id: str) -> Response:
+    event = pages.current_event
+    try:
+        form = read_digest_form(event.body or "", lambda: event.decoded_body)
+    except ApprovalProblem as problem:
+        return _respond(page_for(problem))
+    source_ip, user_agent = _caller()
+    now = time.time()
+    answer = decide_digest(
+        digest_id,
+        form,
+        store=approval_store(),
+        digests=digest_store(),
+        callbacks=callbacks(),
+        now=now,
+        source_ip=source_ip,
+        user_agent=user_agent,
+    )
+    return _follow_up(answer, now)
+
+
+@pages.post("/d/<digest_id>/<index>")
+def digest_row_decision(digest_id: str, index: str) -> Response:
+    event = pages.current_event
+    try:
+        form = read_posted_form(event.body or "", lambda: event.decoded_body)
+    except ApprovalProblem as problem:
+        return _respond(page_for(problem))
+    source_ip, user_agent = _caller()
+    now = time.time()
+    answer = decide_row(
+        digest_id,
+        index,
+        form,
+        store=approval_store(),
+        digests=digest_store(),
+        callbacks=callbacks(),
+        now=now,
+        source_ip=source_ip,
+        user_agent=user_agent,
+    )
+    return _follow_up(answer, now)
+
+
+@pages.route("/d/<digest_id>", method=["PUT", "PATCH", "DELETE", "OPTIONS"])
+@pages.route("/d/<digest_id>/<index>", method=["PUT", "PATCH", "DELETE", "OPTIONS"])
 @pages.route("/a/<link_id>", method=["PUT", "PATCH", "DELETE", "OPTIONS"])
-def other_methods(link_id: str) -> Response:
+def other_methods(**_: str) -> Response:
     response = _respond(result_page(405, "Not allowed", "Open the link from your email."))
     response.headers["Allow"] = "GET, HEAD, POST"
     return response

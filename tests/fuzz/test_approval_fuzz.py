@@ -16,6 +16,7 @@ import boto3
 import pytest
 from coach.adapters.dynamodb import table_definition
 from coach.adapters.memory import MemoryCallbacks, MemoryMailer, MemoryObjectStore
+from coach.approvals.reasons import DECLINE_REASONS
 from coach.approvals.records import group_of, link_hash
 from coach.approvals.service import request_approval
 from hypothesis import event, given
@@ -356,7 +357,17 @@ valid_clicks = st.builds(
         "POST",
         CANONICAL_PATH,
         {"User-Agent": user_agent, "Content-Type": "application/x-www-form-urlencoded"},
-        Body(urlencode([("csrf_token", CSRF), ("decision", decision), ("comment", comment), *extra])),
+        Body(
+            urlencode(
+                [
+                    ("csrf_token", CSRF),
+                    ("decision", decision),
+                    ("reason", "timing"),
+                    ("comment", comment),
+                    *extra,
+                ]
+            )
+        ),
         base64_body=version == "1.0" or b64,
         source_ip="198.51.100.7",
         intended_valid=True,
@@ -399,7 +410,14 @@ def carries_csrf(body: bytes, csrf: str) -> bool:
         form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
     except (UnicodeDecodeError, ValueError):
         return False
-    return form.get("csrf_token", [""])[0] == csrf and form.get("decision", [""])[0] in ("approve", "decline")
+    decision = form.get("decision", [""])[0]
+    if form.get("csrf_token", [""])[0] != csrf or decision not in ("approve", "decline"):
+        return False
+    reason, comment = form.get("reason", [""])[0], form.get("comment", [""])[0]
+    # a decline needs a listed reason, and "other" a few words (coach.approvals.reasons)
+    return decision == "approve" or (
+        reason in DECLINE_REASONS and (reason != "other" or bool(comment.strip()))
+    )
 
 
 def _headers(response: dict) -> dict[str, str]:

@@ -19,6 +19,7 @@ EVERY_FUNCTION = {
     "approval_request",
     "approval_api",
     "clinical_review",
+    "approval_digest",
     "notify",
     "letters",
     "client_outcome",

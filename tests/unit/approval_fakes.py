@@ -160,9 +160,13 @@ class Approvals:
         now: float = NOW + 120,
         comment: str = "",
         csrf: str | None = None,
+        reason: str = "not_relevant",
     ) -> Page:
         token = csrf if csrf is not None else csrf_in(self.open(link_id, now=now).html)
-        return self.post(link_id, {"csrf_token": token, "decision": decision, "comment": comment}, now=now)
+        form = {"csrf_token": token, "decision": decision, "comment": comment}
+        if decision == "decline":  # a decline needs a reason (coach.approvals.reasons)
+            form["reason"] = reason
+        return self.post(link_id, form, now=now)
 
     def post(self, link_id: str, form: dict[str, str], now: float = NOW + 120) -> Page:
         return decide(

@@ -154,7 +154,10 @@ def test_task_timed_out_shows_clear_page_through_the_api(api, aws, monkeypatch):
     match = CSRF.search(call(api, http_api_event("GET", f"/a/{link_id}"))["body"])
     assert match
     response = call(
-        api, http_api_event("POST", f"/a/{link_id}", f"csrf_token={match.group(1)}&decision=decline")
+        api,
+        http_api_event(
+            "POST", f"/a/{link_id}", f"csrf_token={match.group(1)}&decision=decline&reason=timing"
+        ),
     )
     assert response["statusCode"] == 410 and "no longer waiting" in response["body"]
 

@@ -59,16 +59,19 @@ TASK_TOKENS: list[str] = []
 
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
+    import coach.approvals.digest as digests
     import coach.approvals.service as approvals
 
-    original = approvals.request_approval
+    def recording(original):  # the token each approval task waits on, to look for leaks later
+        def record(request, **kwargs):
+            TASK_TOKENS.append(request.task_token)
+            return original(request, **kwargs)
 
-    def recording(request, **kwargs):  # the token each approval task waits on, to look for leaks later
-        TASK_TOKENS.append(request.task_token)
-        return original(request, **kwargs)
+        return record
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(approvals, "request_approval", recording)
+    patch.setattr(approvals, "request_approval", recording(approvals.request_approval))
+    patch.setattr(digests, "queue_request", recording(digests.queue_request))  # asks sent as digests
     base = tmp_path_factory.mktemp("paths")
     lake = write_lake(base / "lake", CLIENTS, MEMBERS, FILLS)
     try:

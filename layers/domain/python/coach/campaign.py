@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from coach import keys
 from coach.addresses import neutralised
+from coach.approvals.reasons import reason_label
 from coach.approvals.records import group_of, iso
 from coach.brief.report import report_brief
 from coach.models import ClientOutcome, ClientWork, Decision, MarketEvent
@@ -134,6 +135,9 @@ def approval_timeline(
                 "response_seconds": (
                     round(max(0.0, decision.decided_at - first) / time_scale, 1) if decision else None
                 ),
+                # why it was declined (the listed reason; the free text stays in the audit trail)
+                "decline_reason": reason_label(decision.reason) if decision and decision.reason else None,
+                "by_delegate": bool(decision and decision.on_behalf_of),
             }
             rows.append(row)
     return rows

@@ -30,6 +30,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("audience", 2048, 900, 5, in_workflow=True),
     FunctionSpec("approval_request", 512, 60, 20, in_workflow=True),
     FunctionSpec("approval_api", 512, 15, 20, in_workflow=False),  # API Gateway: the approval pages
+    # SQS: one email per person (docs/architecture.md, "Digests"); one at a time, so no digest is built twice
+    FunctionSpec("approval_digest", 512, 60, 1, in_workflow=False),
     FunctionSpec("notify", 256, 60, 10, in_workflow=True),
     FunctionSpec("letters", 2048, 900, 50, in_workflow=True),
     FunctionSpec("client_outcome", 1024, 300, 20, in_workflow=True),

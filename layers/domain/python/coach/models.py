@@ -372,6 +372,7 @@ class ApprovalRequest(BaseModel):
     # type's template as deployed.
     template_id: str | None = None
     template_sha256: TemplatePins | None = None
+    ask_client: bool | None = None  # the playbook asks the client after the account team (the thank-you page)
 
 
 class Notice(BaseModel):

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from datetime import date
 
+    from coach.approvals.delegation import Delegation
+    from coach.approvals.digest_records import DigestRecord, QueuedAsk
     from coach.approvals.records import AuditRecord, DecisionRecord, Delivery, LinkRecord, LinkState, OpenLink
     from coach.audience.engine import AudienceParams, ClientDirectoryEntry
     from coach.brief.sql import BriefParams
@@ -197,3 +199,36 @@ class EventPublisher(Protocol):
     def put(self, source: str, detail_type: str, details: Sequence[dict]) -> None:
         """Put one event per detail on the bus; raises when any is not accepted."""
         ...
+
+
+# --- digests and delegates (coach.approvals.digest, coach.approvals.delegation) ----------------------------------
+class Delegations(Protocol):
+    """Who decides for an approver who is away (the approvals table on AWS and locally)."""
+
+    def delegations_of(self, approver: str) -> list[Delegation]: ...
+
+    def put_delegation(self, delegation: Delegation) -> None: ...
+
+
+class DigestStore(Delegations, Protocol):
+    def queue_ask(self, ask: QueuedAsk) -> bool:
+        """Keep the ask in its person's queue (one per question: a newer attempt replaces an older one, an older
+        one never replaces a newer). False when a newer attempt is already queued."""
+        ...
+
+    def queued_asks(self, person: str) -> list[QueuedAsk]: ...
+
+    def drop_ask(self, ask: QueuedAsk) -> bool:
+        """Remove this very ask (not one that replaced it meanwhile)."""
+        ...
+
+    def put_digest(self, digest: DigestRecord) -> None: ...
+
+    def get_digest(self, digest_hash: str) -> DigestRecord | None: ...
+
+
+class DigestScheduler(Protocol):
+    """Wakes the digest sender for a person after a delay (an SQS delivery delay on AWS, a timer locally). The task
+    token lets the local runtime hold that ask's wait until its email is out (coach_local/runtime/answers.py)."""
+
+    def schedule(self, person: str, delay_seconds: float, task_token: str) -> None: ...

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import cache
 
 from coach.adapters.audit_archive import S3AuditArchive
+from coach.adapters.digest_store import DynamoDigestStore
 from coach.adapters.dynamodb import DynamoApprovalStore
 from coach.adapters.eventbus import EventBridgePublisher
 from coach.adapters.feed_state import DynamoFeedState
@@ -19,7 +20,7 @@ from coach.adapters.s3 import S3ObjectStore
 from coach.adapters.secrets import api_key
 from coach.adapters.stepfunctions import StateMachineStarter, StepFunctionsCallbacks
 from coach.feeds.tables import Bundle
-from coach.ports import ClaimsEngine, LetterRenderer
+from coach.ports import ClaimsEngine, DigestScheduler, LetterRenderer
 from coach.settings import settings
 
 _claims_engine_factory: Callable[[], ClaimsEngine] | None = None
@@ -137,6 +138,30 @@ def reset() -> None:
         openfda,
         claims_engine,
         settings,
+        digest_store,
     ):
         factory.cache_clear()
     reset_clients()
+
+
+# --- digests (coach.approvals.digest): the store beside the approvals, and who wakes the sender --------------
+_digest_scheduler: DigestScheduler | None = None
+
+
+@cache
+def digest_store() -> DynamoDigestStore:
+    return DynamoDigestStore(settings().approvals_table)
+
+
+def use_digest_scheduler(scheduler: DigestScheduler | None) -> None:
+    """The local runtime's timer (None: SQS, as on AWS)."""
+    global _digest_scheduler
+    _digest_scheduler = scheduler
+
+
+def digest_scheduler() -> DigestScheduler:
+    if _digest_scheduler is not None:
+        return _digest_scheduler
+    from coach.adapters.sqs import SqsDigestScheduler
+
+    return SqsDigestScheduler(settings().digest_queue_url)

@@ -47,6 +47,16 @@ class Settings:
     # the clinical pharmacists who review a feed's candidate, and who is asked when nobody has (comma-separated)
     clinical_reviewer_emails: str = ""
     clinical_escalation_emails: str = ""
+    # digests (coach.approvals.digest): 0 quiet seconds sends every ask at once, as before digests existed
+    digest_quiet_seconds: float = 0.0
+    digest_max_seconds: float = 0.0
+    digest_queue_url_value: str | None = None
+
+    @property
+    def digest_queue_url(self) -> str:
+        if not self.digest_queue_url_value:
+            raise MissingSetting("environment variable DIGEST_QUEUE_URL is not set")
+        return self.digest_queue_url_value
 
     @property
     def state_machine_arn(self) -> str:
@@ -85,6 +95,9 @@ class Settings:
             openfda_api_key_secret=os.environ.get("OPENFDA_API_KEY_SECRET") or None,
             clinical_reviewer_emails=os.environ.get("CLINICAL_REVIEWER_EMAILS", ""),
             clinical_escalation_emails=os.environ.get("CLINICAL_ESCALATION_EMAILS", ""),
+            digest_quiet_seconds=float(os.environ.get("DIGEST_QUIET_SECONDS", "0")),
+            digest_max_seconds=float(os.environ.get("DIGEST_MAX_SECONDS", "0")),
+            digest_queue_url_value=os.environ.get("DIGEST_QUEUE_URL") or None,
         )
 
 

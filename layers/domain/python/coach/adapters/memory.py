@@ -6,6 +6,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from coach.approvals.delegation import Delegation
+from coach.approvals.digest_records import DigestRecord, QueuedAsk
 from coach.approvals.records import (
     AuditRecord,
     DecisionRecord,
@@ -177,3 +179,56 @@ class MemoryApprovalStore:
             if pk == f"audit#{campaign_id}" and sk.startswith(sk_prefix)
         ]
         return sorted(records, key=lambda record: record.sort_key)
+
+
+class MemoryDigestStore:
+    """coach.adapters.digest_store's semantics (conditional replace and delete), behind one lock."""
+
+    def __init__(self) -> None:
+        self.asks: dict[tuple[str, str], QueuedAsk] = {}
+        self.digests: dict[str, DigestRecord] = {}
+        self.delegations: dict[str, list[Delegation]] = {}
+        self._lock = threading.RLock()
+
+    def queue_ask(self, ask: QueuedAsk) -> bool:
+        with self._lock:
+            old = self.asks.get((ask.person, ask.group))
+            if old is not None and old.request.attempt > ask.request.attempt:
+                return False
+            self.asks[(ask.person, ask.group)] = ask
+            return True
+
+    def queued_asks(self, person: str) -> list[QueuedAsk]:
+        with self._lock:
+            return [ask for (p, _), ask in self.asks.items() if p == person]
+
+    def drop_ask(self, ask: QueuedAsk) -> bool:
+        with self._lock:
+            old = self.asks.get((ask.person, ask.group))
+            if old is None or old.queued_at != ask.queued_at or old.request.attempt != ask.request.attempt:
+                return False
+            del self.asks[(ask.person, ask.group)]
+            return True
+
+    def put_digest(self, digest: DigestRecord) -> None:
+        self.digests[digest.digest_hash] = digest
+
+    def get_digest(self, digest_hash: str) -> DigestRecord | None:
+        return self.digests.get(digest_hash)
+
+    def put_delegation(self, delegation: Delegation) -> None:
+        with self._lock:
+            self.delegations.setdefault(delegation.approver.strip().lower(), []).append(delegation)
+
+    def delegations_of(self, approver: str) -> list[Delegation]:
+        return list(self.delegations.get(approver.strip().lower(), []))
+
+
+class MemoryDigestScheduler:
+    """Remembers each wake-up (person, delay, task token); a test runs them when it chooses."""
+
+    def __init__(self) -> None:
+        self.wakeups: list[tuple[str, float, str]] = []
+
+    def schedule(self, person: str, delay_seconds: float, task_token: str) -> None:
+        self.wakeups.append((person, delay_seconds, task_token))

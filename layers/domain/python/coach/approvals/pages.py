@@ -23,12 +23,13 @@ from coach.approvals.errors import (
     TaskNoLongerWaiting,
     UnreadableForm,
 )
+from coach.approvals.next_step import next_step
+from coach.approvals.reasons import DECLINE_REASONS, MAX_COMMENT, reason_label
 from coach.approvals.records import DecisionRecord, LinkRecord
 from coach.audience.privacy import client_facing_count, exact_count
 from coach.cost import format_usd, letters_cost
 from coach.letters.specimen import specimens_of
 
-MAX_COMMENT = 1000
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Type": "text/html; charset=utf-8",
     "Cache-Control": "no-store",
@@ -116,6 +117,8 @@ def confirmation_page(link: LinkRecord, link_id: str = "") -> Page:
             # the letter members will receive (coach.letters.specimen); its PDF links are relative to this page
             specimens=specimens_of(link.specimens),
             link_id=link_id,
+            reasons=DECLINE_REASONS,
+            on_behalf_of=link.on_behalf_of,
         )
     )
     return Page(200, html)
@@ -130,17 +133,20 @@ def _verb(decision: DecisionRecord) -> str:
     return "approved" if decision.decision == "approved" else "declined"
 
 
-def recorded_page(decision: DecisionRecord) -> Page:
-    """The decision this click just made."""
+def recorded_page(decision: DecisionRecord, link: LinkRecord | None = None) -> Page:
+    """The decision this click just made, and what happens next (coach.approvals.next_step)."""
     verb = _verb(decision)
+    why = f" ({reason_label(decision.reason)})" if decision.reason else ""
     follow = (
-        "The letters will go ahead as planned."
-        if verb == "approved"
+        next_step(link, decision.decision)
+        if link is not None
         else "No letter will be sent for this request."
+        if verb == "declined"
+        else "Your approval is passed on to the campaign."
     )
     return result_page(
         200,
-        f"Thank you: you {verb} this request",
+        f"Thank you: you {verb} this request{why}",
         f"Your decision was recorded at {when(decision.decided_at)}.",
         follow,
     )

@@ -83,6 +83,13 @@ class LinkRecord(BaseModel):
     brief_json: str | None = None
     # The specimen letters its page shows (coach.letters.specimen.specimens_json): template versions and text
     specimens: str = ""
+    on_behalf_of: str = ""  # the approver who named this recipient their delegate (docs/architecture.md)
+    election: str = (
+        ""  # the client's election for this event type (what the thank-you page says happens next)
+    )
+    ask_client: bool | None = (
+        None  # does the playbook ask the client after the account team (None: not known)
+    )
 
 
 class DecisionRecord(BaseModel):
@@ -107,6 +114,8 @@ class DecisionRecord(BaseModel):
     templates_shown: str = (
         ""  # JSON language → SHA-256 of the template versions the page showed (the approved ones)
     )
+    reason: str = ""  # a decline's reason (coach.approvals.reasons)
+    on_behalf_of: str = ""  # decided_by was the delegate of this approver
 
     @property
     def decided_at_iso(self) -> str:
@@ -131,6 +140,8 @@ class AuditRecord(BaseModel):
     link_hash: str
     step: int = 0  # orders records written in the same instant for the same link
     templates_shown: str = ""  # JSON language → SHA-256 of the template versions the decided page showed
+    reason: str = ""  # a decline's reason (coach.approvals.reasons)
+    on_behalf_of: str = ""  # `who` decided as the delegate of this approver
 
     @property
     def sort_key(self) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from coach.addresses import recipients_of
+from coach.approvals.delegation import Asked, delegated, on_behalf_note
 from coach.approvals.errors import (
     AlreadyDecided,
     ApprovalProblem,
@@ -28,7 +29,6 @@ from coach.approvals.errors import (
     UnreadableForm,
 )
 from coach.approvals.pages import (
-    MAX_COMMENT,
     Page,
     confirmation_page,
     event_label,
@@ -36,11 +36,11 @@ from coach.approvals.pages import (
     recorded_page,
     request_email_bodies,
 )
+from coach.approvals.reasons import read_choice
 from coach.approvals.records import (
     Audience,
     AuditAction,
     AuditRecord,
-    Choice,
     DecisionRecord,
     LinkRecord,
     group_of,
@@ -50,12 +50,21 @@ from coach.approvals.records import (
     new_link_id,
 )
 from coach.approvals.specimens import approval_carries_over, request_specimens, templates_shown
+from coach.brief.projection import Brief
 from coach.brief.service import load_brief
 from coach.brief.views import view
 from coach.letters.specimen import specimens_json
 from coach.models import DECLINED_ERROR, ApprovalRequest
 from coach.observability import logger
-from coach.ports import ApprovalStore, AuditArchive, Email, Mailer, ObjectStore, WorkflowCallbacks
+from coach.ports import (
+    ApprovalStore,
+    AuditArchive,
+    Delegations,
+    Email,
+    Mailer,
+    ObjectStore,
+    WorkflowCallbacks,
+)
 
 GRACE_SECONDS = 300  # a click a few minutes late still gets the "no longer waiting" answer from the workflow
 REDELIVER_AFTER_SECONDS = 30  # a decision stuck undelivered this long is passed on again by the next POST
@@ -135,19 +144,57 @@ def request_approval(
     base_url: str,
     now: float,
     letters_bucket: str | None = None,
+    delegations: Delegations | None = None,
 ) -> list[str]:
     """Create one link per recipient and email it; returns the recipients. A reminder or escalation supersedes
     the group's earlier pending links. With `letters_bucket`, each link's page shows the specimen letter."""
     contacts = json.loads(objects.get(data_bucket, request.client.contacts_key))
+    extras = page_extras(request, objects=objects, data_bucket=data_bucket, letters_bucket=letters_bucket)
+    prepare_group(request, store=store)
+    sent: list[str] = []
+    for asked in delegated(recipients(request, contacts), delegations, now):
+        link_id, link = new_link(
+            request,
+            asked,
+            now=now,
+            asked_at=now,
+            brief_json=extras.brief_json(asked.audience),
+            specimens=extras.specimens,
+        )
+        store.put_link(link)
+        mailer.send(ask_email(request, link, link_id, base_url, sender))
+        sent.append(asked.recipient)
+    return sent
+
+
+@dataclass(frozen=True)
+class PageExtras:
+    """What a link's page shows beside the question: the brief (as each audience may see it) and the specimens."""
+
+    brief: Brief | None = None
+    specimens: str = ""  # coach.letters.specimen.specimens_json
+
+    def brief_json(self, audience: str) -> str | None:
+        return None if self.brief is None else json.dumps(view(self.brief, client=audience == "client"))
+
+
+def page_extras(
+    request: ApprovalRequest, *, objects: ObjectStore, data_bucket: str, letters_bucket: str | None
+) -> PageExtras:
+    """The brief and (with `letters_bucket`) the specimen letters every page of this request shows."""
     shown = (
         specimens_json(
-            request_specimens(
-                request, objects=objects, data_bucket=data_bucket, letters_bucket=letters_bucket
-            )
+            request_specimens(request, objects=objects, data_bucket=data_bucket, letters_bucket=letters_bucket)
         )
         if letters_bucket
         else ""
     )
+    return PageExtras(load_brief(objects, data_bucket, request.client.brief_key), shown)
+
+
+def prepare_group(request: ApprovalRequest, *, store: ApprovalStore) -> None:
+    """Before a group's new links exist: a reminder or escalation supersedes the earlier pending links, a retried
+    step's links answer its new wait, and a decision that reached only an older, closed wait is set aside."""
     group = group_of(request.campaign_id, request.client.client_id, request.role)
     if request.kind != "ask":
         for old in store.group_links(group):
@@ -161,51 +208,57 @@ def request_approval(
             store.retarget(old.link_hash, request.task_token)
     # A decision that reached only an older, closed wait must not block this new one.
     store.reopen(group, request.task_token)
-    brief = load_brief(objects, data_bucket, request.client.brief_key)
-    deadline = int(now) + request.deadline_seconds
+
+
+def new_link(
+    request: ApprovalRequest,
+    asked: Asked,
+    *,
+    now: float,
+    asked_at: float,
+    brief_json: str | None = None,
+    specimens: str = "",
+) -> tuple[str, LinkRecord]:
+    """(link id, its record) for one person; the wait began at `asked_at` (a digest sends later than it asks)."""
+    deadline = int(asked_at) + request.deadline_seconds
     event = request.event
-    sent: list[str] = []
-    for recipient, audience, escalation_contact in recipients(request, contacts):
-        link_id = new_link_id()
-        link = LinkRecord(
-            link_hash=link_hash(link_id),
-            group=group,
-            task_token=request.task_token,
-            campaign_id=request.campaign_id,
-            client_id=request.client.client_id,
-            client_name=request.client.client_name,
-            role=request.role,
-            recipient=recipient,
-            audience=audience,
-            kind=request.kind,
-            escalation_contact=escalation_contact,
-            attempt=request.attempt,
-            event_type=event.event_type,
-            drug_name=event.drug.name,
-            effective_date=event.effective_date.isoformat(),
-            summary=event.summary,
-            recall_class=event.recall_class,
-            affected=request.client.affected,
-            reachable=request.client.reachable,
-            created_at=now,
-            deadline=deadline,
-            expires_at=deadline + GRACE_SECONDS,
-            csrf_token=new_csrf_token(),
-            brief_json=None if brief is None else json.dumps(view(brief, client=audience == "client")),
-            specimens=shown,
-        )
-        store.put_link(link)
-        mailer.send(
-            _request_email(
-                request,
-                link,
-                f"{base_url.rstrip('/')}/a/{link_id}",
-                sender,
-                _intro(request, escalation_contact),
-            )
-        )
-        sent.append(recipient)
-    return sent
+    link_id = new_link_id()
+    return link_id, LinkRecord(
+        link_hash=link_hash(link_id),
+        group=group_of(request.campaign_id, request.client.client_id, request.role),
+        task_token=request.task_token,
+        campaign_id=request.campaign_id,
+        client_id=request.client.client_id,
+        client_name=request.client.client_name,
+        role=request.role,
+        recipient=asked.recipient,
+        audience=asked.audience,
+        kind=request.kind,
+        escalation_contact=asked.escalation_contact,
+        on_behalf_of=asked.on_behalf_of,
+        election=request.client.election,
+        ask_client=request.ask_client,
+        attempt=request.attempt,
+        event_type=event.event_type,
+        drug_name=event.drug.name,
+        effective_date=event.effective_date.isoformat(),
+        summary=event.summary,
+        recall_class=event.recall_class,
+        affected=request.client.affected,
+        reachable=request.client.reachable,
+        created_at=now,
+        deadline=deadline,
+        expires_at=deadline + GRACE_SECONDS,
+        csrf_token=new_csrf_token(),
+        brief_json=brief_json,
+        specimens=specimens,
+    )
+
+
+def ask_email(request: ApprovalRequest, link: LinkRecord, link_id: str, base_url: str, sender: str) -> Email:
+    """The email asking one person about one client (a digest of one ask is this email)."""
+    intro = _intro(request, link.escalation_contact) + on_behalf_note(link.on_behalf_of)
+    return _request_email(request, link, f"{base_url.rstrip('/')}/a/{link_id}", sender, intro)
 
 
 def _request_email(request: ApprovalRequest, link: LinkRecord, url: str, sender: str, intro: str) -> Email:
@@ -279,6 +332,14 @@ def show(link_id: str, *, store: ApprovalStore, now: float) -> Page:
     """GET (and HEAD): the confirmation page. It never changes anything."""
     try:
         link = _find_link(store, link_id)
+    except ApprovalProblem as problem:
+        return page_for(problem)
+    return show_link(link, store=store, now=now)
+
+
+def show_link(link: LinkRecord, *, store: ApprovalStore, now: float) -> Page:
+    """show() for a link already found (its own URL, or a row of a digest)."""
+    try:
         decision = store.get_decision(link.group)
         if decision is not None:
             _refuse_settled(decision, SHOW_ANY)  # any recorded decision is shown, delivered or not
@@ -307,16 +368,6 @@ def read_posted_form(raw: str, decoded: Callable[[], str | None]) -> dict[str, s
     return {name: values[0] for name, values in fields.items()}
 
 
-def _read_form(form: Mapping[str, str]) -> tuple[Choice, str]:
-    choice = form.get("decision", "")
-    if choice not in ("approve", "decline"):
-        raise InvalidForm("Use the Approve or Decline button on the page.")
-    comment = form.get("comment", "").replace("\r\n", "\n").strip()
-    if len(comment) > MAX_COMMENT:
-        raise InvalidForm(f"The comment is longer than {MAX_COMMENT} characters.")
-    return ("approved" if choice == "approve" else "declined"), comment
-
-
 def decide(
     link_id: str,
     form: Mapping[str, str],
@@ -330,50 +381,69 @@ def decide(
     """POST: check everything, record the group's first decision, audit it, then tell the workflow."""
     try:
         link = _find_link(store, link_id)
-        existing = store.get_decision(link.group)
-        _refuse_settled(existing, now)
-        dead = _dead(link, now) if existing is None else None
-        if isinstance(dead, TaskNoLongerWaiting):  # its wait closed: an answer is kept for the audit, as late
-            _refuse_late(store, link, form, dead, now=now, source_ip=source_ip, user_agent=user_agent)
-        if dead is not None:
-            raise dead
-        if not _from_page(form, link):
-            raise CsrfMismatch()
-        choice, comment = _read_form(form)
-        if existing is None:
-            decision = DecisionRecord(
-                group=link.group,
-                campaign_id=link.campaign_id,
-                client_id=link.client_id,
-                role=link.role,
-                decision=choice,
-                decided_by=link.recipient,
-                decided_at=now,
-                link_hash=link.link_hash,
-                task_token=link.task_token,
-                attempt=link.attempt,
-                templates_shown=templates_shown(link),
-            )
-            if not store.claim_decision(decision):  # a teammate (or a double click) was first
-                _refuse_settled(store.get_decision(link.group), SHOW_ANY)
-                raise LinkSuperseded()  # the winner was withdrawn by a newer request meanwhile
-        else:  # recorded earlier but the workflow never heard: pass on the recorded decision, not this one
-            decision = existing
-        _audit(
-            store,
-            decision,
-            decision.decision,
-            at=decision.decided_at,
-            step=0,
-            comment=comment if existing is None else "",
-            source_ip=source_ip,
-            user_agent=user_agent,
+        decision = decide_link(
+            link, form, store=store, callbacks=callbacks, now=now, source_ip=source_ip, user_agent=user_agent
         )
-        _deliver(store, callbacks, decision, now=now, source_ip=source_ip, user_agent=user_agent)
     except ApprovalProblem as problem:
         return page_for(problem)
+    return recorded_page(decision, link)
+
+
+def decide_link(
+    link: LinkRecord,
+    form: Mapping[str, str],
+    *,
+    store: ApprovalStore,
+    callbacks: WorkflowCallbacks,
+    now: float,
+    source_ip: str = "",
+    user_agent: str = "",
+) -> DecisionRecord:
+    """One link's answer (from its own page or a row of a digest): the decision passed on, or an ApprovalProblem."""
+    existing = store.get_decision(link.group)
+    _refuse_settled(existing, now)
+    dead = _dead(link, now) if existing is None else None
+    if isinstance(dead, TaskNoLongerWaiting):  # its wait closed: an answer is kept for the audit, as late
+        _refuse_late(store, link, form, dead, now=now, source_ip=source_ip, user_agent=user_agent)
+    if dead is not None:
+        raise dead
+    if not _from_page(form, link):
+        raise CsrfMismatch()
+    choice, comment, reason = read_choice(form)
+    if existing is None:
+        decision = DecisionRecord(
+            group=link.group,
+            campaign_id=link.campaign_id,
+            client_id=link.client_id,
+            role=link.role,
+            decision=choice,
+            decided_by=link.recipient,
+            decided_at=now,
+            link_hash=link.link_hash,
+            task_token=link.task_token,
+            attempt=link.attempt,
+            reason=reason,
+            on_behalf_of=link.on_behalf_of,
+            templates_shown=templates_shown(link),
+        )
+        if not store.claim_decision(decision):  # a teammate (or a double click) was first
+            _refuse_settled(store.get_decision(link.group), SHOW_ANY)
+            raise LinkSuperseded()  # the winner was withdrawn by a newer request meanwhile
+    else:  # recorded earlier but the workflow never heard: pass on the recorded decision, not this one
+        decision = existing
+    _audit(
+        store,
+        decision,
+        decision.decision,
+        at=decision.decided_at,
+        step=0,
+        comment=comment if existing is None else "",
+        source_ip=source_ip,
+        user_agent=user_agent,
+    )
+    _deliver(store, callbacks, decision, now=now, source_ip=source_ip, user_agent=user_agent)
     store.set_link_state(decision.link_hash, decision.decision)
-    return recorded_page(decision)
+    return decision
 
 
 def _from_page(form: Mapping[str, str], link: LinkRecord) -> bool:
@@ -395,7 +465,7 @@ def _refuse_late(
     try:
         if not _from_page(form, link):
             raise dead
-        choice, comment = _read_form(form)
+        choice, comment, _ = read_choice(form)
     except InvalidForm:
         raise dead from None
     verb = "approve" if choice == "approved" else "decline"
@@ -456,6 +526,8 @@ def _audit(
             link_hash=decision.link_hash,
             step=step,
             templates_shown=decision.templates_shown,
+            reason=decision.reason if action == "declined" else "",
+            on_behalf_of=decision.on_behalf_of,
         )
     )
 
@@ -508,7 +580,11 @@ def audit_trail(campaign_id: str, *, store: ApprovalStore) -> list[AuditRecord]:
 
 def question_trail(link_id: str, *, store: ApprovalStore) -> list[AuditRecord]:
     """The audit records of the question a link asked (its campaign, client and role), in time order."""
-    link = store.get_link(link_hash(link_id))
+    return _question_trail(link_hash(link_id), store=store)
+
+
+def _question_trail(hashed: str, *, store: ApprovalStore) -> list[AuditRecord]:
+    link = store.get_link(hashed)
     if link is None:
         return []
     return store.question_audit(link.campaign_id, link.client_id, link.role)
@@ -527,11 +603,18 @@ def after_decision(
     archive. DynamoDB already holds them (written before the workflow heard), so a failure here loses nothing: it
     is logged (no message: it may echo input), the page still shows the decision, and the summary archives the
     whole trail again at the end of the campaign."""
+    return after_link_decision(link_hash(link_id), store=store, archive=archive, now=now, answered=answered)
+
+
+def after_link_decision(
+    hashed: str, *, store: ApprovalStore, archive: AuditArchive | None, now: float, answered: bool
+) -> FollowUp:
+    """after_decision for the link with this hash (a digest's rows)."""
     if not (answered or archive):
         return FollowUp([])
     decided: list[str] = []
     try:
-        trail = question_trail(link_id, store=store)
+        trail = _question_trail(hashed, store=store)
         # a decision recorded by this POST carries its time (a second click records none)
         decided = [r.action for r in trail if r.at == iso(now) and r.action in ("approved", "declined")]
         if archive:
