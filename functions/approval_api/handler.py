@@ -255,7 +255,7 @@ def review_decision(link_id: str) -> Response:
 
 @pages.route("/r/<link_id>", method=["PUT", "PATCH", "DELETE", "OPTIONS"])
 def other_review_methods(link_id: str) -> Response:
-    return other_methods(link_id)
+    return other_methods(link_id=link_id)
 
 
 def _resolver(resolver: Resolver) -> Resolver:

@@ -184,7 +184,9 @@ def page_extras(
     """The brief and (with `letters_bucket`) the specimen letters every page of this request shows."""
     shown = (
         specimens_json(
-            request_specimens(request, objects=objects, data_bucket=data_bucket, letters_bucket=letters_bucket)
+            request_specimens(
+                request, objects=objects, data_bucket=data_bucket, letters_bucket=letters_bucket
+            )
         )
         if letters_bucket
         else ""
@@ -334,11 +336,11 @@ def show(link_id: str, *, store: ApprovalStore, now: float) -> Page:
         link = _find_link(store, link_id)
     except ApprovalProblem as problem:
         return page_for(problem)
-    return show_link(link, store=store, now=now)
+    return show_link(link, store=store, now=now, link_id=link_id)
 
 
-def show_link(link: LinkRecord, *, store: ApprovalStore, now: float) -> Page:
-    """show() for a link already found (its own URL, or a row of a digest)."""
+def show_link(link: LinkRecord, *, store: ApprovalStore, now: float, link_id: str = "") -> Page:
+    """show() for a link already found (its own URL, or a row of a digest: no link id, so no specimen PDF link)."""
     try:
         decision = store.get_decision(link.group)
         if decision is not None:
