@@ -55,7 +55,7 @@ def check_prescribers(checker: _Checker) -> None:
         return
     checker.con.execute(f"CREATE OR REPLACE VIEW {TABLE} AS SELECT * FROM {typed_source(files, kind, TABLE)}")
     for rule in prescriber_rules():
-        count_sql, condition = rule_sql(rule, "duckdb")
+        count_sql, row_condition = rule_sql(rule, "duckdb")
         try:
             rows = checker.count(count_sql)
         except duckdb.Error as exc:
@@ -67,6 +67,6 @@ def check_prescribers(checker: _Checker) -> None:
             return
         if rows:
             found: tuple[str, int | None] = (str(checker.lake / TABLE), None)
-            if condition:
-                found = checker.first_row(TABLE, condition, [], typed=True)
+            if row_condition:
+                found = checker.first_row(TABLE, row_condition, [], typed=True)
             checker.report.problems.append(rule.found(rows, *found))
