@@ -21,6 +21,7 @@ from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDir
 from coach.audience.sql import AUDIENCE_SQL
 from coach.lake_rules import Problem, client_problems, lake_rules, normalise_elections
 from coach.lake_schema import MONTH_PATTERN
+from coach.prescribers.sql import PRESCRIBER_SQL
 
 RULES_AT_ONCE = 10  # lake-check queries running together: well inside Athena's concurrent-query quota
 THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
@@ -224,6 +225,23 @@ class AthenaClaimsEngine:
                 for row in self._rows(bucket, key):
                     row["client_id"] = client_id
                     yield row
+
+    def prescriber_rows(self, params: AudienceParams) -> Iterator[dict]:
+        """The prescriber query UNLOADed in ten parts by the NPI's last digit (UNLOAD keeps no order): each part is
+        sorted in memory, so one prescriber's rows come together and only a tenth is held at a time."""
+        prefix = f"{self.output}/{params.campaign_id}/prescribers/{uuid.uuid4().hex}/"
+        inner = PRESCRIBER_SQL.strip().rsplit("ORDER BY", 1)[0]
+        part = "CASE WHEN length(npi) = 10 THEN substr(npi, 10, 1) ELSE 'none' END AS npi_part"
+        self._unload(f"SELECT *, {part} FROM ({inner})", params.bindings(), prefix, partition="npi_part")
+        bucket = prefix[5:].split("/", 1)[0]
+        by_part: dict[str, list[str]] = {}
+        for key in self._objects(prefix):
+            name = next((p for p in key.split("/") if p.startswith("npi_part=")), "npi_part=none")
+            by_part.setdefault(name, []).append(key)
+        for name in sorted(by_part):
+            rows = [row for key in by_part[name] for row in self._rows(bucket, key)]
+            rows.sort(key=lambda r: (r.get("npi") or "", r["client_id"], r["member_id"]))
+            yield from rows
 
     def _client_rows(self) -> list[dict]:
         prefix = f"{self.output}/_clients/{uuid.uuid4().hex}/"

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from coach.models import EVENT_TYPES, EventType, MarketEvent, SensitiveClass, Waits
+from coach.prescribers.policy import PrescriberPolicy
 
 DAY = 86_400
 
@@ -44,6 +45,8 @@ class Playbook(BaseModel):
         description="patent_expiry: days before the date the Orange Book feed raises it",
     )
     approval: ApprovalPolicy
+    # who tells prescribers about their affected patients (coach.prescribers.policy; absent: nobody)
+    prescribers: PrescriberPolicy = Field(default_factory=PrescriberPolicy)
 
     @model_validator(mode="after")
     def _mandatory_only_for_recalls(self) -> Playbook:
