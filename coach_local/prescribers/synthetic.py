@@ -75,6 +75,7 @@ def therapy_prescribers(npis: np.ndarray, therapies: int, seed: int) -> np.ndarr
     rng = np.random.default_rng(seed + SEED_OFFSET + 1)
     chosen = npis[rng.integers(0, len(npis), therapies)].astype("U10")
     draw = rng.random(therapies)
-    unknown = np.char.add("9", rng.integers(100_000_000, 999_999_999, therapies).astype("U9"))
-    chosen = np.where(draw < UNKNOWN_NPI, unknown, chosen)
+    unknown = rng.integers(900_000_000, 999_999_999, therapies).astype("U9")
+    rare = draw < UNKNOWN_NPI  # valid NPIs (the directory lists none starting with 9): unknown, not invalid
+    chosen[rare] = [with_check_digit(n) for n in unknown[rare]]
     return np.where(draw > 1 - NO_NPI, "", chosen)
