@@ -177,6 +177,8 @@ class ClientWork(BaseModel):
     contacts_error: str | None = None
     # Members whose own data could not be used, by reason (counts only): never a failure of the batch
     data_issues: dict[str, int] = Field(default_factory=dict)
+    # Prescribers the client's approval would notify (coach.prescribers.estimate); None: none are told
+    prescribers: int | None = None
 
 
 class AudienceSummary(BaseModel):

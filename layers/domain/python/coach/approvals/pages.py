@@ -96,6 +96,10 @@ def request_facts(link: LinkRecord) -> dict[str, object]:
         "deadline": when(link.deadline),
         # internal audiences (account teams) see what the client's letters will cost on AWS; clients do not
         "estimated_cost": format_usd(letters_cost(link.reachable)) if link.audience == "internal" else None,
+        # account teams hear how many prescribers an approval would notify (issue 17)
+        "prescribers": exact_count(link.prescribers)
+        if link.audience == "internal" and link.prescribers is not None
+        else None,
     }
 
 

@@ -80,7 +80,7 @@ def _patient(row: dict) -> dict[str, Any]:
     }
 
 
-def _reason(npi: str, first: dict) -> str | None:
+def unreachable_reason(npi: str, first: dict) -> str | None:
     if not npi:
         return NO_NPI
     if not valid_npi(npi):
@@ -105,7 +105,7 @@ def _notices(rows: Iterable[dict], included: set[str], tally: _Tally) -> Iterato
         patients = [row for row in group if row["client_id"] in included]
         if not patients:
             continue
-        reason = _reason(npi, patients[0])
+        reason = unreachable_reason(npi, patients[0])
         clients = Counter(row["client_id"] for row in patients)
         for client_id, count in clients.items():
             counts = tally.client(client_id)
