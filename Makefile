@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # The core dependencies (what ships to Lambda), the local runtime's (the `local` extra) and the dev group (default).
 SYNC := $(UV) sync --frozen --extra local
 
-.PHONY: system-packages screenshots help install demo test test-fast lint format typecheck synth deploy clean bench-audience bench-letters bench-load bench-local fuzz
+.PHONY: system-packages screenshots help install demo test test-fast lint format typecheck synth deploy clean bench-audience bench-letters bench-load bench-local bench-nppes fuzz
 
 help:
 	@echo "make demo    run the Claritin campaign end to end on the local runtime (no AWS account)"
@@ -88,6 +88,11 @@ bench-load: $(VENV)/.synced
 BENCH_SIZES ?= 100k,400k
 bench-local: $(VENV)/.synced
 	$(VENV)/bin/python bench/bench_local.py --sizes $(BENCH_SIZES)
+
+# `coach prescribers import` on a generated 2M-row NPPES file with the published header, beside a plain
+# csv.DictReader pass (issue 17): rows/s and peak memory; fails over 1 GiB
+bench-nppes: $(VENV)/.synced
+	$(VENV)/bin/python bench/bench_nppes.py
 
 # Bad-input fuzz (issue 6, tests/fuzz): 10,000 examples per property (500 for lakes); plain pytest runs ~400.
 fuzz: $(VENV)/.synced

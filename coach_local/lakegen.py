@@ -22,6 +22,7 @@ from coach.lake_schema import TABLES
 from faker import Faker
 
 from coach_local.lakegen_branding import brand_clients
+from coach_local.prescribers.synthetic import therapy_prescribers, write_prescribers
 
 Progress = Callable[[str, int, int], None]
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -263,9 +264,10 @@ def generate_lake(
     as_of: date = date(2002, 11, 30),
     progress: Progress | None = None,
 ) -> LakeStats:
-    """Write claims/ (fill_month=YYYY-MM partitions), members/, drugs/, clients/ under out_dir (replaced)."""
+    """Write claims/ (fill_month=YYYY-MM partitions), members/, drugs/, clients/, prescribers/ under out_dir
+    (replaced)."""
     out = Path(out_dir)
-    for table in ("claims", "members", "drugs", "clients"):
+    for table in ("claims", "members", "drugs", "clients", "prescribers"):
         shutil.rmtree(out / table, ignore_errors=True)
         (out / table).mkdir(parents=True)
     rng = np.random.default_rng(seed)
@@ -307,6 +309,10 @@ def generate_lake(
     t_drug = rng.choice(len(DRUGS), len(t_member), p=shares / shares.sum())
     t_start = rng.integers(-months // 2, months, len(t_member))
     t_prob = np.array([d[5] for d in DRUGS])[t_drug] / 12.0
+    # One prescriber per therapy (refills keep their prescriber), from their own generator: the other columns
+    # stay what this seed always made.
+    prescriber_npis = write_prescribers(out, members, seed)
+    t_npi = therapy_prescribers(prescriber_npis, len(t_member), seed)
     ndcs = np.array([d[0] for d in DRUGS], dtype=object)
 
     starts = _month_starts(as_of, months)
@@ -338,7 +344,9 @@ def generate_lake(
                     "claim_status": pa.array(
                         np.where(rng.random(rows) < 0.03, "reversed", "paid"), pa.string()
                     ),
-                    "prescriber_npi": pa.array(npi(), pa.string()),
+                    "prescriber_npi": pa.array(
+                        t_npi[active], pa.string(), mask=(npi() == "") | (t_npi[active] == "")
+                    ),
                     "pharmacy_npi": pa.array(npi(), pa.string(), mask=rng.random(rows) < 0.05),
                     **_payments(brief_rng, t_drug[active], supply),
                 },

@@ -15,7 +15,16 @@ from pathlib import Path
 
 from coach_local.status import RUNNING_DIR
 
-OUTPUTS = ("outbox", "letters", "logs", "report.json", "report.html", "audit.json", "status.json")
+OUTPUTS = (
+    "outbox",
+    "letters",
+    "prescriber-notices",
+    "logs",
+    "report.json",
+    "report.html",
+    "audit.json",
+    "status.json",
+)
 MARKER = ".campaign.json"  # {"campaign_id": …}: whose output this folder holds
 
 

@@ -18,6 +18,8 @@ from coach.brief.format import usd
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
+from coach_local.prescribers.report_section import prescriber_section
+
 INK, ACCENT, MUTED, WARN = "#1f2933", "#0b6e4f", "#9aa5b1", "#b54708"
 TOP_CLIENTS = 20
 plt.rcParams.update(
@@ -260,6 +262,7 @@ the hours above are the playbook's.</p>{% endif %}
 <p class="note">Exact figures (inside the PBM). A negative change is a saving for the plan. Clients see counts of 1 to
 10 as "fewer than 11" (docs/brief.md).</p></section>{% endif %}
 
+{{ prescribers_section }}
 <section id="templates"><h2>Letter template used</h2>
 {% if templates %}<table><thead><tr><th>template</th><th>language</th><th>version</th><th>SHA-256</th>
 <th class="n">pieces</th></tr></thead><tbody>
@@ -311,6 +314,7 @@ def render_report(report: dict[str, Any]) -> str:
         stages_chart=stages_chart(stages),
         run_seconds=float(local.get("seconds") or 0.0),
         usd=_usd,
+        prescribers_section=prescriber_section(report),  # issue 17
     )
 
 

@@ -58,7 +58,7 @@ def export_review(campaign_id: str) -> dict | None:
 
 def prepare_out(out_dir: Path) -> None:
     """Each run starts from an empty outbox and letters folder, so OUT shows exactly this run."""
-    for name in ("outbox", "letters", "logs"):
+    for name in ("outbox", "letters", "prescriber-notices", "logs"):
         shutil.rmtree(out_dir / name, ignore_errors=True)
     for name in ("report.json", "report.html", "audit.json", "status.json"):
         (out_dir / name).unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.nag import acknowledge_roles
 from stacks.constructs.notifications import Notifications
 from stacks.constructs.permissions import Resources, allow, grant_feeds, grant_least_privilege
+from stacks.constructs.prescriber_permissions import grant_prescribers
 from stacks.constructs.storage import Storage
 from stacks.constructs.workflow import Workflow
 
@@ -136,6 +137,7 @@ class AutomatedPharmacistStack(Stack):
             notifications=notifications,
             key=key,
         )
+        grant_prescribers(functions, Resources(storage, lake, claims, table, notifications, workflow))
         feeds = FeedSchedules(self, "Feeds", function=functions["feeds"], key=key)
         grant_feeds(
             functions,
@@ -150,6 +152,9 @@ class AutomatedPharmacistStack(Stack):
             allow(functions["feeds"], ["secretsmanager:GetSecretValue"], [openfda_api_key_secret_arn])
         if lake_key_arn:  # an existing lake encrypted with its own key: the audience query decrypts it
             kms.Key.from_key_arn(self, "LakeKey", lake_key_arn).grant_decrypt(functions["audience"])
+            kms.Key.from_key_arn(self, "PrescriberLakeKey", lake_key_arn).grant_decrypt(
+                functions["prescribers"]
+            )
         Monitoring(
             self,
             "Monitoring",

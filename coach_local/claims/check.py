@@ -31,6 +31,7 @@ from coach_local.claims.lake import (
     table_files,
     typed_source,
 )
+from coach_local.prescribers.check import check_prescribers
 
 ROW_TABLES = ("claims", "members", "drugs")
 ISO_DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -213,6 +214,7 @@ def check_lake(lake_dir: str | Path, *, announced_on: date | None = None) -> Lak
         checker.views()
         clients_ok = checker.clients()
         checker.rules(clients_ok)
+        check_prescribers(checker)  # the optional prescribers table (issue 17)
     except duckdb.Error as exc:
         checker.report.problems.append(
             Problem("error", str(lake), "", f"unreadable ({str(exc).splitlines()[0][:200]})")

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from coach_local.cli import approvers, aws, cost, feeds, lake, local, templates
+from coach_local.cli import approvers, aws, cost, feeds, lake, local, prescribers, templates
 from coach_local.cli.common import EXIT_BAD_INPUT, err
 from coach_local.inputs import BadInput
 
@@ -31,6 +31,7 @@ app.add_typer(aws.event_app, name="event")
 app.add_typer(lake.lake_app, name="lake")
 app.add_typer(feeds.feeds_app, name="feeds")
 app.add_typer(approvers.approvers_app, name="approvers")
+app.add_typer(prescribers.prescribers_app, name="prescribers")
 
 
 def main() -> None:

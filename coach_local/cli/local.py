@@ -72,6 +72,11 @@ def _summary(result: RunResult) -> None:
         f"Audit: {result.out_dir / 'audit.json'}",
         highlight=False,
     )
+    if prescribers := (result.report or {}).get("prescribers"):  # issue 17
+        console.print(
+            f"Prescriber notices: {prescribers['notified']:,} in {result.out_dir / 'prescriber-notices'}",
+            highlight=False,
+        )
     if (result.out_dir / "report.html").exists():
         console.print(
             f"[bold]Report:[/] {(result.out_dir / 'report.html').resolve()} (open it in a browser)",

@@ -329,6 +329,12 @@ class LocalRuntime:
                 target = self.out_dir / "letters" / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(self._stored(LETTERS_BUCKET, item["Key"]))
+        notices = f"prescriber-notices/{campaign_id}/"  # issue 17: beside the letters, their own folder
+        for page in paginator.paginate(Bucket=LETTERS_BUCKET, Prefix=notices):
+            for item in page.get("Contents", []):
+                target = self.out_dir / "prescriber-notices" / item["Key"][len(notices) :]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(self._stored(LETTERS_BUCKET, item["Key"]))
         try:
             report = json.loads(self.read(DATA_BUCKET, f"{prefix}report.json"))
         except s3.exceptions.NoSuchKey:

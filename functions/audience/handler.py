@@ -4,6 +4,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from coach.audience.service import build_audience
 from coach.models import CampaignInput
 from coach.observability import logger, metrics, tracer
+from coach.prescribers.estimate import estimate_prescribers
 from coach.runtime import claims_engine, objects
 from coach.settings import settings
 
@@ -19,6 +20,10 @@ def handler(event: dict, context: LambdaContext) -> dict:
         store=objects(),
         data_bucket=settings().data_bucket,
         batch_size=settings().batch_size,
+    )
+    # issue 17: how many prescribers each client's approval would notify, for the account team's email
+    estimate_prescribers(
+        campaign, engine=claims_engine(), store=objects(), data_bucket=settings().data_bucket
     )
     logger.info(
         "audience",

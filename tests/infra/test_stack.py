@@ -26,6 +26,8 @@ EVERY_FUNCTION = {
     "summary",
     "open_waits",
     "feeds",
+    "prescribers",  # issue 17: plans the prescriber notices
+    "prescriber_notices",
 }
 ENVIRONMENT = {
     "DATA_BUCKET",
@@ -415,7 +417,7 @@ def test_claims_table_uses_partition_projection_and_athena_is_capped(synth):
         },
     )
     names = {t["Properties"]["TableInput"]["Name"] for t in synth.of_type("AWS::Glue::Table").values()}
-    assert names == {"claims", "members", "drugs", "clients"}
+    assert names == {"claims", "members", "drugs", "clients", "prescribers"}
     synth.template.has_resource_properties(
         "AWS::Athena::WorkGroup",
         {
@@ -473,7 +475,8 @@ def test_an_existing_lake_is_read_only_under_its_prefix_and_still_passes_the_che
     key_statements = [
         s for _, s in statements(synth) if EXTERNAL_LAKE["lake_key_arn"] in json.dumps(s["Resource"])
     ]
-    assert [as_list(s["Action"]) for s in key_statements] == [["kms:Decrypt"]]
+    # the audience query and the prescriber query read the lake
+    assert [as_list(s["Action"]) for s in key_statements] == [["kms:Decrypt"], ["kms:Decrypt"]]
     for name, props in functions(synth).items():
         variables = props["Environment"]["Variables"]
         assert variables["APPROVAL_BASE_URL"] == "https://approvals.pbm.example", name

@@ -10,7 +10,7 @@ from coach.lake_schema import GLUE_TYPES, TABLES, glue_columns
 
 from coach_local.claims.lake import SCHEMA, open_lake, read_clients
 from coach_local.lakegen import generate_lake
-from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake
+from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, prescriber, write_lake
 
 
 def _columns(lake: Path, table: str) -> list[str]:
@@ -35,7 +35,8 @@ def test_tiny_lake_writes_the_schema_columns_in_order(tmp_path):
         tmp_path / "lake",
         [client("C1", "One")],
         [member("M1", "C1", "A", "B")],
-        [("M1", CLARITIN_NDC, date(2002, 10, 1), "paid")],
+        [("M1", CLARITIN_NDC, date(2002, 10, 1), "paid", "1234567893")],
+        prescribers=[prescriber("1234567893", "Dr. A")],
     )
     for name, table in TABLES.items():
         assert _columns(lake, name) == list(table.names)

@@ -3,7 +3,8 @@ any Step Functions history event (the parent execution's, and every child execut
 per client, and per letter batch inside it), any function's input or output (what those events hold, and what
 the approval pages show), any log line of any handler, any email to account teams, clients, escalation contacts
 and operators (decoded as a mail client shows it), report.json or audit.json. Only the letters (PDFs, manifests)
-and a member's own email may carry them.
+and a member's own email may carry them, and the prescriber notices (PDFs, manifests under prescriber-notices/:
+a prescriber's notice lists their patients' names, the minimum necessary for treatment).
 
 Three runs on one canary lake: an OTC switch (approvals, a reminder, an escalation, a client that never answers),
 a class I recall (mandatory: notices to account teams and clients, nobody asked) and a campaign whose letters
@@ -12,6 +13,7 @@ fail (the operator alert)."""
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -30,7 +32,7 @@ from tests.workflow.phi_scan import (
     json_texts,
     scan_email,
 )
-from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake
+from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, prescriber, write_lake
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,6 +74,11 @@ MEMBERS.append(canary_member(99, "C3", deceased=True))
 CANARIES = {m["member_id"]: canaries_of(m, FIELDS) for m in MEMBERS}
 ALL_CANARIES = set().union(*CANARIES.values())
 DIRECTORY = Directory.of(CLIENTS, MEMBERS)
+# two prescribers (valid NPIs, one by fax): every run that tells prescribers renders notices naming the canaries
+PRESCRIBERS = [
+    prescriber("1234567893", "Dr. Ana Ruiz"),
+    prescriber("1245319599", "Dr. Ben Okoye", accepts_fax=True, fax="217-555-0142"),
+]
 
 
 @dataclass
@@ -91,7 +98,7 @@ def scan(result: RunResult) -> Scan:
     scanned: list[str] = []
     for path in sorted(result.out_dir.rglob("*")):
         relative = path.relative_to(result.out_dir)
-        if not path.is_file() or "letters" in relative.parts:
+        if not path.is_file() or {"letters", "prescriber-notices"} & set(relative.parts):
             continue
         scanned.append(str(relative))
         if path.suffix == ".eml":
@@ -146,7 +153,11 @@ def runs(tmp_path_factory) -> dict[str, Scan]:
         base / "lake",
         CLIENTS,
         MEMBERS,
-        [(m["member_id"], CLARITIN_NDC, date(2002, 10, 1), "paid") for m in MEMBERS],
+        [
+            (m["member_id"], CLARITIN_NDC, date(2002, 10, 1), "paid", PRESCRIBERS[i % 2]["npi"])
+            for i, m in enumerate(MEMBERS)
+        ],
+        prescribers=PRESCRIBERS,
     )
     return {
         # C1 and C2 approve; C3's account team never answers: reminder, escalation, no response
@@ -216,14 +227,20 @@ def test_every_child_execution_history_was_scanned(runs):
         for arn in started:
             assert kept[arn]["events"], (name, arn)
         assert all(r["events"] for r in map_runs), (name, "a listed map run without events")
-        assert {r["state"] for r in map_runs} == {"ForEachClient", "Letters"}, name
-        assert scheduled_functions(parent) <= {"audience", "summary"}, "the parent holds no per-client task"
+        # the failed run stops in Letters, before the prescriber notices (a campaign-level step after the clients)
+        notices = set() if name == "failed" else {"PrescriberNotices"}
+        assert {r["state"] for r in map_runs} == {"ForEachClient", "Letters"} | notices, name
+        assert scheduled_functions(parent) <= {"audience", "summary", "prescribers"}, (
+            "the parent holds no per-client task"
+        )
     assert {"approval_request", "letters", "client_outcome"} <= scheduled_functions(child_events(runs["otc"]))
     assert {"notify", "letters", "client_outcome"} <= scheduled_functions(child_events(runs["recall"]))
     letters_outputs = [
         e
         for e in child_events(runs["otc"])
-        if e["type"] == "TaskSucceeded" and '"manifest_key"' in e["taskSucceededEventDetails"]["output"]
+        if e["type"] == "TaskSucceeded"
+        and '"manifest_key"' in e["taskSucceededEventDetails"]["output"]
+        and '"client_id"' in e["taskSucceededEventDetails"]["output"]  # not a prescriber notices batch
     ]
     assert len(letters_outputs) == 2, "one GenerateLetters output per letter batch (C1, C2)"
 
@@ -318,3 +335,16 @@ def test_the_pharmacists_brief_was_in_what_was_scanned(runs):
         c for c in runs["otc"].calls if c["function"] == "approval_api" and "pharmacist" in json.dumps(c)
     ]
     assert pages, "no approval page showed the brief"
+@pytest.mark.parametrize("name", ["otc", "recall"])
+def test_the_prescriber_notices_do_carry_their_patients_and_were_the_only_other_place(runs, name):
+    """The notices are excluded from the scan above: they exist, and list the patients' names (canaries)."""
+    out = runs[name].result.out_dir / "prescriber-notices"
+    manifests = list(out.glob("*.manifest.csv"))
+    assert manifests, "no prescriber notices were written"
+    notices = "".join(
+        subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True, text=True).stdout
+        for path in out.glob("*.pdf")
+    )
+    assert hits(notices, ALL_CANARIES), "the notices list no patient"
+    functions = {call["function"] for call in runs[name].calls}
+    assert {"prescribers", "prescriber_notices"} <= functions  # their inputs and outputs were scanned above

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -52,10 +51,31 @@ def client(client_id: str, name: str, elections: dict[str, str] | None = None) -
     }
 
 
+def prescriber(npi: str, name: str | None, **overrides) -> dict:
+    row = {
+        "npi": npi,
+        "name": name,
+        "address_line1": "1 Clinic Way",
+        "address_line2": None,
+        "city": "Springfield",
+        "state": "IL",
+        "postal_code": "62701",
+        "fax": None,
+        "accepts_fax": False,
+        "accepts_mail": True,
+    }
+    row.update(overrides)
+    return row
+
+
 def write_lake(
-    root: Path, clients: list[dict], members: list[dict], fills: list[tuple[str, str, date, str]]
+    root: Path,
+    clients: list[dict],
+    members: list[dict],
+    fills: list[tuple],
+    prescribers: list[dict] | None = None,
 ) -> Path:
-    """fills: (member_id, ndc, fill_date, claim_status)."""
+    """fills: (member_id, ndc, fill_date, claim_status[, prescriber_npi]); prescribers/ only when given."""
     (root / "members").mkdir(parents=True)
     pq.write_table(
         pa.Table.from_pylist(
@@ -94,7 +114,13 @@ def write_lake(
         root / "drugs" / "drugs.parquet",
     )
     by_month: dict[str, list[dict]] = {}
-    for index, (member_id, ndc, fill_date, status) in enumerate(fills):
+    if prescribers is not None:
+        (root / "prescribers").mkdir()
+        pq.write_table(
+            pa.Table.from_pylist(prescribers, schema=arrow_schema("prescribers")),
+            root / "prescribers" / "prescribers.parquet",
+        )
+    for index, (member_id, ndc, fill_date, status, *npi) in enumerate(fills):
         by_month.setdefault(fill_date.strftime("%Y-%m"), []).append(
             {
                 "claim_id": f"CL{index:06d}",
@@ -103,7 +129,7 @@ def write_lake(
                 "fill_date": fill_date,
                 "days_supply": 30,
                 "claim_status": status,
-                "prescriber_npi": None,
+                "prescriber_npi": npi[0] if npi else None,
                 "pharmacy_npi": None,
             }
         )

@@ -15,6 +15,7 @@ from coach.approvals.records import group_of, iso
 from coach.brief.report import report_brief
 from coach.models import ClientOutcome, ClientWork, Decision, MarketEvent
 from coach.ports import NotFound, ObjectStore
+from coach.prescribers.report import add_prescribers
 
 ManifestMerger = Callable[[ObjectStore, str, str, str], tuple[int, int]]
 
@@ -205,6 +206,7 @@ def build_report(
         if approvals is not None
         else [],
     }
+    add_prescribers(report, store, data_bucket, campaign_id)  # issue 17: prescribers notified, not notified
     store.put(
         data_bucket, keys.report_key(campaign_id), json.dumps(report, indent=2).encode(), "application/json"
     )

@@ -36,6 +36,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("letters", 2048, 900, 50, in_workflow=True),
     FunctionSpec("client_outcome", 1024, 300, 20, in_workflow=True),
     FunctionSpec("summary", 512, 300, 5, in_workflow=True),
+    FunctionSpec("prescribers", 3008, 900, 5, in_workflow=True),  # issue 17: plans the prescriber notices
+    FunctionSpec("prescriber_notices", 2048, 900, 50, in_workflow=True),  # one batch of prescriber notices
     FunctionSpec("open_waits", 256, 60, 1, in_workflow=False),  # the open-waits gauge, every 5 minutes
     FunctionSpec(
         "feeds", 1536, 900, 2, in_workflow=False

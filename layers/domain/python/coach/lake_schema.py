@@ -158,7 +158,23 @@ CLIENTS = Table(
     ),
     key="client_id",
 )
-TABLES: dict[str, Table] = {t.name: t for t in (CLAIMS, MEMBERS, DRUGS, CLIENTS)}
+# Prescribers (issue 17): optional in a lake (without it every prescriber is unknown and counted so). An NPI
+# failing its check digit or a prescriber without a usable address is a warning of the lake check, not an error:
+# the campaign goes on and counts them (coach.prescribers).
+PRESCRIBERS = Table(
+    "prescribers",
+    (
+        Column("npi", STRING),
+        Column("name", STRING),
+        *_strings("address_line1", "address_line2", "city", "state", "postal_code", nullable=True),
+        Column("fax", STRING, nullable=True),
+        Column("accepts_fax", BOOL),
+        Column("accepts_mail", BOOL),
+    ),
+    key="npi",
+)
+OPTIONAL_TABLES = ("prescribers",)  # a lake without these folders is complete
+TABLES: dict[str, Table] = {t.name: t for t in (CLAIMS, MEMBERS, DRUGS, CLIENTS, PRESCRIBERS)}
 
 
 def glue_columns(table: str) -> list[tuple[str, str]]:

@@ -184,6 +184,8 @@ class ClientWork(BaseModel):
     brief_key: str | None = None  # the pharmacist's brief (coach.brief), in the data bucket
     # The languages its letters will be written in (coach.letters.templates.LANGUAGES); empty: not recorded
     languages: list[str] = Field(default_factory=list)
+    # Prescribers the client's approval would notify (coach.prescribers.estimate); None: none are told
+    prescribers: int | None = None
 
 
 class AudienceSummary(BaseModel):

@@ -145,10 +145,21 @@ class ClaimsEngine(Protocol):
 
     def brief_rows(self, params: BriefParams) -> list[dict]:
         """coach.brief.sql.BRIEF_SQL's rows: counts and sums per client and age band, state, language, channel."""
+    def prescriber_rows(self, params: AudienceParams) -> Iterator[dict]:
+        """The prescriber query (coach.prescribers.sql): see PrescriberRowSource."""
         ...
 
     def lake_problems(self, announced_on: date) -> list[Problem]:
         """Every data-quality rule of coach.lake_rules over the lake (counts and columns, never values)."""
+        ...
+
+
+class PrescriberRowSource(Protocol):
+    """The claims engine's prescriber query (coach.prescribers.sql); both engines implement it."""
+
+    def prescriber_rows(self, params: AudienceParams) -> Iterator[dict]:
+        """One row per affected member who may appear on a notice, with the prescriber of the most recent
+        matching claim and that prescriber's prescribers/ columns, ordered by NPI, client, member."""
         ...
 
 

@@ -23,6 +23,7 @@ from coach.brief.sql import BRIEF_SQL, BriefParams
 from coach.lake_rules import Problem, client_problems, lake_rules, normalise_elections
 from coach.lake_schema import MONTH_PATTERN
 from coach.letters.branding import BRANDING_COLUMNS, LOGO_LOCATION, Branding, branding_of, cell_problems
+from coach.prescribers.sql import PRESCRIBER_SQL
 
 RULES_AT_ONCE = 10  # lake-check queries running together: well inside Athena's concurrent-query quota
 THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
@@ -235,6 +236,22 @@ class AthenaClaimsEngine:
         self._unload(BRIEF_SQL.strip(), params.bindings(), prefix, partition=None)
         bucket = prefix[5:].split("/", 1)[0]
         return [row for key in self._objects(prefix) for row in self._rows(bucket, key)]
+    def prescriber_rows(self, params: AudienceParams) -> Iterator[dict]:
+        """The prescriber query UNLOADed in ten parts by the NPI's last digit (UNLOAD keeps no order): each part is
+        sorted in memory, so one prescriber's rows come together and only a tenth is held at a time."""
+        prefix = f"{self.output}/{params.campaign_id}/prescribers/{uuid.uuid4().hex}/"
+        inner = PRESCRIBER_SQL.strip().rsplit("ORDER BY", 1)[0]
+        part = "CASE WHEN length(npi) = 10 THEN substr(npi, 10, 1) ELSE 'none' END AS npi_part"
+        self._unload(f"SELECT *, {part} FROM ({inner})", params.bindings(), prefix, partition="npi_part")
+        bucket = prefix[5:].split("/", 1)[0]
+        by_part: dict[str, list[str]] = {}
+        for key in self._objects(prefix):
+            name = next((p for p in key.split("/") if p.startswith("npi_part=")), "npi_part=none")
+            by_part.setdefault(name, []).append(key)
+        for name in sorted(by_part):
+            rows = [row for key in by_part[name] for row in self._rows(bucket, key)]
+            rows.sort(key=lambda r: (r.get("npi") or "", r["client_id"], r["member_id"]))
+            yield from rows
 
     def _client_rows(self) -> list[dict]:
         prefix = f"{self.output}/_clients/{uuid.uuid4().hex}/"

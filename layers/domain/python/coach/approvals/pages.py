@@ -101,6 +101,10 @@ def request_facts(link: LinkRecord) -> dict[str, object]:
         "estimated_cost": format_usd(letters_cost(link.reachable)) if link.audience == "internal" else None,
         # the pharmacist's brief as this recipient may see it (coach.brief.views), when the playbook makes one
         "brief": json.loads(link.brief_json) if link.brief_json else None,
+        # account teams hear how many prescribers an approval would notify (issue 17)
+        "prescribers": exact_count(link.prescribers)
+        if link.audience == "internal" and link.prescribers is not None
+        else None,
     }
 
 

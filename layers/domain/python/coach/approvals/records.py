@@ -72,6 +72,7 @@ class LinkRecord(BaseModel):
     recall_class: str | None = None
     affected: int
     reachable: int
+    prescribers: int | None = None  # prescribers an approval would notify (issue 17); None: none are told
     created_at: float  # epoch seconds (sub-second: response times are measured from it)
     deadline: int  # when the workflow stops waiting
     expires_at: int  # deadline + grace

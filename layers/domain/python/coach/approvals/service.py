@@ -248,6 +248,7 @@ def new_link(
         recall_class=event.recall_class,
         affected=request.client.affected,
         reachable=request.client.reachable,
+        prescribers=request.client.prescribers,
         created_at=now,
         deadline=deadline,
         expires_at=deadline + GRACE_SECONDS,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from coach.brief.policy import BriefPolicy
 from coach.models import EVENT_TYPES, EventType, MarketEvent, SensitiveClass, Waits
+from coach.prescribers.policy import PrescriberPolicy
 
 DAY = 86_400
 
@@ -47,6 +48,8 @@ class Playbook(BaseModel):
     approval: ApprovalPolicy
     # the pharmacist's brief: projection prices and recommendations (docs/brief.md)
     brief: BriefPolicy | None = None
+    # who tells prescribers about their affected patients (coach.prescribers.policy; absent: nobody)
+    prescribers: PrescriberPolicy = Field(default_factory=PrescriberPolicy)
 
     @model_validator(mode="after")
     def _mandatory_only_for_recalls(self) -> Playbook:

@@ -1,0 +1,1 @@
+"""Local tools for the prescribers table (issue 17): its lake check and the NPPES import."""
