@@ -47,6 +47,7 @@ class DuckDbClaimsEngine:
             raise AudienceQueryFailed(f"DuckDB (brief): {str(exc).splitlines()[0][:300]}") from exc
         finally:
             con.close()
+
     def prescriber_rows(self, params: AudienceParams) -> Iterator[dict]:
         """The prescriber query (coach.prescribers.sql) over this lake."""
         from coach_local.prescribers.engine import prescriber_rows

@@ -335,6 +335,8 @@ def test_the_pharmacists_brief_was_in_what_was_scanned(runs):
         c for c in runs["otc"].calls if c["function"] == "approval_api" and "pharmacist" in json.dumps(c)
     ]
     assert pages, "no approval page showed the brief"
+
+
 @pytest.mark.parametrize("name", ["otc", "recall"])
 def test_the_prescriber_notices_do_carry_their_patients_and_were_the_only_other_place(runs, name):
     """The notices are excluded from the scan above: they exist, and list the patients' names (canaries)."""

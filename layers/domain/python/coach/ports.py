@@ -145,6 +145,7 @@ class ClaimsEngine(Protocol):
 
     def brief_rows(self, params: BriefParams) -> list[dict]:
         """coach.brief.sql.BRIEF_SQL's rows: counts and sums per client and age band, state, language, channel."""
+
     def prescriber_rows(self, params: AudienceParams) -> Iterator[dict]:
         """The prescriber query (coach.prescribers.sql): see PrescriberRowSource."""
         ...

@@ -236,6 +236,7 @@ class AthenaClaimsEngine:
         self._unload(BRIEF_SQL.strip(), params.bindings(), prefix, partition=None)
         bucket = prefix[5:].split("/", 1)[0]
         return [row for key in self._objects(prefix) for row in self._rows(bucket, key)]
+
     def prescriber_rows(self, params: AudienceParams) -> Iterator[dict]:
         """The prescriber query UNLOADed in ten parts by the NPI's last digit (UNLOAD keeps no order): each part is
         sorted in memory, so one prescriber's rows come together and only a tenth is held at a time."""
