@@ -17,6 +17,8 @@ import matplotlib.pyplot as plt
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
+from coach_local.report_outcomes import outcomes_section
+
 INK, ACCENT, MUTED, WARN = "#1f2933", "#0b6e4f", "#9aa5b1", "#b54708"
 TOP_CLIENTS = 20
 plt.rcParams.update(
@@ -240,7 +242,7 @@ the hours above are the playbook's.</p>{% endif %}
 <td class="n">{{ "{:,}".format(c.mailed) }}</td><td class="n">{{ "{:,}".format(c.emailed) }}</td>
 <td>{{ c.outcome | replace("_", " ") }}</td></tr>{% endfor %}
 </tbody></table></section>
-
+{{ measured_outcomes or "" }}
 <section id="templates"><h2>Letter template used</h2>
 {% if templates %}<table><thead><tr><th>template</th><th>language</th><th>version</th><th>SHA-256</th>
 <th class="n">pieces</th></tr></thead><tbody>
@@ -286,6 +288,7 @@ def render_report(report: dict[str, Any]) -> str:
         stages=stages,
         stages_chart=stages_chart(stages),
         run_seconds=float(local.get("seconds") or 0.0),
+        measured_outcomes=outcomes_section(report),  # coach_local.report_outcomes
     )
 
 

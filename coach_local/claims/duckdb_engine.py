@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +10,7 @@ import duckdb
 from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDirectoryEntry
 from coach.audience.sql import AUDIENCE_SQL
 from coach.lake_rules import Problem
+from coach.outcomes.sql import OUTCOME_SQL, CohortMember, OutcomeParams
 
 from coach_local.claims.lake import check_claims_partitions, open_lake, read_clients
 
@@ -32,6 +33,30 @@ class DuckDbClaimsEngine:
             while batch := cursor.fetchmany(FETCH_ROWS):
                 for values in batch:
                     yield dict(zip(names, values, strict=True))
+        finally:
+            con.close()
+
+    def outcome_counts(self, params: OutcomeParams, cohort: Sequence[CohortMember]) -> list[dict]:
+        """The one outcome query, its cohort a table registered on the connection (never in the SQL text)."""
+        import pyarrow as pa
+
+        rows = pa.table(
+            {
+                "client_id": pa.array([c[0] for c in cohort], pa.string()),
+                "member_id": pa.array([c[1] for c in cohort], pa.string()),
+                "held_out": pa.array([c[2] for c in cohort], pa.bool_()),
+            }
+        )
+        con = open_lake(self.lake_dir)
+        try:
+            con.register("cohort_rows", rows)
+            sql = OUTCOME_SQL.format(cohort="SELECT client_id, member_id, held_out FROM cohort_rows")
+            try:
+                cursor = con.execute(sql, params.bindings())
+            except duckdb.Error as exc:
+                raise AudienceQueryFailed(f"DuckDB: {str(exc).splitlines()[0][:300]}") from exc
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
         finally:
             con.close()
 

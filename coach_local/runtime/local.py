@@ -76,8 +76,10 @@ class LocalRuntime:
         batch_size: int = 500,
         port: int = 0,
         render_processes: int = 0,
+        measurement_overrides: dict | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
+        self.measurement_overrides = measurement_overrides  # event type → measurement (the demo's holdout)
         self.lake_dir = Path(lake_dir)
         self.time_scale = time_scale
         self.batch_size = batch_size
@@ -114,6 +116,7 @@ class LocalRuntime:
                 outbox=self.out_dir / "outbox",
                 batch_size=self.batch_size,
                 time_scale=self.time_scale,
+                measurement_overrides=self.measurement_overrides,
             )
         )
         self._mock = mock_aws(config=MOTO_CONFIG)

@@ -19,6 +19,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         store=objects(),
         data_bucket=settings().data_bucket,
         batch_size=settings().batch_size,
+        letters_bucket=settings().letters_bucket,
     )
     logger.info(
         "audience",

@@ -12,6 +12,7 @@ from coach import keys
 from coach.addresses import neutralised
 from coach.approvals.records import group_of, iso
 from coach.models import ClientOutcome, ClientWork, Decision, MarketEvent
+from coach.outcomes.service import read_outcomes
 from coach.ports import NotFound, ObjectStore
 
 ManifestMerger = Callable[[ObjectStore, str, str, str], tuple[int, int]]
@@ -175,6 +176,7 @@ def build_report(
                 "outcome": outcome.outcome,
                 # members the audience rule reached whose own data could not be used, by reason
                 "data_issues": outcome.data_issues,
+                "held_out": client.held_out,  # reachable members the holdout kept from a letter (coach.outcomes)
             }
         )
     totals = {
@@ -193,11 +195,16 @@ def build_report(
         "status": "succeeded",
         "clients": rows,
         "totals": totals,
+        "held_out": sum(
+            int(row["held_out"]) for row in rows
+        ),  # the holdout's members: no letter (coach.outcomes)
         "data_issues": dict(sorted(issues.items())),  # the campaign's members with unusable data, by reason
         "approvals": approval_timeline(campaign_id, [row["client_id"] for row in rows], approvals, time_scale)
         if approvals is not None
         else [],
     }
+    if (outcomes := read_outcomes(campaign_id, store=store, data_bucket=data_bucket)) is not None:
+        report["outcomes"] = outcomes  # measured after the follow-up: per client, lettered against held out
     store.put(
         data_bucket, keys.report_key(campaign_id), json.dumps(report, indent=2).encode(), "application/json"
     )

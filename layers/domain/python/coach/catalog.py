@@ -31,6 +31,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("letters", 2048, 900, 50, in_workflow=True),
     FunctionSpec("client_outcome", 1024, 300, 20, in_workflow=True),
     FunctionSpec("summary", 512, 300, 5, in_workflow=True),
+    FunctionSpec("measure_outcomes", 1024, 900, 5, in_workflow=True),  # after the follow-up (coach.outcomes)
     FunctionSpec("open_waits", 256, 60, 1, in_workflow=False),  # the open-waits gauge, every 5 minutes
     FunctionSpec(
         "feeds", 1536, 900, 2, in_workflow=False

@@ -21,6 +21,7 @@ from pydantic import (
 
 from coach.addresses import deliverable, has_unsafe_characters, neutralised
 from coach.ndc import normalise_ndc
+from coach.outcomes.policy import CampaignMeasurement
 
 EventType = Literal["otc_switch", "patent_expiry", "generic_launch", "new_drug", "recall", "formulary_change"]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
@@ -157,6 +158,8 @@ class CampaignInput(BaseModel):
     letters_max_concurrency: int = Field(default=50, ge=1, le=1000)
     # The approved letter template versions this campaign sends, pinned at intake: language → SHA-256.
     template_sha256: TemplatePins
+    # the holdout and follow-up of coach.outcomes, resolved at intake (None: the campaign measures nothing)
+    measurement: CampaignMeasurement | None = None
 
 
 class ClientWork(BaseModel):
@@ -177,6 +180,8 @@ class ClientWork(BaseModel):
     contacts_error: str | None = None
     # Members whose own data could not be used, by reason (counts only): never a failure of the batch
     data_issues: dict[str, int] = Field(default_factory=dict)
+    # reachable members held out by the campaign's holdout (coach.outcomes.holdout): no letter; reachable counts them
+    held_out: int = Field(default=0, ge=0)
 
 
 class AudienceSummary(BaseModel):

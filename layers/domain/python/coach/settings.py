@@ -44,6 +44,10 @@ class Settings:
     openfda_api_key_secret: str | None = (
         None  # a Secrets Manager secret holding an openFDA API key; unset: none
     )
+    # coach.outcomes, local runtime only: event type → a playbook's measurement block (the demo's holdout), and the
+    # follow-up wait's own time scale (unset: time_scale)
+    measurement_overrides: str | None = None
+    follow_up_time_scale: float | None = None
 
     @property
     def state_machine_arn(self) -> str:
@@ -80,6 +84,10 @@ class Settings:
             letters_max_concurrency=int(os.environ.get("LETTERS_MAX_CONCURRENCY", "50")),
             feed_state_table_value=os.environ.get("FEED_STATE_TABLE") or None,
             openfda_api_key_secret=os.environ.get("OPENFDA_API_KEY_SECRET") or None,
+            measurement_overrides=os.environ.get("COACH_MEASUREMENT_OVERRIDES") or None,
+            follow_up_time_scale=float(os.environ["COACH_FOLLOW_UP_TIME_SCALE"])
+            if os.environ.get("COACH_FOLLOW_UP_TIME_SCALE")
+            else None,
         )
 
 

@@ -10,7 +10,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -21,6 +21,7 @@ from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDir
 from coach.audience.sql import AUDIENCE_SQL
 from coach.lake_rules import Problem, client_problems, lake_rules, normalise_elections
 from coach.lake_schema import MONTH_PATTERN
+from coach.outcomes.sql import CohortMember, OutcomeParams
 
 RULES_AT_ONCE = 10  # lake-check queries running together: well inside Athena's concurrent-query quota
 THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
@@ -224,6 +225,11 @@ class AthenaClaimsEngine:
                 for row in self._rows(bucket, key):
                     row["client_id"] = client_id
                     yield row
+
+    def outcome_counts(self, params: OutcomeParams, cohort: Sequence[CohortMember]) -> list[dict]:
+        from coach.adapters.athena_outcomes import outcome_counts
+
+        return outcome_counts(self, params, cohort)
 
     def _client_rows(self) -> list[dict]:
         prefix = f"{self.output}/_clients/{uuid.uuid4().hex}/"

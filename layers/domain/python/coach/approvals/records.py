@@ -64,6 +64,7 @@ class LinkRecord(BaseModel):
     recall_class: str | None = None
     affected: int
     reachable: int
+    held_out: int = 0  # reachable members the campaign's holdout keeps from a letter (coach.outcomes)
     created_at: float  # epoch seconds (sub-second: response times are measured from it)
     deadline: int  # when the workflow stops waiting
     expires_at: int  # deadline + grace

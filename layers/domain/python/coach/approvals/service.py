@@ -170,6 +170,7 @@ def request_approval(
             recall_class=event.recall_class,
             affected=request.client.affected,
             reachable=request.client.reachable,
+            held_out=request.client.held_out,
             created_at=now,
             deadline=deadline,
             expires_at=deadline + GRACE_SECONDS,
