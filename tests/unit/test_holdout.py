@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
+from datetime import date
 
 import pytest
 from coach.adapters.memory import MemoryObjectStore
@@ -13,7 +15,7 @@ from coach.intake import plan_campaign
 from coach.models import MemberRecord
 from coach.outcomes.assignment import HoldoutSplit, holdout_share
 from coach.outcomes.holdout import assignment_point, holdout_key, is_held_out
-from coach.outcomes.policy import HoldoutNotAllowed, plan_measurement
+from coach.outcomes.policy import HoldoutNotAllowed, Measurement, plan_measurement
 from coach.playbooks import PlaybookError, all_playbooks, load_playbook, parse_playbook
 from pydantic import ValidationError
 
@@ -53,7 +55,7 @@ def member(member_id: str) -> MemberRecord:
         state="NY",
         postal_code="10001",
         drug_name="Claritin",
-        last_fill_date="2002-11-01",
+        last_fill_date=date(2002, 11, 1),
     )
 
 
@@ -105,8 +107,6 @@ def test_no_shipped_playbook_holds_anyone_out_and_a_recall_playbook_cannot():
         assert playbook.measurement is None or playbook.measurement.holdout_share == 0, event_type
     recall = load_playbook("recall").model_dump(mode="json")
     recall["measurement"] = {"holdout_share": 0.1}
-    import json
-
     with pytest.raises(PlaybookError, match="recall never holds members out"):
         parse_playbook(json.dumps(recall), "playbooks/recall.json")
 
@@ -126,10 +126,6 @@ def test_no_recall_and_no_mandatory_notice_ever_has_a_holdout(recall_class):
 
 
 def test_a_mandatory_notice_of_any_type_refuses_a_holdout():
-    measurement = load_playbook("otc_switch").model_copy().measurement
-    assert measurement is None
-    from coach.outcomes.policy import Measurement
-
     with pytest.raises(HoldoutNotAllowed, match="mandatory notice"):
         plan_measurement(Measurement(holdout_share=0.2), "otc_switch", mandatory=True, time_scale=1.0)
 
