@@ -64,7 +64,7 @@ def outcomes_chart(totals: dict[str, Any]) -> Markup:
     ax.set_yticks(positions, labels)
     ax.set_xlim(0, max([*lettered, *held, 1.0]) * 1.18)
     ax.set_xlabel("% of the group's members")
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)  # never over a bar
     return _svg(fig, "Outcome rates, lettered against held out (all measured clients)")
 
 
@@ -73,7 +73,7 @@ def outcomes_section(report: dict[str, Any]) -> Markup | None:
     outcomes = report.get("outcomes")
     if not outcomes:
         return None
-    rows = [*outcomes["clients"], {"client_id": "All clients", "client_name": "", **outcomes["totals"]}]
+    rows = [{"client_id": "All clients", "client_name": "", **outcomes["totals"]}, *outcomes["clients"]]
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     return Markup(  # noqa: S704  (rendered by an autoescaping Jinja environment)
         env.from_string(SECTION).render(
