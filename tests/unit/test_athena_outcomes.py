@@ -56,11 +56,12 @@ def test_chunks_of_the_cohort_are_counted_and_added_up(monkeypatch):
             )
             stub.add_response("get_query_results", result_rows(*rows), {"QueryExecutionId": execution})
         original = client.start_query_execution
-        monkeypatch.setattr(
-            client,
-            "start_query_execution",
-            lambda **kw: (queries.append(kw["QueryString"]), original(**kw))[1],
-        )
+
+        def recording(**kwargs):
+            queries.append(kwargs["QueryString"])
+            return original(**kwargs)
+
+        monkeypatch.setattr(client, "start_query_execution", recording)
         engine = AthenaClaimsEngine(
             workgroup="wg", database="db", output_s3_uri="s3://r/u", athena=client, sleep=lambda s: None
         )
