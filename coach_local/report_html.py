@@ -214,6 +214,8 @@ PAGE = """<!doctype html>
 <div class="kpis">{% for name, value in funnel %}<div class="kpi">{{ name }}<b>{{ "{:,}".format(value) }}</b></div>{% endfor %}</div>
 <p class="note">Letters and emails: {{ "{:,}".format(r.totals.mailed) }} letters on paper,
 {{ "{:,}".format(r.totals.emailed) }} by email.</p>
+{% if r.held_out %}<p class="note">Held out: {{ "{:,}".format(r.held_out) }} reachable members got no letter, at random, so the
+letter's effect can be measured (see "Did it work?").</p>{% endif %}
 {% if r.data_issues %}<p class="note">Members whose own data could not be used:
 {% for reason, count in r.data_issues.items() %}{{ reason | replace("_", " ") }} {{ "{:,}".format(count) }}{% if not loop.last %}; {% endif %}{% endfor %}.</p>{% endif %}
 {{ funnel_chart }}</section>

@@ -105,6 +105,7 @@ def test_the_campaign_measures_its_outcomes_and_tells_the_account_teams(runs):
     assert runs["declined"] not in measured and measured
     html = (result.out_dir / "report.html").read_text()
     assert "Did it work? Lettered against held out" in html and 'aria-label="Outcome rates' in html
+    assert f"Held out: {report['held_out']:,} reachable members got no letter" in html
     outbox = [p.read_text() for p in (result.out_dir / "outbox").glob("outcome_*.eml")]
     teams = [t for t in outbox if "X-Coach-Audience: account_team" in t]
     assert {t.split("X-Coach-Client: ")[1].split()[0] for t in teams} == measured
