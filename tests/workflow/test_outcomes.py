@@ -156,3 +156,22 @@ def test_the_holdout_is_the_same_on_a_second_run_and_coach_outcomes_measures_the
         )
     before = json.loads((again.out_dir / "report.json").read_text())["outcomes"]
     assert recompute(again.out_dir, runs["lake"]) == before
+
+
+def test_no_member_of_either_group_appears_in_the_workflow_state_logs_report_or_outcome_emails(runs):
+    result = runs["results"][0]
+    members = ds.dataset(runs["lake"] / "members", format="parquet").to_table().to_pylist()
+    measured = set()
+    for folder in (result.out_dir / "letters").iterdir():
+        measured |= set(member_ids(folder / "holdout.csv")) | set(member_ids(folder / "manifest.csv"))
+    assert measured
+    texts = [
+        *(path.read_text(errors="replace") for path in (result.out_dir / "logs").glob("*.json")),
+        (result.out_dir / "logs" / "functions.log").read_text(errors="replace"),
+        (result.out_dir / "report.json").read_text(),
+        (result.out_dir / "report.html").read_text(),
+        *(path.read_text(errors="replace") for path in (result.out_dir / "outbox").glob("outcome_*.eml")),
+    ]
+    for m in (m for m in members if m["member_id"] in measured):
+        for text in texts:
+            assert m["member_id"] not in text and f"{m['first_name']} {m['last_name']}" not in text
