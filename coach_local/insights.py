@@ -22,6 +22,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("approval_api", "Decisions clicked"),
     ("letters", "Letters and emails"),
     ("client_outcome", "Client outcomes"),
+    ("measure_outcomes", "Outcomes measured (after the follow-up)"),
     ("summary", "Summary"),
 )
 

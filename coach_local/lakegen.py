@@ -23,6 +23,7 @@ from faker import Faker
 
 from coach_local.lakegen_branding import brand_clients
 from coach_local.prescribers.synthetic import therapy_prescribers, write_prescribers
+from coach_local.lakegen_outcomes import Behaviour, alternative_ndcs, event_drugs, simulate
 
 Progress = Callable[[str, int, int], None]
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -263,9 +264,10 @@ def generate_lake(
     months: int = 30,
     as_of: date = date(2002, 11, 30),
     progress: Progress | None = None,
+    behaviour: Behaviour | None = None,
 ) -> LakeStats:
     """Write claims/ (fill_month=YYYY-MM partitions), members/, drugs/, clients/, prescribers/ under out_dir
-    (replaced)."""
+    (replaced). `behaviour`: what members on an event's drug do after it (coach_local.lakegen_outcomes)."""
     out = Path(out_dir)
     for table in ("claims", "members", "drugs", "clients", "prescribers"):
         shutil.rmtree(out / table, ignore_errors=True)
@@ -320,6 +322,10 @@ def generate_lake(
     for index, month in enumerate(starts):
         active = (t_start <= index) & (rng.random(len(t_member)) < t_prob)
         rows = int(active.sum())
+        if rows and behaviour is not None and month > behaviour.announced_on:
+            rows = (
+                0  # after the event every claim is simulated (below); the draws above keep the lake the same
+            )
         if rows:
             next_month = (
                 starts[index + 1]
@@ -328,6 +334,12 @@ def generate_lake(
             )
             days = (min(next_month, as_of + timedelta(days=1)) - month).days
             fill = np.datetime64(month) + rng.integers(0, max(days, 1), rows).astype("timedelta64[D]")
+            if behaviour is not None:  # the announcement's month: ordinary fills stop on the announcement day
+                kept = fill <= np.datetime64(behaviour.announced_on)
+                positions = np.flatnonzero(active)[kept]
+                active = np.zeros_like(active)
+                active[positions] = True
+                fill, rows = fill[kept], int(kept.sum())
             claim_ids = np.char.add(f"CL{month:%Y%m}-", np.arange(rows).astype("U9"))
 
             def npi(count: int = rows) -> np.ndarray:
@@ -358,4 +370,16 @@ def generate_lake(
             total += rows
         if progress:
             progress("claims", index + 1, len(starts))
+    if behaviour is not None:
+        on_drug = np.isin(t_drug, event_drugs(behaviour, DRUGS))
+        members_on, first = np.unique(t_member[on_drug], return_index=True)
+        total += simulate(
+            out,
+            behaviour,
+            member_ids=all_ids,
+            on_drug=members_on,
+            drug_ndcs=ndcs[t_drug[on_drug][first]].astype("U11"),
+            alternatives=alternative_ndcs(behaviour, DRUGS),
+            seed=seed + 1,
+        )
     return LakeStats(members=members, clients=clients, claims=total, months=months)

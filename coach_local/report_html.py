@@ -19,6 +19,7 @@ from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
 from coach_local.prescribers.report_section import prescriber_section
+from coach_local.report_outcomes import outcomes_section
 
 INK, ACCENT, MUTED, WARN = "#1f2933", "#0b6e4f", "#9aa5b1", "#b54708"
 TOP_CLIENTS = 20
@@ -215,6 +216,8 @@ PAGE = """<!doctype html>
 <div class="kpis">{% for name, value in funnel %}<div class="kpi">{{ name }}<b>{{ "{:,}".format(value) }}</b></div>{% endfor %}</div>
 <p class="note">Letters and emails: {{ "{:,}".format(r.totals.mailed) }} letters on paper,
 {{ "{:,}".format(r.totals.emailed) }} by email.</p>
+{% if r.held_out %}<p class="note">Held out: {{ "{:,}".format(r.held_out) }} reachable members got no letter, at random, so the
+letter's effect can be measured (see "Did it work?").</p>{% endif %}
 {% if r.data_issues %}<p class="note">Members whose own data could not be used:
 {% for reason, count in r.data_issues.items() %}{{ reason | replace("_", " ") }} {{ "{:,}".format(count) }}{% if not loop.last %}; {% endif %}{% endfor %}.</p>{% endif %}
 {{ funnel_chart }}</section>
@@ -263,6 +266,7 @@ the hours above are the playbook's.</p>{% endif %}
 10 as "fewer than 11" (docs/brief.md).</p></section>{% endif %}
 
 {{ prescribers_section }}
+{{ measured_outcomes or "" }}
 <section id="templates"><h2>Letter template used</h2>
 {% if templates %}<table><thead><tr><th>template</th><th>language</th><th>version</th><th>SHA-256</th>
 <th class="n">pieces</th></tr></thead><tbody>
@@ -315,6 +319,7 @@ def render_report(report: dict[str, Any]) -> str:
         run_seconds=float(local.get("seconds") or 0.0),
         usd=_usd,
         prescribers_section=prescriber_section(report),  # issue 17
+        measured_outcomes=outcomes_section(report),  # coach_local.report_outcomes
     )
 
 

@@ -210,6 +210,7 @@ def run_campaign(
     faults: dict[str, Any] | None = None,
     on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None,
     render_processes: int = 0,
+    measurement_overrides: dict | None = None,
 ) -> RunResult:
     """Check the lake and the event, then run the campaign into OUT (coach_local.outputs: one campaign per
     folder; a failed run never touches an earlier run's output)."""
@@ -235,6 +236,7 @@ def run_campaign(
             faults=faults,
             on_progress=on_progress,
             render_processes=render_processes,
+            measurement_overrides=measurement_overrides,
         )
         succeeded = result.status == "SUCCEEDED"
     finally:
@@ -260,6 +262,7 @@ def _run(
     faults: dict[str, Any] | None = None,
     on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None,
     render_processes: int = 0,
+    measurement_overrides: dict | None = None,
 ) -> RunResult:
     started = time.perf_counter()
     campaign_id = campaign_id_for(event["detail"]["event_id"])
@@ -277,6 +280,7 @@ def _run(
             port=port,
             batch_size=batch_size,
             render_processes=render_processes,
+            measurement_overrides=measurement_overrides,
         ) as runtime,
     ):
         runtime.registry.faults.update(faults or {})  # tests inject failures into named functions

@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT))
 from coach_local.browser import browser  # noqa: E402
 from coach_local.inputs import load_event  # noqa: E402
 from coach_local.lakegen import generate_lake  # noqa: E402
+from coach_local.outcomes_local import DEMO_MEASUREMENT, demo_behaviour  # noqa: E402
 from coach_local.runner import run_campaign  # noqa: E402
 
 OUT = ROOT / "docs" / "img"
@@ -58,12 +59,15 @@ def main() -> None:
         thread.join(timeout=180)
         # the report of a whole demo-sized campaign, answered by the demo's auto-approver
         report_lake = Path(tmp) / "report-lake"
-        generate_lake(report_lake, members=20_000, clients=40, seed=7)
+        demo_event = load_event(ROOT / "coach_local/events/claritin_otc.json")
+        # as `coach demo`: members act after the event, and the OTC switch holds a fifth out (the outcome section)
+        generate_lake(report_lake, members=20_000, clients=40, seed=7, behaviour=demo_behaviour(demo_event))
         result = run_campaign(
-            load_event(ROOT / "coach_local/events/claritin_otc.json"),
+            demo_event,
             report_lake,
             Path(tmp) / "report-out",
             decisions={"C0003": {"account_team": "decline"}, "C0009": {"client": "decline"}},
+            measurement_overrides=DEMO_MEASUREMENT,
         )
         if result.status != "SUCCEEDED":
             raise SystemExit(f"the report campaign did not succeed: {result.error}")

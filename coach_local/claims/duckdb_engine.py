@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +11,7 @@ from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDir
 from coach.audience.sql import AUDIENCE_SQL
 from coach.brief.sql import BRIEF_SQL, BriefParams
 from coach.lake_rules import Problem
+from coach.outcomes.sql import OUTCOME_SQL, CohortMember, OutcomeParams
 
 from coach_local.claims.branding import client_branding
 from coach_local.claims.lake import check_claims_partitions, open_lake, read_clients
@@ -53,6 +54,30 @@ class DuckDbClaimsEngine:
         from coach_local.prescribers.engine import prescriber_rows
 
         return prescriber_rows(self.lake_dir, params)
+
+    def outcome_counts(self, params: OutcomeParams, cohort: Sequence[CohortMember]) -> list[dict]:
+        """The one outcome query, its cohort a table registered on the connection (never in the SQL text)."""
+        import pyarrow as pa
+
+        rows = pa.table(
+            {
+                "client_id": pa.array([c[0] for c in cohort], pa.string()),
+                "member_id": pa.array([c[1] for c in cohort], pa.string()),
+                "held_out": pa.array([c[2] for c in cohort], pa.bool_()),
+            }
+        )
+        con = open_lake(self.lake_dir)
+        try:
+            con.register("cohort_rows", rows)
+            sql = OUTCOME_SQL.format(cohort="SELECT client_id, member_id, held_out FROM cohort_rows")
+            try:
+                cursor = con.execute(sql, params.bindings())
+            except duckdb.Error as exc:
+                raise AudienceQueryFailed(f"DuckDB: {str(exc).splitlines()[0][:300]}") from exc
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        finally:
+            con.close()
 
     def lake_problems(self, announced_on: date) -> list[Problem]:
         from coach_local.claims.check import check_lake

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from coach_local.cli import approvers, aws, cost, feeds, lake, local, prescribers, templates
+from coach_local.cli import approvers, aws, cost, feeds, lake, local, outcomes, prescribers, templates
 from coach_local.cli.common import EXIT_BAD_INPUT, err
 from coach_local.inputs import BadInput
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 # Top-level commands: a Typer added without a name merges its commands into `coach`.
 app.add_typer(local.app)
+app.add_typer(outcomes.app)  # coach outcomes
 app.add_typer(cost.app)
 app.add_typer(aws.app)
 # Command groups (`coach templates …`): a new group is one module with its own Typer, added here.

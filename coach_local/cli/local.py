@@ -220,9 +220,20 @@ def demo(
     _check_lake_size(members, clients)
     lake_dir = lake or out / "lake"
     marker = lake_dir / ".generated.json"
-    wanted = {"members": members, "clients": clients, "seed": seed}
+    from coach_local.outcomes_local import DEMO_MEASUREMENT, DEMO_RATES, demo_behaviour
+
+    wanted = {"members": members, "clients": clients, "seed": seed, "behaviour": DEMO_RATES}
     if not marker.exists() or json.loads(marker.read_text()) != wanted:
-        stats = _generate_with_progress(lake_dir, members=members, clients=clients, seed=seed, quiet=as_json)
+        stats = _generate_with_progress(
+            lake_dir,
+            members=members,
+            clients=clients,
+            seed=seed,
+            quiet=as_json,
+            behaviour=demo_behaviour(
+                load_event(DEMO_EVENT)
+            ),  # what members do after the event (the outcomes)
+        )
         marker.write_text(json.dumps(wanted))
         (err if as_json else console).print(f"Lake: {lake_dir} ({stats})", highlight=False)
     if interactive:
@@ -245,6 +256,7 @@ def demo(
             on_link=_print_link,
             port=port,
             on_progress=on_progress,
+            measurement_overrides=DEMO_MEASUREMENT,
         )
     _finish(result, as_json)
 

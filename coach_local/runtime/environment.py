@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -15,14 +16,24 @@ SENDER = "pharmacist@pbm.example"
 OPERATOR = "operations@pbm.example"
 CLINICAL_REVIEWERS = "clinical-pharmacist@pbm.example"  # who reviews a feed's candidate locally
 CLINICAL_ESCALATION = "chief-pharmacist@pbm.example"
+# A follow-up year lasts one playbook day locally: 90 days pass in 2.5 s when a day is 10 s (coach.outcomes)
+FOLLOW_UP_SHRINK = 1 / 365
 LOGGER_NAME = "automated-pharmacist"
 
 
 def local_variables(
-    *, base_url: str, lake_dir: Path, outbox: Path, batch_size: int, time_scale: float
+    *,
+    base_url: str,
+    lake_dir: Path,
+    outbox: Path,
+    batch_size: int,
+    time_scale: float,
+    measurement_overrides: dict | None = None,
 ) -> dict[str, str]:
     """What the deployed stack sets on its functions, pointed at moto, the lake folder and OUT/outbox."""
     return {
+        "COACH_FOLLOW_UP_TIME_SCALE": repr(time_scale * FOLLOW_UP_SHRINK),
+        "COACH_MEASUREMENT_OVERRIDES": json.dumps(measurement_overrides or {}),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",

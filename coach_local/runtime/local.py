@@ -81,8 +81,10 @@ class LocalRuntime:
         render_processes: int = 0,
         digest_quiet_seconds: float | None = None,
         digest_max_seconds: float | None = None,
+        measurement_overrides: dict | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
+        self.measurement_overrides = measurement_overrides  # event type → measurement (the demo's holdout)
         self.lake_dir = Path(lake_dir)
         self.time_scale = time_scale
         self.batch_size = batch_size
@@ -123,6 +125,7 @@ class LocalRuntime:
                 outbox=self.out_dir / "outbox",
                 batch_size=self.batch_size,
                 time_scale=self.time_scale,
+                measurement_overrides=self.measurement_overrides,
             )
         )
         self._mock = mock_aws(config=MOTO_CONFIG)

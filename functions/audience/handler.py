@@ -20,6 +20,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         store=objects(),
         data_bucket=settings().data_bucket,
         batch_size=settings().batch_size,
+        letters_bucket=settings().letters_bucket,
     )
     # issue 17: how many prescribers each client's approval would notify, for the account team's email
     estimate_prescribers(

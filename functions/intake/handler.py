@@ -1,5 +1,6 @@
 """EventBridge → one campaign per event_id (a duplicate delivery starts nothing)."""
 
+import json
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -22,6 +23,8 @@ def handler(event: dict, context: LambdaContext) -> dict:
         time_scale=s.time_scale,
         now=datetime.now(UTC),
         letters_max_concurrency=s.letters_max_concurrency,
+        measurement_overrides=json.loads(s.measurement_overrides) if s.measurement_overrides else None,
+        follow_up_time_scale=s.follow_up_time_scale,
     )
     logger.info(
         "intake",

@@ -100,6 +100,7 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     objects(
         audience, data, CAMPAIGNS, "s3:PutObject"
     )  # batch files, batches.json, contacts.json, clients.json
+    objects(audience, letters, CAMPAIGNS, "s3:PutObject")  # holdout.csv beside the manifest (coach.outcomes)
     allow(audience, ["s3:GetBucketLocation"], [results.bucket_arn, r.lake.bucket_arn])
     listing(audience, results, ATHENA_PREFIX)
     objects(
@@ -198,6 +199,36 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     listing(review, data)
     objects(review, data, CAMPAIGNS, "s3:GetObject", "s3:PutObject")
     key_use("clinical_review", READ_KEY, WRITE_KEY, TABLE_WRITE_KEY)
+    # after the follow-up (coach.outcomes): the outcome query on Athena as the audience runs it; reads the clients,
+    # branch outcomes and contacts, the letters manifests and holdout files (a missing holdout file is a 404, so a
+    # listing); writes the outcomes; emails account teams and clients (the ledger: claim a send, release a failed one)
+    measure = functions["measure_outcomes"]
+    listing(measure, letters, CAMPAIGNS)
+    objects(measure, letters, CAMPAIGNS, "s3:GetObject")
+    objects(measure, data, CAMPAIGNS, "s3:GetObject", "s3:PutObject")
+    allow(measure, ["s3:GetBucketLocation"], [results.bucket_arn, r.lake.bucket_arn])
+    listing(measure, results, ATHENA_PREFIX)
+    objects(measure, results, ATHENA_PREFIX, "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")
+    listing(measure, r.lake, lake_objects if lake_objects != "*" else None)
+    objects(measure, r.lake, lake_objects, "s3:GetObject")
+    allow(
+        measure,
+        [
+            "athena:StartQueryExecution",
+            "athena:GetQueryExecution",
+            "athena:GetQueryResults",
+            "athena:StopQueryExecution",
+        ],
+        [r.claims.workgroup_arn],
+    )
+    allow(
+        measure,
+        ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+        [r.claims.catalog_arn, r.claims.database_arn, r.claims.tables_arn],
+    )
+    measure.add_to_role_policy(r.notifications.send_statement)
+    table("measure_outcomes", ("dynamodb:PutItem", "dynamodb:DeleteItem"), keys=EMAIL_LEDGER_KEYS)
+    key_use("measure_outcomes", MULTIPART_KEY, TABLE_WRITE_KEY)
 
     # the open-waits index, each question's decision (no write); its campaign's status
     table("open_waits", ("dynamodb:GetItem",))

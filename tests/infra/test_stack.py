@@ -28,6 +28,7 @@ EVERY_FUNCTION = {
     "feeds",
     "prescribers",  # issue 17: plans the prescriber notices
     "prescriber_notices",
+    "measure_outcomes",  # after the follow-up (docs/outcomes.md)
 }
 ENVIRONMENT = {
     "DATA_BUCKET",

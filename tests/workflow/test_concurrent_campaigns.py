@@ -115,6 +115,7 @@ def run_together(
     time_scale: float = 1 / 86_400,
     batch_size: int = 500,
     fix_then_redrive: Callable[[], None] | None = None,
+    measurement_overrides: dict | None = None,
 ) -> Together:
     """Start every event at once in one LocalRuntime (auto-approver as in coach_local/runner.py) and wait for all.
     With `fix_then_redrive`: once all have stopped, call it (it removes the faults), redrive every campaign that did
@@ -124,7 +125,13 @@ def run_together(
     from moto.ses.models import ses_backends
 
     started = time.perf_counter()
-    with LocalRuntime(out_dir, lake_dir, time_scale=time_scale, batch_size=batch_size) as runtime:
+    with LocalRuntime(
+        out_dir,
+        lake_dir,
+        time_scale=time_scale,
+        batch_size=batch_size,
+        measurement_overrides=measurement_overrides,
+    ) as runtime:
         runtime.registry.faults.update(faults or {})
         errors: list[str] = []
         watcher = Inbox(runtime.mailboxes, auto_approver(decisions or {}, errors, runtime.answers))

@@ -60,6 +60,7 @@ SERVICE_TRANSIENT = {
     "AskClient": ("Throttling", "ThrottlingException"),
     "GenerateLetters": ("Throttling", "ThrottlingException"),
     "RecordOutcome": (),
+    "MeasureOutcomes": ("Throttling", "ThrottlingException", "TooManyRequestsException"),  # SES and Athena
     "Summary": (),
 }
 TASKS = tuple(SERVICE_TRANSIENT)
@@ -72,7 +73,8 @@ TASK_ORDER = {
     "AskClient": 2,
     "GenerateLetters": 3,
     "RecordOutcome": 4,
-    "Summary": 5,
+    "MeasureOutcomes": 5,  # after every client's branch, once the follow-up has passed (docs/outcomes.md)
+    "Summary": 6,
 }
 # What the operator alert names as the stage when the task fails for good (coach.notices.STAGES): the
 # innermost state of the path the execution failed along, through the failed child executions of the Distributed
@@ -86,6 +88,7 @@ ALERT_STAGE = {
     "AskClient": "client branch: client approval",
     "GenerateLetters": "client branch: letters",
     "RecordOutcome": "client branch: outcome (manifest merge)",
+    "MeasureOutcomes": "outcomes (lettered against held out)",
     "Summary": "summary",
 }
 # What the alert says in the local runtime today, where that descent stops at the top level: moto cannot list a map
@@ -101,12 +104,16 @@ ALERT_SAYS_LOCALLY = {
     "AskClient": FOR_EACH_CLIENT,
     "GenerateLetters": FOR_EACH_CLIENT,
     "RecordOutcome": FOR_EACH_CLIENT,
+    "MeasureOutcomes": ("outcomes (lettered against held out)", "RuntimeError"),
     "Summary": ("summary", "RuntimeError"),
 }
 # A day is 100 s: 41 campaigns share one process on a loaded CI machine, and an approval clicked after the reminder
 # time would make the report differ for a reason that is not the fault (seen at 10 s a day). Nothing here waits for
 # a deadline, so a slower clock costs no time.
 TIME_SCALE = 1 / 864
+# The OTC campaigns measure their outcomes (without a holdout, so every campaign of the matrix letters the same
+# members): the follow-up and MeasureOutcomes run, and get their faults like every other task.
+MEASUREMENT = {"otc_switch": {"holdout_share": 0.0, "follow_up_days": 1}}
 CANARIES = ("Lovelace", "Turing", "Hopper", "Johnson", "alan@mail.example", "kj@mail.example", "Main St")
 
 
@@ -207,6 +214,7 @@ def run_matrix(base: Path, scenarios: list[Scenario], *, redrive_after_fix: bool
             timeout=300,
             time_scale=TIME_SCALE,
             fix_then_redrive=injector.fix if redrive_after_fix else None,
+            measurement_overrides=MEASUREMENT,
         )
     assert together.watcher_errors == []
     return Matrix(together, injector)
@@ -247,6 +255,8 @@ def sending_task(sent: Sent) -> str:
         ]
     if sent.kind == "approval":
         return {"account_team": "AskAccountTeam", "client": "AskClient"}[sent.headers["X-Coach-Role"]]
+    if sent.kind == "outcome":
+        return "MeasureOutcomes"
     assert sent.kind == "letter", sent.kind
     return "GenerateLetters"
 
@@ -348,10 +358,12 @@ def test_the_clean_runs_are_the_expected_ones(matrix):
         }
         assert failed_invocations(matrix, result.campaign_id) == []
     # C1: team + lead (client `always`); C2: team + lead, both client contacts
+    # and after the follow-up, the outcome to both account teams and every client contact (C1 one, C2 two)
     assert Counter(sending_task(s) for s in otc.sent) == {
         "AskAccountTeam": 4,
         "AskClient": 2,
         "GenerateLetters": 2,
+        "MeasureOutcomes": 7,
     }
     assert Counter(sending_task(s) for s in recall.sent) == {
         "InformAccountTeam": 4,
@@ -436,11 +448,16 @@ def test_a_permanent_fault_fails_the_campaign_alerts_once_and_sends_nothing_furt
     if scenario.task == "Summary":  # every client finished: all was sent, only the report is missing
         assert (sent, letter_files(result)) == (emails(clean), letter_files(clean))
         return
+    if scenario.task == "MeasureOutcomes":  # every client finished; no outcome went out
+        assert sent == emails(clean) - emails(clean, task="MeasureOutcomes")
+        assert emails(result, task="MeasureOutcomes") == Counter()
+        assert letter_files(result) == letter_files(clean)
+        return
     hit = matrix.injector.raised_for[key]
     assert hit, "the fault fired for no client"
     for client_id in hit:  # what came before the task went out, nothing of the task or after it did
         for task, order in TASK_ORDER.items():
-            if task in ("FindAudience", "Summary"):
+            if task in ("FindAudience", "MeasureOutcomes", "Summary"):
                 continue
             expected = emails(clean, client_id, task) if order < failed_at else Counter()
             assert emails(result, client_id, task) == expected, (client_id, task)

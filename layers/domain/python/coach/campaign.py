@@ -14,6 +14,7 @@ from coach.approvals.reasons import reason_label
 from coach.approvals.records import group_of, iso
 from coach.brief.report import report_brief
 from coach.models import ClientOutcome, ClientWork, Decision, MarketEvent
+from coach.outcomes.service import read_outcomes
 from coach.ports import NotFound, ObjectStore
 from coach.prescribers.report import add_prescribers
 
@@ -183,6 +184,7 @@ def build_report(
                 "data_issues": outcome.data_issues,
                 # the pharmacist's brief, exact (coach.brief.report): for scripts inside the PBM
                 "brief": report_brief(store, data_bucket, client.brief_key),
+                "held_out": client.held_out,  # reachable members the holdout kept from a letter (coach.outcomes)
             }
         )
     totals = {
@@ -201,12 +203,17 @@ def build_report(
         "status": "succeeded",
         "clients": rows,
         "totals": totals,
+        "held_out": sum(
+            int(row["held_out"]) for row in rows
+        ),  # the holdout's members: no letter (coach.outcomes)
         "data_issues": dict(sorted(issues.items())),  # the campaign's members with unusable data, by reason
         "approvals": approval_timeline(campaign_id, [row["client_id"] for row in rows], approvals, time_scale)
         if approvals is not None
         else [],
     }
     add_prescribers(report, store, data_bucket, campaign_id)  # issue 17: prescribers notified, not notified
+    if (outcomes := read_outcomes(campaign_id, store=store, data_bucket=data_bucket)) is not None:
+        report["outcomes"] = outcomes  # measured after the follow-up: per client, lettered against held out
     store.put(
         data_bucket, keys.report_key(campaign_id), json.dumps(report, indent=2).encode(), "application/json"
     )

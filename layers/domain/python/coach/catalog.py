@@ -38,6 +38,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("summary", 512, 300, 5, in_workflow=True),
     FunctionSpec("prescribers", 3008, 900, 5, in_workflow=True),  # issue 17: plans the prescriber notices
     FunctionSpec("prescriber_notices", 2048, 900, 50, in_workflow=True),  # one batch of prescriber notices
+    FunctionSpec("measure_outcomes", 1024, 900, 5, in_workflow=True),  # after the follow-up (coach.outcomes)
     FunctionSpec("open_waits", 256, 60, 1, in_workflow=False),  # the open-waits gauge, every 5 minutes
     FunctionSpec(
         "feeds", 1536, 900, 2, in_workflow=False

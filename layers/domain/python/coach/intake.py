@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from coach import keys
 from coach.letters.templates import LANGUAGES, default_registry
 from coach.models import CampaignInput, MarketEventEnvelope, describe_validation_error
-from coach.playbooks import load_playbook
+from coach.outcomes.policy import plan_measurement
+from coach.playbooks import Playbook, load_playbook
 from coach.ports import ObjectStore
 from coach.review.intake import BadReviewNotes, feed_source, split_candidate
 from coach.review.models import review_block
@@ -61,6 +62,15 @@ def pin_templates(template_id: str) -> dict[str, str]:
     return {lang: registry.pinned(template_id, lang).sha256 for lang in LANGUAGES}
 
 
+def with_measurement(playbook: Playbook, overrides: dict | None) -> Playbook:
+    """The playbook with its event type's measurement override, validated again (a recall's holdout is refused)."""
+    if not overrides or playbook.event_type not in overrides:
+        return playbook
+    return Playbook.model_validate(
+        {**playbook.model_dump(mode="json"), "measurement": overrides[playbook.event_type]}
+    )
+
+
 @dataclass(frozen=True)
 class StartRequest:
     execution_name: str
@@ -68,17 +78,23 @@ class StartRequest:
 
 
 def plan_campaign(
-    raw_event: object, time_scale: float = 1.0, letters_max_concurrency: int = 50
+    raw_event: object,
+    time_scale: float = 1.0,
+    letters_max_concurrency: int = 50,
+    measurement_overrides: dict | None = None,
+    follow_up_time_scale: float | None = None,
 ) -> StartRequest:
     """Validate the EventBridge event and build the state machine input (no PHI: the event is public news). A feed's
-    candidate also gets its `review` block: the campaign starts at the clinical review (coach.review)."""
+    candidate also gets its `review` block: the campaign starts at the clinical review (coach.review).
+    `measurement_overrides` (event type → a playbook's measurement block) and `follow_up_time_scale` are the local
+    runtime's: a demo's holdout, and a follow-up shrunk further than the approval waits."""
     try:
         market_event, notes = split_candidate(raw_event)
     except BadReviewNotes as exc:
         raise InvalidEvent(exc.reasons) from exc
     envelope = parse_event(market_event)
     event = envelope.detail
-    playbook = load_playbook(event.event_type)
+    playbook = with_measurement(load_playbook(event.event_type), measurement_overrides)
     campaign_id = campaign_id_for(event.event_id)
     campaign = CampaignInput(
         campaign_id=campaign_id,
@@ -91,6 +107,12 @@ def plan_campaign(
         review=None
         if notes is None
         else review_block(notes, feed_source(raw_event) or "", event, time_scale).model_dump(),
+        measurement=plan_measurement(
+            playbook.measurement,
+            event.event_type,
+            mandatory=playbook.is_mandatory(event),
+            time_scale=time_scale if follow_up_time_scale is None else follow_up_time_scale,
+        ),
     )
     return StartRequest(execution_name=campaign_id, campaign=campaign)
 
@@ -116,11 +138,17 @@ def start_campaign(
     time_scale: float,
     now: datetime,
     letters_max_concurrency: int = 50,
+    measurement_overrides: dict | None = None,
+    follow_up_time_scale: float | None = None,
 ) -> dict:
     """Validate, then start the execution named after the event; a repeat of the same event starts nothing."""
     try:
         request = plan_campaign(
-            raw_event, time_scale=time_scale, letters_max_concurrency=letters_max_concurrency
+            raw_event,
+            time_scale=time_scale,
+            letters_max_concurrency=letters_max_concurrency,
+            measurement_overrides=measurement_overrides,
+            follow_up_time_scale=follow_up_time_scale,
         )
     except InvalidEvent as exc:
         key = quarantine(raw_event, exc.reasons, store=store, data_bucket=data_bucket, now=now)

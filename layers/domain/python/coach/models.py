@@ -21,6 +21,7 @@ from pydantic import (
 
 from coach.addresses import deliverable, has_unsafe_characters, neutralised
 from coach.ndc import normalise_ndc
+from coach.outcomes.policy import CampaignMeasurement
 
 EventType = Literal["otc_switch", "patent_expiry", "generic_launch", "new_drug", "recall", "formulary_change"]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
@@ -161,6 +162,8 @@ class CampaignInput(BaseModel):
     template_sha256: TemplatePins
     # A feed's candidate: the clinical review that comes first (coach.review.models.ReviewBlock); None otherwise
     review: dict | None = None
+    # the holdout and follow-up of coach.outcomes, resolved at intake (None: the campaign measures nothing)
+    measurement: CampaignMeasurement | None = None
 
 
 class ClientWork(BaseModel):
@@ -186,6 +189,8 @@ class ClientWork(BaseModel):
     languages: list[str] = Field(default_factory=list)
     # Prescribers the client's approval would notify (coach.prescribers.estimate); None: none are told
     prescribers: int | None = None
+    # reachable members held out by the campaign's holdout (coach.outcomes.holdout): no letter; reachable counts them
+    held_out: int = Field(default=0, ge=0)
 
 
 class AudienceSummary(BaseModel):

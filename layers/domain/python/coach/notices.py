@@ -90,6 +90,8 @@ STAGES = {
     "Letters": "client branch: letters",
     "GenerateLetters": "client branch: letters",
     "RecordOutcome": "client branch: outcome (manifest merge)",
+    "FollowUp": "follow-up (waiting to measure outcomes)",
+    "MeasureOutcomes": "outcomes (lettered against held out)",
 }
 STATUS_CHANGE = "Step Functions Execution Status Change"
 ALERT_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")

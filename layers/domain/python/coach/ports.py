@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from coach.lake_rules import Problem
     from coach.letters.branding import Branding
     from coach.models import MemberRecord
+    from coach.outcomes.sql import CohortMember, OutcomeParams
 
 
 class NotFound(KeyError):
@@ -152,6 +153,11 @@ class ClaimsEngine(Protocol):
 
     def lake_problems(self, announced_on: date) -> list[Problem]:
         """Every data-quality rule of coach.lake_rules over the lake (counts and columns, never values)."""
+        ...
+
+    def outcome_counts(self, params: OutcomeParams, cohort: Sequence[CohortMember]) -> list[dict]:
+        """coach.outcomes.sql.OUTCOME_SQL over the cohort: per (client_id, held_out) the members and the count of
+        each outcome (switched, refilled, no_fill); counts only."""
         ...
 
 

@@ -57,6 +57,10 @@ class Settings:
         if not self.digest_queue_url_value:
             raise MissingSetting("environment variable DIGEST_QUEUE_URL is not set")
         return self.digest_queue_url_value
+    # coach.outcomes, local runtime only: event type → a playbook's measurement block (the demo's holdout), and the
+    # follow-up wait's own time scale (unset: time_scale)
+    measurement_overrides: str | None = None
+    follow_up_time_scale: float | None = None
 
     @property
     def state_machine_arn(self) -> str:
@@ -98,6 +102,10 @@ class Settings:
             digest_quiet_seconds=float(os.environ.get("DIGEST_QUIET_SECONDS", "0")),
             digest_max_seconds=float(os.environ.get("DIGEST_MAX_SECONDS", "0")),
             digest_queue_url_value=os.environ.get("DIGEST_QUEUE_URL") or None,
+            measurement_overrides=os.environ.get("COACH_MEASUREMENT_OVERRIDES") or None,
+            follow_up_time_scale=float(os.environ["COACH_FOLLOW_UP_TIME_SCALE"])
+            if os.environ.get("COACH_FOLLOW_UP_TIME_SCALE")
+            else None,
         )
 
 

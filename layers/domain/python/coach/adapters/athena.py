@@ -10,7 +10,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -24,6 +24,7 @@ from coach.lake_rules import Problem, client_problems, lake_rules, normalise_ele
 from coach.lake_schema import MONTH_PATTERN
 from coach.letters.branding import BRANDING_COLUMNS, LOGO_LOCATION, Branding, branding_of, cell_problems
 from coach.prescribers.sql import PRESCRIBER_SQL
+from coach.outcomes.sql import CohortMember, OutcomeParams
 
 RULES_AT_ONCE = 10  # lake-check queries running together: well inside Athena's concurrent-query quota
 THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
@@ -253,6 +254,10 @@ class AthenaClaimsEngine:
             rows = [row for key in by_part[name] for row in self._rows(bucket, key)]
             rows.sort(key=lambda r: (r.get("npi") or "", r["client_id"], r["member_id"]))
             yield from rows
+    def outcome_counts(self, params: OutcomeParams, cohort: Sequence[CohortMember]) -> list[dict]:
+        from coach.adapters.athena_outcomes import outcome_counts
+
+        return outcome_counts(self, params, cohort)
 
     def _client_rows(self) -> list[dict]:
         prefix = f"{self.output}/_clients/{uuid.uuid4().hex}/"

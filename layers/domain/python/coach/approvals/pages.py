@@ -96,6 +96,9 @@ def request_facts(link: LinkRecord) -> dict[str, object]:
         "summary": link.summary,
         "affected": counted(link.affected),
         "reachable": counted(link.reachable),
+        "held_out": counted(link.held_out)
+        if link.held_out
+        else None,  # the holdout, when the campaign has one
         "deadline": when(link.deadline),
         # internal audiences (account teams) see what the client's letters will cost on AWS; clients do not
         "estimated_cost": format_usd(letters_cost(link.reachable)) if link.audience == "internal" else None,

@@ -73,6 +73,7 @@ class LinkRecord(BaseModel):
     affected: int
     reachable: int
     prescribers: int | None = None  # prescribers an approval would notify (issue 17); None: none are told
+    held_out: int = 0  # reachable members the campaign's holdout keeps from a letter (coach.outcomes)
     created_at: float  # epoch seconds (sub-second: response times are measured from it)
     deadline: int  # when the workflow stops waiting
     expires_at: int  # deadline + grace

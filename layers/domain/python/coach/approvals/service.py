@@ -249,6 +249,7 @@ def new_link(
         affected=request.client.affected,
         reachable=request.client.reachable,
         prescribers=request.client.prescribers,
+        held_out=request.client.held_out,
         created_at=now,
         deadline=deadline,
         expires_at=deadline + GRACE_SECONDS,

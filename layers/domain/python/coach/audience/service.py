@@ -25,6 +25,7 @@ from coach.models import (
     parse_member,
 )
 from coach.observability import logger
+from coach.outcomes.assignment import HoldoutSplit
 from coach.ports import ClaimsEngine, ObjectStore
 
 MEMBER_FIELDS = tuple(MemberRecord.model_fields)
@@ -71,6 +72,7 @@ def _write_client(
     store: ObjectStore,
     bucket: str,
     batch_size: int,
+    letters_bucket: str | None = None,
 ) -> ClientWork:
     prefix = keys.client_audience_prefix(campaign.campaign_id, client.client_id)
     counter = {"affected": 0}
@@ -87,7 +89,8 @@ def _write_client(
                     yield record
 
     descriptors: list[dict[str, Any]] = []
-    for index, batch in enumerate(_batches(reachable_members(), batch_size)):
+    holdout = HoldoutSplit(campaign, client.client_id)  # chosen after reachability, before any letter
+    for index, batch in enumerate(_batches(holdout.lettered(reachable_members()), batch_size)):
         batch_key = f"{prefix}/batch-{index:05d}.jsonl"
         body = "\n".join(record.model_dump_json() for record in batch) + "\n"
         store.put(bucket, batch_key, body.encode("utf-8"), "application/x-ndjson")
@@ -103,6 +106,7 @@ def _write_client(
             "client contacts unusable: its branch asks and sends nothing",
             extra={"campaign_id": campaign.campaign_id, "client_id": client.client_id, "problems": problems},
         )
+    holdout.record(store, letters_bucket)
     batches_key, contacts_key = f"{prefix}/batches.json", f"{prefix}/contacts.json"
     store.put(bucket, batches_key, json.dumps(descriptors).encode(), "application/json")
     store.put(
@@ -124,7 +128,7 @@ def _write_client(
         client_id=client.client_id,
         client_name=client.name,
         affected=counter["affected"],
-        reachable=sum(int(d["members"]) for d in descriptors),
+        reachable=sum(int(d["members"]) for d in descriptors) + len(holdout.held_out),
         election=election,  # type: ignore[arg-type]
         batches_key=batches_key,
         batch_count=len(descriptors),
@@ -132,6 +136,7 @@ def _write_client(
         contacts_error="; ".join(problems) or None,
         data_issues=dict(sorted(issues.items())),
         languages=sorted(languages),
+        held_out=len(holdout.held_out),
     )
 
 
@@ -148,7 +153,13 @@ def check_lake_quality(campaign: CampaignInput, *, engine: ClaimsEngine) -> list
 
 
 def build_audience(
-    campaign: CampaignInput, *, engine: ClaimsEngine, store: ObjectStore, data_bucket: str, batch_size: int
+    campaign: CampaignInput,
+    *,
+    engine: ClaimsEngine,
+    store: ObjectStore,
+    data_bucket: str,
+    batch_size: int,
+    letters_bucket: str | None = None,
 ) -> AudienceSummary:
     """Stream the affected members client by client; only one batch is held in memory at a time."""
     if batch_size < 1:
@@ -164,7 +175,15 @@ def build_audience(
                 f"clients: members/ refers to client_id {client_id!r}, which the clients table does not list"
             )
         work.append(
-            _write_client(campaign, client, rows, store=store, bucket=data_bucket, batch_size=batch_size)
+            _write_client(
+                campaign,
+                client,
+                rows,
+                store=store,
+                bucket=data_bucket,
+                batch_size=batch_size,
+                letters_bucket=letters_bucket,
+            )
         )
     work = attach_briefs(campaign, work, engine=engine, store=store, bucket=data_bucket)
     clients_key = keys.clients_key(campaign.campaign_id)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from coach.brief.policy import BriefPolicy
 from coach.models import EVENT_TYPES, EventType, MarketEvent, SensitiveClass, Waits
 from coach.prescribers.policy import PrescriberPolicy
+from coach.outcomes.policy import Measurement, check_holdout
 
 DAY = 86_400
 
@@ -50,6 +51,8 @@ class Playbook(BaseModel):
     brief: BriefPolicy | None = None
     # who tells prescribers about their affected patients (coach.prescribers.policy; absent: nobody)
     prescribers: PrescriberPolicy = Field(default_factory=PrescriberPolicy)
+    # a holdout and a follow-up period (coach.outcomes): never a holdout for a recall
+    measurement: Measurement | None = None
 
     @model_validator(mode="after")
     def _mandatory_only_for_recalls(self) -> Playbook:
@@ -57,6 +60,8 @@ class Playbook(BaseModel):
             raise ValueError("mandatory_recall_classes is only meaningful for the recall playbook")
         if self.feed_lead_days is not None and self.event_type != "patent_expiry":
             raise ValueError("feed_lead_days is only meaningful for the patent_expiry playbook")
+        if self.measurement is not None:
+            check_holdout(self.event_type, self.measurement.holdout_share)
         return self
 
     def is_mandatory(self, event: MarketEvent) -> bool:
