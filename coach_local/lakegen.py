@@ -22,8 +22,8 @@ from coach.lake_schema import TABLES
 from faker import Faker
 
 from coach_local.lakegen_branding import brand_clients
-from coach_local.prescribers.synthetic import therapy_prescribers, write_prescribers
 from coach_local.lakegen_outcomes import Behaviour, alternative_ndcs, event_drugs, simulate
+from coach_local.prescribers.synthetic import therapy_prescribers, write_prescribers
 
 Progress = Callable[[str, int, int], None]
 ARROW_TYPES: dict[str, pa.DataType] = {

@@ -19,6 +19,9 @@ from coach_local.inputs import BadInput, load_decisions, load_event
 if TYPE_CHECKING:  # the runtime (moto, fpdf2, matplotlib) loads only when a campaign runs
     from coach_local.runner import RunResult
 
+# the event the demo's pharmacist confirms (the feed's candidate, corrected): what members react to in the lake
+DEMO_EVENT = Path(__file__).resolve().parent.parent / "events" / "claritin_otc.json"
+
 app = typer.Typer()
 
 

@@ -57,6 +57,7 @@ class Settings:
         if not self.digest_queue_url_value:
             raise MissingSetting("environment variable DIGEST_QUEUE_URL is not set")
         return self.digest_queue_url_value
+
     # coach.outcomes, local runtime only: event type → a playbook's measurement block (the demo's holdout), and the
     # follow-up wait's own time scale (unset: time_scale)
     measurement_overrides: str | None = None

@@ -23,8 +23,8 @@ from coach.brief.sql import BRIEF_SQL, BriefParams
 from coach.lake_rules import Problem, client_problems, lake_rules, normalise_elections
 from coach.lake_schema import MONTH_PATTERN
 from coach.letters.branding import BRANDING_COLUMNS, LOGO_LOCATION, Branding, branding_of, cell_problems
-from coach.prescribers.sql import PRESCRIBER_SQL
 from coach.outcomes.sql import CohortMember, OutcomeParams
+from coach.prescribers.sql import PRESCRIBER_SQL
 
 RULES_AT_ONCE = 10  # lake-check queries running together: well inside Athena's concurrent-query quota
 THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
@@ -254,6 +254,7 @@ class AthenaClaimsEngine:
             rows = [row for key in by_part[name] for row in self._rows(bucket, key)]
             rows.sort(key=lambda r: (r.get("npi") or "", r["client_id"], r["member_id"]))
             yield from rows
+
     def outcome_counts(self, params: OutcomeParams, cohort: Sequence[CohortMember]) -> list[dict]:
         from coach.adapters.athena_outcomes import outcome_counts
 

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from coach.brief.policy import BriefPolicy
 from coach.models import EVENT_TYPES, EventType, MarketEvent, SensitiveClass, Waits
-from coach.prescribers.policy import PrescriberPolicy
 from coach.outcomes.policy import Measurement, check_holdout
+from coach.prescribers.policy import PrescriberPolicy
 
 DAY = 86_400
 
