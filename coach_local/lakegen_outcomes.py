@@ -90,23 +90,24 @@ def simulate(
         here = months == month
         rows = int(here.sum())
         label = str(month)  # YYYY-MM
-        table = pa.table(
-            {
-                "claim_id": pa.array([f"CX{label.replace('-', '')}-{i}" for i in range(rows)], pa.string()),
-                "member_id": pa.array(ids[chosen][here], pa.string()),
-                "ndc": pa.array(ndcs[here].astype("U11"), pa.string()),
-                "fill_date": pa.array(fills[here], pa.date32()),
-                "days_supply": pa.array(np.full(rows, 30, dtype=np.int32), pa.int32()),
-                "claim_status": pa.array(["paid"] * rows, pa.string()),
-                "prescriber_npi": pa.array(
-                    np.char.add("1", rng.integers(100_000_000, 999_999_999, rows).astype("U9")), pa.string()
-                ),
-                "pharmacy_npi": pa.array(
-                    np.char.add("1", rng.integers(100_000_000, 999_999_999, rows).astype("U9")), pa.string()
-                ),
-            },
-            schema=arrow_schema("claims"),
-        )
+        columns = {
+            "claim_id": pa.array([f"CX{label.replace('-', '')}-{i}" for i in range(rows)], pa.string()),
+            "member_id": pa.array(ids[chosen][here], pa.string()),
+            "ndc": pa.array(ndcs[here].astype("U11"), pa.string()),
+            "fill_date": pa.array(fills[here], pa.date32()),
+            "days_supply": pa.array(np.full(rows, 30, dtype=np.int32), pa.int32()),
+            "claim_status": pa.array(["paid"] * rows, pa.string()),
+            "prescriber_npi": pa.array(
+                np.char.add("1", rng.integers(100_000_000, 999_999_999, rows).astype("U9")), pa.string()
+            ),
+            "pharmacy_npi": pa.array(
+                np.char.add("1", rng.integers(100_000_000, 999_999_999, rows).astype("U9")), pa.string()
+            ),
+        }
+        schema = arrow_schema("claims")
+        # optional columns this simulation has no figure for (the brief's amounts) stay empty, as a lake may leave them
+        columns |= {f.name: pa.nulls(rows, f.type) for f in schema if f.name not in columns}
+        table = pa.table(columns, schema=schema)
         folder = out / "claims" / f"fill_month={label}"
         folder.mkdir(exist_ok=True)
         pq.write_table(table, folder / "part-after-event.parquet")
