@@ -5,7 +5,9 @@ file (most clients approve; every 7th client's account team declines, every 11th
 `coach run` in a child process, timed from start to exit. Printed per size: wall time, the floor (the campaign's
 audience stage, from its report, plus its printed letters at the renderer's single-batch rate, measured in this
 run), wall ÷ floor, the child's peak memory (max RSS), and whether every client's outcome in report.json is the
-one its decisions and election call for (the benchmark exits 1 if not, listing the differences).
+one its decisions and election call for (the benchmark exits 1 if not, listing the differences). Also the child's
+CPU time against the same floor with letters at the renderer's rate per CPU second, and the load average: on a
+shared machine wall times move with the load, CPU times much less.
 """
 
 from __future__ import annotations
@@ -29,14 +31,16 @@ SIZES = {"20k": (20_000, 40), "100k": (100_000, 100), "400k": (400_000, 400)}
 BATCH = 500  # BATCH_SIZE of the local runtime: the batch the renderer is measured on
 
 
-def renderer_rate(letters: int = BATCH) -> float:
-    """Letters per second of one batch of `letters`, in a warm process (fonts parsed, as in a warm container)."""
+def renderer_rate(letters: int = BATCH) -> tuple[float, float]:
+    """Letters per second of one batch of `letters`, in a warm process (fonts parsed, as in a warm container): per
+    second of wall time and per second of CPU time (the second hardly moves when other work shares the machine)."""
     from bench_letters import members, ours
 
     people = members(letters)
     ours(people[:1])
+    cpu = time.process_time()
     seconds, _ = ours(people)
-    return letters / seconds
+    return letters / seconds, letters / (time.process_time() - cpu)
 
 
 def lake_for(size: str) -> Path:
@@ -94,8 +98,10 @@ def mismatches(report: dict[str, Any], decisions: dict[str, dict[str, str]]) -> 
     return problems
 
 
-def run_coach(lake: Path, out: Path, decisions_file: Path, render_processes: int) -> tuple[float, int, int]:
-    """`coach run` in a child: (wall seconds, exit code, peak RSS in KiB)."""
+def run_coach(
+    lake: Path, out: Path, decisions_file: Path, render_processes: int
+) -> tuple[float, int, int, float]:
+    """`coach run` in a child: (wall seconds, exit code, peak RSS in KiB, CPU seconds, user and system)."""
     command = [
         str(ROOT / ".venv" / "bin" / "coach"),
         "run",
@@ -118,17 +124,18 @@ def run_coach(lake: Path, out: Path, decisions_file: Path, render_processes: int
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0, 1) and child.stderr is not None:
         sys.stderr.write(child.stderr.read().decode(errors="replace")[-2000:])
-    return wall, child.returncode, int(usage.ru_maxrss)
+    return wall, child.returncode, int(usage.ru_maxrss), usage.ru_utime + usage.ru_stime
 
 
-def bench(size: str, rate: float, render_processes: int) -> bool:
+def bench(size: str, rates: tuple[float, float], render_processes: int) -> bool:
     lake = lake_for(size)
     clients = clients_of(lake)
     decisions = decisions_for(clients)
     out = WORK / f"out-{size}"
     decisions_file = WORK / f"decisions-{size}.json"
     decisions_file.write_text(json.dumps(decisions, indent=1), encoding="utf-8")
-    wall, code, peak_kib = run_coach(lake, out, decisions_file, render_processes)
+    wall, code, peak_kib, cpu = run_coach(lake, out, decisions_file, render_processes)
+    rate, cpu_rate = rates
     try:
         report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -138,6 +145,7 @@ def bench(size: str, rate: float, render_processes: int) -> bool:
     audience = float(stages["audience"]["wall_seconds"])
     printed = int(report["totals"]["mailed"])
     floor = audience + printed / rate
+    cpu_floor = audience + printed / cpu_rate  # the audience stage's wall: DuckDB uses every core it can
     problems = mismatches(report, decisions)
     members, client_count = SIZES[size]
     print(
@@ -146,7 +154,9 @@ def bench(size: str, rate: float, render_processes: int) -> bool:
         f"({printed:,} printed)\n"
         f"       wall {wall:7.1f} s   floor {floor:6.1f} s (audience {audience:.1f} s + {printed:,} letters at "
         f"{rate:,.0f}/s)   ratio {wall / floor:5.1f}x   peak memory {peak_kib / 1024:,.0f} MiB   "
-        f"outcomes match the decisions: {'yes' if not problems else f'NO ({len(problems)})'}",
+        f"outcomes match the decisions: {'yes' if not problems else f'NO ({len(problems)})'}\n"
+        f"       cpu  {cpu:7.1f} s   floor {cpu_floor:6.1f} s (letters at {cpu_rate:,.0f} per CPU second)   "
+        f"ratio {cpu / cpu_floor:5.1f}x   (CPU against CPU: what a loaded machine changes least)",
         flush=True,
     )
     for problem in problems[:20]:
@@ -173,9 +183,14 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown size {', '.join(unknown)}: use {', '.join(SIZES)}")
     WORK.mkdir(parents=True, exist_ok=True)
-    rate = renderer_rate()
-    print(f"renderer, one batch of {BATCH} letters in a warm process: {rate:,.0f} letters/s", flush=True)
-    ok = [bench(size, rate, args.render_processes) for size in sizes]
+    rates = renderer_rate()
+    print(
+        f"renderer, one batch of {BATCH} letters in a warm process: {rates[0]:,.0f} letters/s "
+        f"({rates[1]:,.0f} per CPU second); load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    ok = [bench(size, rates, args.render_processes) for size in sizes]
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     sys.exit(0 if all(ok) else 1)
 
 
