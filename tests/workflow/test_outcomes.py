@@ -158,6 +158,23 @@ def test_the_holdout_is_the_same_on_a_second_run_and_coach_outcomes_measures_the
     assert recompute(again.out_dir, runs["lake"]) == before
 
 
+def test_coach_outcomes_measures_a_finished_campaign_again_from_the_command_line(runs):
+    from typer.testing import CliRunner
+
+    from coach_local.cli import app
+
+    result = runs["results"][0]
+    before = json.loads((result.out_dir / "report.json").read_text())["outcomes"]
+    cli = CliRunner().invoke(
+        app, ["outcomes", "--out", str(result.out_dir), "--lake", str(runs["lake"]), "--json"]
+    )
+    assert cli.exit_code == 0, cli.output
+    assert json.loads(cli.output) == before
+    assert json.loads((result.out_dir / "report.json").read_text())["outcomes"] == before
+    missing = CliRunner().invoke(app, ["outcomes", "--out", str(result.out_dir / "nowhere"), "--lake", "x"])
+    assert missing.exit_code != 0 and "no report here" in missing.output
+
+
 def test_no_member_of_either_group_appears_in_the_workflow_state_logs_report_or_outcome_emails(runs):
     result = runs["results"][0]
     members = ds.dataset(runs["lake"] / "members", format="parquet").to_table().to_pylist()
