@@ -16,10 +16,10 @@ from tests.unit.test_athena_engine import CLARITIN, FIXED, FakeS3, athena, engin
 
 TOTAL = {
     "client_id": "C1",
-    "age_band": None,
-    "state": None,
-    "language": None,
-    "channel": None,
+    "age_band": "18-44",
+    "state": "IL",
+    "language": "en",
+    "channel": "mail",
     "members": 12,
     "claims": 30,
     "plan_paid": "1234.50",
@@ -61,10 +61,17 @@ def test_the_brief_is_one_bound_query_unloaded_and_read_back(athena):  # noqa: F
     client.meta.events.register(
         "provide-client-params.athena.StartQueryExecution", lambda params, **kw: seen.update(params)
     )
-    band = TOTAL | {"age_band": "65+", "members": 7}
+    band = TOTAL | {"age_band": "65+", "members": 7, "plan_paid": None, "plan_paid_claims": 0}
     s3 = FakeS3({f"unload/{campaign.campaign_id}/brief-{FIXED.hex}/part-0.gz": gz_lines([TOTAL, band])})
     rows = engine(client, s3).brief_rows(params)
     assert BRIEF_SQL.strip() in seen["QueryString"] and seen["QueryString"].startswith("UNLOAD (")
     figures = figures_by_client(rows)["C1"]
-    assert figures.plan_paid == Decimal("1234.50") and figures.member_paid == Decimal("300")
-    assert figures.quantity is None and figures.age_bands["65+"] == 7 and figures.affected == 12
+    assert figures.plan_paid == Decimal("1234.50") and figures.member_paid == Decimal("600")
+    assert figures.quantity is None and figures.age_bands == {
+        "0-17": 0,
+        "18-44": 12,
+        "45-64": 0,
+        "65+": 7,
+        "unknown": 0,
+    }
+    assert figures.affected == 19 and figures.plan_paid_claims == 30 and figures.states == {"IL": 19}

@@ -51,38 +51,60 @@ def _int(value: object) -> int:
     return 0 if value is None else int(str(value).split(".")[0])
 
 
+SUMMED = (
+    "members",
+    "claims",
+    "plan_paid_claims",
+    "member_paid_claims",
+    "days_supply",
+    "priced_days",
+    "quantity_claims",
+    "supply_on_hand",
+    "days_on_hand",
+    "filled_recently",
+    "eligible",
+    "active",
+)
+AMOUNTS = ("plan_paid", "member_paid", "quantity")
+
+
 def figures_by_client(rows: Iterable[dict]) -> dict[str, ClientFigures]:
-    """One ClientFigures per client from BRIEF_SQL's grouping-set rows (totals: every dimension null)."""
+    """One ClientFigures per client from BRIEF_SQL's rows (one per client and dimension values): every figure is
+    the sum of the client's rows, and each breakdown the sum of its members by that dimension's value."""
     totals: dict[str, dict] = {}
     breakdowns: dict[str, dict[str, dict[str, int]]] = {}
     for row in rows:
         client_id = str(row["client_id"])
+        total = totals.setdefault(
+            client_id, {**dict.fromkeys(SUMMED, 0), **dict.fromkeys(AMOUNTS, Decimal(0))}
+        )
+        for name in SUMMED:
+            total[name] += _int(row[name])
+        for name in AMOUNTS:
+            total[name] += _amount(row[name]) or Decimal(0)
         split = breakdowns.setdefault(client_id, {name: {} for name in DIMENSIONS.values()})
-        dimension = next((d for d in DIMENSIONS if row.get(d) is not None), None)
-        if dimension is None:
-            totals[client_id] = row
-        else:
-            split[DIMENSIONS[dimension]][str(row[dimension])] = _int(row["members"])
+        for dimension, field in DIMENSIONS.items():
+            value = str(row[dimension])
+            split[field][value] = split[field].get(value, 0) + _int(row["members"])
     figures = {}
     for client_id, row in totals.items():
         split = breakdowns[client_id]
-        plan_claims, member_claims = _int(row["plan_paid_claims"]), _int(row["member_paid_claims"])
         figures[client_id] = ClientFigures(
             client_id=client_id,
-            affected=_int(row["members"]),
-            claims=_int(row["claims"]),
-            plan_paid=_amount(row["plan_paid"]) if plan_claims else None,
-            plan_paid_claims=plan_claims,
-            member_paid=_amount(row["member_paid"]) if member_claims else None,
-            member_paid_claims=member_claims,
-            days_supply=_int(row["days_supply"]),
-            priced_days=_int(row["priced_days"]),
-            quantity=_amount(row["quantity"]) if _int(row["quantity_claims"]) else None,
-            supply_on_hand=_int(row["supply_on_hand"]),
-            days_on_hand=_int(row["days_on_hand"]),
-            filled_recently=_int(row["filled_recently"]),
-            eligible=_int(row["eligible"]),
-            active=_int(row["active"]),
+            affected=row["members"],
+            claims=row["claims"],
+            plan_paid=row["plan_paid"] if row["plan_paid_claims"] else None,
+            plan_paid_claims=row["plan_paid_claims"],
+            member_paid=row["member_paid"] if row["member_paid_claims"] else None,
+            member_paid_claims=row["member_paid_claims"],
+            days_supply=row["days_supply"],
+            priced_days=row["priced_days"],
+            quantity=row["quantity"] if row["quantity_claims"] else None,
+            supply_on_hand=row["supply_on_hand"],
+            days_on_hand=row["days_on_hand"],
+            filled_recently=row["filled_recently"],
+            eligible=row["eligible"],
+            active=row["active"],
             age_bands={band: split["age_bands"].get(band, 0) for band in (*AGE_BANDS, UNKNOWN)},
             states=dict(sorted(split["states"].items())),
             languages=dict(sorted(split["languages"].items())),

