@@ -154,3 +154,17 @@ def test_the_approval_api_serves_the_clients_pdf_beside_the_page(api):
     assert headers["content-type"] == "application/pdf" and headers["cache-control"] == "no-store"
     assert base64.b64decode(response["body"]).startswith(b"%PDF")
     assert get(f"/a/{'y' * 43}/brief.pdf")["statusCode"] == 404
+
+
+def test_a_branded_clients_pdf_brief_carries_its_own_plan_name():
+    from dataclasses import replace
+
+    from coach.letters.branding import PBM_BRANDING, save_branding
+
+    world = approvals_with_brief(figures())
+    branded = replace(PBM_BRANDING, plan_name="Prairie Mutual Rx", client_id="C1")
+    save_branding(world.objects, BUCKET, "cmp-1", "C1", branded)
+    links = world.ask(request("client"))
+    text = PdfReader(io.BytesIO(client_brief_pdf(next(iter(links.values())), store=world.store) or b""))
+    first = text.pages[0].extract_text()
+    assert "Prairie Mutual Rx" in first and "Acme Corp" in first  # the plan's name first, the client under it

@@ -53,6 +53,7 @@ from coach.approvals.specimens import approval_carries_over, request_specimens, 
 from coach.brief.projection import Brief
 from coach.brief.service import load_brief
 from coach.brief.views import view
+from coach.letters.branding import load_branding
 from coach.letters.specimen import specimens_json
 from coach.models import DECLINED_ERROR, ApprovalRequest
 from coach.observability import logger
@@ -173,9 +174,14 @@ class PageExtras:
 
     brief: Brief | None = None
     specimens: str = ""  # coach.letters.specimen.specimens_json
+    plan_name: str | None = (
+        None  # the client's own plan name (clients/ branding), printed on the client's brief
+    )
 
     def brief_json(self, audience: str) -> str | None:
-        return None if self.brief is None else json.dumps(view(self.brief, client=audience == "client"))
+        if self.brief is None:
+            return None
+        return json.dumps(view(self.brief, client=audience == "client") | {"plan_name": self.plan_name})
 
 
 def page_extras(
@@ -191,7 +197,12 @@ def page_extras(
         if letters_bucket
         else ""
     )
-    return PageExtras(load_brief(objects, data_bucket, request.client.brief_key), shown)
+    brief = load_brief(objects, data_bucket, request.client.brief_key)
+    branding = (
+        load_branding(objects, data_bucket, request.campaign_id, request.client.client_id) if brief else None
+    )
+    plan_name = branding.plan_name if branding is not None and branding.client_id is not None else None
+    return PageExtras(brief, shown, plan_name)
 
 
 def prepare_group(request: ApprovalRequest, *, store: ApprovalStore) -> None:

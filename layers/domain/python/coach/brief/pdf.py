@@ -43,7 +43,7 @@ def brief_pdf(shown: dict) -> bytes:
     pdf.set_margins(18, 16, 18)
     pdf.add_font("DejaVu", "", str(FONTS_DIR / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONTS_DIR / "DejaVuSans-Bold.ttf"))
-    pdf.set_title(f"Pharmacist's brief for {shown['client_name']}")
+    pdf.set_title(f"Pharmacist's brief for {shown.get('plan_name') or shown['client_name']}")
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
@@ -51,7 +51,10 @@ def brief_pdf(shown: dict) -> bytes:
     pdf.set_font("DejaVu", "B", 9)
     pdf.cell(width, 5, "THE PHARMACIST'S BRIEF", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "B", 16)
-    pdf.multi_cell(width, 8, shown["client_name"], new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 8, shown.get("plan_name") or shown["client_name"], new_x="LMARGIN", new_y="NEXT")
+    if shown.get("plan_name") and shown["plan_name"] != shown["client_name"]:
+        pdf.set_font("DejaVu", "", 10)
+        pdf.multi_cell(width, 5, shown["client_name"], new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(*INK)
     pdf.set_font("DejaVu", "", 11)
     title = f"{shown['drug_name']} {EVENT_TITLES.get(shown['event_type'], shown['event_type'])}"
