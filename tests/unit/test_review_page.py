@@ -268,3 +268,17 @@ def test_the_review_link_context_holds_the_event_and_notes_only():
         context = json.loads(link.context or "{}")
         assert set(context) == {"event", "review"}
         assert context["review"]["missing"] == ["drug.ndcs"]
+
+
+def test_an_answer_after_the_review_closed_changes_nothing_and_is_kept_as_a_late_click():
+    from coach.review.service import close_review_links
+
+    asked = Asked()
+    form = asked.form()  # the page was open when the campaign stopped waiting
+    assert close_review_links("cmp-1", store=asked.store) == 2
+    page = asked.post(form)
+    assert page.status == 410 and "no longer waiting" in page.html
+    assert asked.callbacks.calls == []
+    [record] = asked.store.audit("cmp-1")
+    assert record.action == "late_click" and record.comment == "attempted to confirm after the wait closed"
+    assert asked.store.get_decision("cmp-1#clinical-review#clinical_reviewer") is None

@@ -220,6 +220,8 @@ def decide_review(
         existing = store.get_decision(link.group)
         _refuse_settled(existing, now)
         if existing is None and (dead := _dead(link, now)) is not None:
+            if isinstance(dead, TaskNoLongerWaiting) and _from_page(form, link):
+                _late_click(store, link, form, now=now, source_ip=source_ip, user_agent=user_agent)
             raise dead
         if not _from_page(form, link):
             raise CsrfMismatch()
@@ -261,6 +263,34 @@ def decide_review(
         return review_page_for(problem)
     store.set_link_state(decision.link_hash, decision.decision)
     return review_recorded_page(decision)
+
+
+def _late_click(
+    store: ApprovalStore,
+    link: LinkRecord,
+    form: Mapping[str, str],
+    *,
+    now: float,
+    source_ip: str,
+    user_agent: str,
+) -> None:
+    """An answer from the page after the review's wait closed: kept for the audit, never a decision."""
+    verb = "dismiss" if form.get("decision") == "dismiss" else "confirm"
+    store.append_audit(
+        AuditRecord(
+            campaign_id=link.campaign_id,
+            client_id=link.client_id,
+            at=iso(now),
+            action="late_click",
+            who=link.recipient,
+            role=link.role,
+            attempt=link.attempt,
+            comment=f"attempted to {verb} after the wait closed",
+            source_ip=source_ip[:64],
+            user_agent=user_agent[:512],
+            link_hash=link.link_hash,
+        )
+    )
 
 
 def _audit(
