@@ -60,6 +60,8 @@ SERVICE_TRANSIENT = {
     "AskClient": ("Throttling", "ThrottlingException"),
     "GenerateLetters": ("Throttling", "ThrottlingException"),
     "RecordOutcome": (),
+    "Prescribers": ("TooManyRequestsException",),  # the prescriber query on Athena
+    "GenerateNotices": (),
     "Summary": (),
 }
 TASKS = tuple(SERVICE_TRANSIENT)
@@ -72,7 +74,9 @@ TASK_ORDER = {
     "AskClient": 2,
     "GenerateLetters": 3,
     "RecordOutcome": 4,
-    "Summary": 5,
+    "Prescribers": 5,
+    "GenerateNotices": 6,
+    "Summary": 7,
 }
 # What the operator alert names as the stage when the task fails for good (coach.notices.STAGES): the
 # innermost state of the path the execution failed along, through the failed child executions of the Distributed
@@ -86,6 +90,8 @@ ALERT_STAGE = {
     "AskClient": "client branch: client approval",
     "GenerateLetters": "client branch: letters",
     "RecordOutcome": "client branch: outcome (manifest merge)",
+    "Prescribers": "prescribers: notices planned",
+    "GenerateNotices": "prescriber notices: a batch",
     "Summary": "summary",
 }
 # What the alert says in the local runtime today, where that descent stops at the top level: moto cannot list a map
@@ -101,6 +107,8 @@ ALERT_SAYS_LOCALLY = {
     "AskClient": FOR_EACH_CLIENT,
     "GenerateLetters": FOR_EACH_CLIENT,
     "RecordOutcome": FOR_EACH_CLIENT,
+    "Prescribers": ("prescribers: notices planned", "RuntimeError"),
+    "GenerateNotices": ("prescriber notices", "States.ExceedToleratedFailureThreshold"),
     "Summary": ("summary", "RuntimeError"),
 }
 # A day is 100 s: 41 campaigns share one process on a loaded CI machine, and an approval clicked after the reminder
