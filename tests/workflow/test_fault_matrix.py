@@ -43,7 +43,7 @@ from tests.workflow.test_concurrent_campaigns import (
     market_event,
     run_together,
 )
-from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake
+from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, prescriber, write_lake
 
 pytestmark = pytest.mark.slow
 
@@ -175,6 +175,9 @@ class Matrix:
         return self.together.results[event_id]
 
 
+RUIZ, OKOYE = "1234567893", "1245319599"
+
+
 def write_matrix_lake(root: Path) -> Path:
     c2 = client("C2", "Two")
     c2["client_contact_emails"] = ["benefits@c2.example", "pharmacy@c2.example"]
@@ -189,9 +192,11 @@ def write_matrix_lake(root: Path) -> Path:
             member("M4", "C2", "Katherine", "Johnson", email="kj@mail.example", **emailed),
         ],
         [
-            (m, CLARITIN_NDC, date(2002, month, 1), "paid")
-            for m, month in (("M1", 10), ("M2", 9), ("M3", 8), ("M4", 7))
+            (m, CLARITIN_NDC, date(2002, month, 1), "paid", npi)
+            for m, month, npi in (("M1", 10, RUIZ), ("M2", 9, RUIZ), ("M3", 8, OKOYE), ("M4", 7, OKOYE))
         ],
+        # every clean run tells both prescribers (C1's standing election, C2's approval, the class I recall)
+        prescribers=[prescriber(RUIZ, "Dr. Ana Ruiz"), prescriber(OKOYE, "Dr. Ben Okoye")],
     )
 
 
@@ -441,7 +446,8 @@ def test_a_permanent_fault_fails_the_campaign_alerts_once_and_sends_nothing_furt
     if scenario.task == "FindAudience":
         assert (sent, result.letters) == (Counter(), []), "sent before the audience was found"
         return
-    if scenario.task == "Summary":  # every client finished: all was sent, only the report is missing
+    # campaign-level steps after every client finished: all was sent, only what follows is missing
+    if scenario.task in ("Prescribers", "GenerateNotices", "Summary"):
         assert (sent, letter_files(result)) == (emails(clean), letter_files(clean))
         return
     hit = matrix.injector.raised_for[key]
