@@ -43,7 +43,7 @@ from tests.workflow.test_concurrent_campaigns import (
     market_event,
     run_together,
 )
-from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake
+from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, prescriber, write_lake
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +60,8 @@ SERVICE_TRANSIENT = {
     "AskClient": ("Throttling", "ThrottlingException"),
     "GenerateLetters": ("Throttling", "ThrottlingException"),
     "RecordOutcome": (),
+    "Prescribers": ("TooManyRequestsException",),  # the prescriber query on Athena
+    "GenerateNotices": (),
     "MeasureOutcomes": ("Throttling", "ThrottlingException", "TooManyRequestsException"),  # SES and Athena
     "Summary": (),
 }
@@ -73,8 +75,10 @@ TASK_ORDER = {
     "AskClient": 2,
     "GenerateLetters": 3,
     "RecordOutcome": 4,
-    "MeasureOutcomes": 5,  # after every client's branch, once the follow-up has passed (docs/outcomes.md)
-    "Summary": 6,
+    "Prescribers": 5,
+    "GenerateNotices": 6,
+    "MeasureOutcomes": 7,  # after every client's branch, once the follow-up has passed (docs/outcomes.md)
+    "Summary": 8,
 }
 # What the operator alert names as the stage when the task fails for good (coach.notices.STAGES): the
 # innermost state of the path the execution failed along, through the failed child executions of the Distributed
@@ -88,6 +92,8 @@ ALERT_STAGE = {
     "AskClient": "client branch: client approval",
     "GenerateLetters": "client branch: letters",
     "RecordOutcome": "client branch: outcome (manifest merge)",
+    "Prescribers": "prescribers: notices planned",
+    "GenerateNotices": "prescriber notices: a batch",
     "MeasureOutcomes": "outcomes (lettered against held out)",
     "Summary": "summary",
 }
@@ -104,6 +110,8 @@ ALERT_SAYS_LOCALLY = {
     "AskClient": FOR_EACH_CLIENT,
     "GenerateLetters": FOR_EACH_CLIENT,
     "RecordOutcome": FOR_EACH_CLIENT,
+    "Prescribers": ("prescribers: notices planned", "RuntimeError"),
+    "GenerateNotices": ("prescriber notices", "States.ExceedToleratedFailureThreshold"),
     "MeasureOutcomes": ("outcomes (lettered against held out)", "RuntimeError"),
     "Summary": ("summary", "RuntimeError"),
 }
@@ -174,6 +182,9 @@ class Matrix:
         return self.together.results[event_id]
 
 
+RUIZ, OKOYE = "1234567893", "1245319599"
+
+
 def write_matrix_lake(root: Path) -> Path:
     c2 = client("C2", "Two")
     c2["client_contact_emails"] = ["benefits@c2.example", "pharmacy@c2.example"]
@@ -188,9 +199,11 @@ def write_matrix_lake(root: Path) -> Path:
             member("M4", "C2", "Katherine", "Johnson", email="kj@mail.example", **emailed),
         ],
         [
-            (m, CLARITIN_NDC, date(2002, month, 1), "paid")
-            for m, month in (("M1", 10), ("M2", 9), ("M3", 8), ("M4", 7))
+            (m, CLARITIN_NDC, date(2002, month, 1), "paid", npi)
+            for m, month, npi in (("M1", 10, RUIZ), ("M2", 9, RUIZ), ("M3", 8, OKOYE), ("M4", 7, OKOYE))
         ],
+        # every clean run tells both prescribers (C1's standing election, C2's approval, the class I recall)
+        prescribers=[prescriber(RUIZ, "Dr. Ana Ruiz"), prescriber(OKOYE, "Dr. Ben Okoye")],
     )
 
 
@@ -445,7 +458,8 @@ def test_a_permanent_fault_fails_the_campaign_alerts_once_and_sends_nothing_furt
     if scenario.task == "FindAudience":
         assert (sent, result.letters) == (Counter(), []), "sent before the audience was found"
         return
-    if scenario.task == "Summary":  # every client finished: all was sent, only the report is missing
+    # campaign-level steps after every client finished: all was sent, only what follows is missing
+    if scenario.task in ("Prescribers", "GenerateNotices", "Summary"):
         assert (sent, letter_files(result)) == (emails(clean), letter_files(clean))
         return
     if scenario.task == "MeasureOutcomes":  # every client finished; no outcome went out

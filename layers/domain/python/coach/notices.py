@@ -90,6 +90,10 @@ STAGES = {
     "Letters": "client branch: letters",
     "GenerateLetters": "client branch: letters",
     "RecordOutcome": "client branch: outcome (manifest merge)",
+    "Prescribers": "prescribers: notices planned",  # issue 17: after every client decided
+    "HasPrescriberNotices": "prescribers: notices planned",
+    "PrescriberNotices": "prescriber notices",
+    "GenerateNotices": "prescriber notices: a batch",
     "FollowUp": "follow-up (waiting to measure outcomes)",
     "MeasureOutcomes": "outcomes (lettered against held out)",
 }
