@@ -64,7 +64,7 @@ class World:
 
     def wake(self, recipient: str, now: float):
         return send_due(
-            person_key(recipient),
+            person_key(recipient, "cmp-1"),
             store=self.store,
             digests=self.digests,
             mailer=self.mailer,

@@ -22,6 +22,7 @@ import pytest
 from coach_local.approver import CSRF, answer, read_approval_email
 from coach_local.inputs import load_event
 from coach_local.runner import run_campaign
+from coach_local.runtime import digests
 from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake
 
 pytestmark = pytest.mark.slow
@@ -102,6 +103,9 @@ def campaign(tmp_path_factory):
         return fail(self, task_token, error, cause)
 
     patch = pytest.MonkeyPatch()
+    # each ask emailed inside its own task (request_approval, hooked above): the race this test stages needs the
+    # email and the wait to start together; digests (asks collected per person) have tests/workflow/test_digests.py
+    patch.setattr(digests, "DEFAULT_QUIET_SECONDS", 0.0)
     patch.setattr(approvals, "request_approval", asking)
     patch.setattr(approvals, "close_waits", closing)
     patch.setattr(sfn_adapter.StepFunctionsCallbacks, "succeed", recording_succeed)

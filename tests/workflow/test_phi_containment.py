@@ -275,7 +275,8 @@ def test_every_handler_logged_into_the_scanned_log(runs):
     assert {
         "intake",
         "audience",
-        "approval requested",
+        "approval queued for digests",  # approval_request (asks go out as digests, docs/architecture.md)
+        "digests",  # approval_digest, which emails them
         "letters batch",
         "client outcome",
         "campaign summary",

@@ -1,7 +1,7 @@
 """Digests and delegates in the approvals table (APPROVALS_TABLE: `pk`, `sk`), beside the links they lead to.
 
 Items:
-- `asks#<hash of the person's address>` / `ask#<campaign>#<client>#<role>`: an ask waiting for the person's next
+- `asks#<hash of the person's address and the campaign>` / `ask#<campaign>#<client>#<role>`: an ask waiting for the person's next
   digest (one per question: a newer attempt replaces an older one, conditionally); deleted once sent
 - `digest#<sha256 of digest id>` / `digest`: a digest sent (the links it stands for, its CSRF token, its expiry)
 - `delegation#<approver address>` / `<start>#<delegate address>`: a delegation (docs/architecture.md, "Delegates")

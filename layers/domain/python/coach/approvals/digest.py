@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from coach.approvals.delegation import Asked, delegated
 from coach.approvals.digest_pages import digest_email
-from coach.approvals.digest_records import MAX_DIGEST_ROWS, DigestRecord, QueuedAsk, person_key
+from coach.approvals.digest_records import MAX_DIGEST_ROWS, DigestRecord, QueuedAsk
 from coach.approvals.records import LinkRecord, link_hash, new_csrf_token, new_link_id
 from coach.approvals.service import ask_email, new_link, page_extras, prepare_group, recipients
 from coach.models import ApprovalRequest
@@ -178,7 +178,7 @@ def _send(
             [a.request for a in asks],
             url=f"{base_url.rstrip('/')}/d/{digest_id}",
             sender=sender,
-            idempotency_key=f"digest/{person_key(asks[0].recipient)}/{key}",
+            idempotency_key=f"digest/{asks[0].person}/{key}",
         )
     )
 

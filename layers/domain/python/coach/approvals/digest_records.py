@@ -12,9 +12,10 @@ from coach.models import ApprovalRequest
 MAX_DIGEST_ROWS = 40  # one page and one POST stay small; a person asked more often gets several digests
 
 
-def person_key(recipient: str) -> str:
-    """The queue a person's asks wait in: a hash, so no address appears in a key."""
-    return hashlib.sha256(recipient.strip().lower().encode()).hexdigest()[:32]
+def person_key(recipient: str, campaign_id: str) -> str:
+    """The queue a person's asks of one campaign wait in (one digest per person and campaign): a hash, so no
+    address appears in a key."""
+    return hashlib.sha256(f"{recipient.strip().lower()}\n{campaign_id}".encode()).hexdigest()[:32]
 
 
 class QueuedAsk(BaseModel):
@@ -33,7 +34,7 @@ class QueuedAsk(BaseModel):
 
     @property
     def person(self) -> str:
-        return person_key(self.recipient)
+        return person_key(self.recipient, self.request.campaign_id)
 
     @property
     def group(self) -> str:
