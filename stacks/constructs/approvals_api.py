@@ -98,6 +98,22 @@ class ApprovalsApi(Construct):
             request_validator=validator,
             request_parameters={"method.request.path.link_id": True},
         )
+        # /d/{digest_id}: one person's digest page; /d/{digest_id}/{index}: one of its clients (docs/architecture.md)
+        digest = self.api.root.add_resource("d").add_resource("{digest_id}")
+        row = digest.add_resource("{index}")
+        for method in ("GET", "HEAD", "POST"):
+            digest.add_method(
+                method,
+                integration,
+                request_validator=validator,
+                request_parameters={"method.request.path.digest_id": True},
+            )
+            row.add_method(
+                method,
+                integration,
+                request_validator=validator,
+                request_parameters={"method.request.path.digest_id": True, "method.request.path.index": True},
+            )
         # the specimen letters (coach.letters.specimen) the confirmation page links to: GET only
         links["a"].add_resource("specimen").add_resource("{file}").add_method(
             "GET",

@@ -45,8 +45,30 @@ def test_the_review_function_knows_the_pharmacists_and_the_workflow_can_call_it(
     assert "Functionsclinicalreview" in substitution
 
 
-def test_the_review_pages_have_their_own_route_on_the_approval_api(synth):
-    paths = {r["Properties"]["PathPart"] for r in synth.of_type("AWS::ApiGateway::Resource").values()}
-    assert {"a", "r", "{link_id}"} <= paths
-    methods = [m["Properties"]["HttpMethod"] for m in synth.of_type("AWS::ApiGateway::Method").values()]
-    assert sorted(methods) == sorted(["GET", "HEAD", "POST"] * 2)  # the same three on /a and /r, nothing else
+def api_routes(synth) -> dict[str, list[str]]:
+    """Each path of the approval API (from its resources' parents) → its methods, sorted."""
+    resources = synth.of_type("AWS::ApiGateway::Resource")
+
+    def path(logical_id: str) -> str:
+        props = resources[logical_id]["Properties"]
+        parent = props["ParentId"]
+        above = path(parent["Ref"]) if isinstance(parent, dict) and "Ref" in parent else ""
+        return f"{above}/{props['PathPart']}"
+
+    routes: dict[str, list[str]] = {}
+    for method in synth.of_type("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        routes.setdefault(path(props["ResourceId"]["Ref"]), []).append(props["HttpMethod"])
+    return {route: sorted(methods) for route, methods in routes.items()}
+
+
+def test_every_page_the_emails_link_to_has_its_route_on_the_approval_api_and_nothing_else(synth):
+    pages = ["GET", "HEAD", "POST"]
+    assert api_routes(synth) == {
+        "/a/{link_id}": pages,  # an approval
+        "/a/{link_id}/brief.pdf": ["GET"],  # the client's one-page brief
+        "/a/{link_id}/specimen/{file}": ["GET"],  # the specimen letter
+        "/r/{link_id}": pages,  # a clinical review
+        "/d/{digest_id}": pages,  # a digest
+        "/d/{digest_id}/{index}": pages,  # one client of a digest
+    }
