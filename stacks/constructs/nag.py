@@ -34,7 +34,8 @@ ALLOWED_WILDCARDS: list[tuple[str, str]] = [
         r"^Resource::<Storage(Data|Letters|AthenaResults|Audit)[A-F0-9]{8}\.Arn>/"
         r"(campaigns|quarantine|map-results|athena|audit|specimens|prescriber-notices)/\*$",
         "Object keys under one prefix of this stack's own bucket (campaign data is keyed by campaign id; "
-        "the audit trail under `audit/`, put only; the approval pages' specimen letters under `specimens/`).",
+        "the audit trail under `audit/`, put only; the approval pages' specimen letters under `specimens/`; "
+        "prescriber notices under `prescriber-notices/`).",
     ),
     (
         r"^Resource::(<StorageLake[A-F0-9]{8}\.Arn>|arn:<AWS::Partition>:s3:::[a-z0-9.-]+)/([^*]+/)?\*$",

@@ -43,6 +43,11 @@ def as_csv(lake: Path, out: Path) -> Path:
             writer.writeheader()
             for row in rows:
                 writer.writerow({k: _cell(dict(v) if k == "elections" else v) for k, v in row.items()})
+    for other in lake.rglob("*"):  # what is not a table file (the clients' logos) is copied as it is
+        target = out / other.relative_to(lake)
+        if other.is_file() and other.suffix != ".parquet" and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(other.read_bytes())
     return out
 
 
