@@ -19,13 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def approval_links(outbox: Path, role: str) -> list[str]:
-    import re
+    """The links of the emails asking `role` about C1, read from the decoded message (its body may be encoded)."""
+    from coach_local.approver import read_approval_email
 
     links = []
     for path in sorted(outbox.glob(f"approval_*C1_{role}_0_*.eml")):
-        link = re.search(r"http://127\.0\.0\.1:\d+/a/[A-Za-z0-9_-]+", path.read_text())
-        assert link is not None, path.name
-        links.append(link.group(0))
+        asked = read_approval_email(path.read_bytes())
+        assert asked is not None, path.name
+        links.append(asked.link)
     return links
 
 
