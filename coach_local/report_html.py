@@ -259,8 +259,9 @@ the hours above are the playbook's.</p>{% endif %}
 <td class="n">{{ "{:,}".format(b.claims) }}</td><td class="n">{{ usd(b.plan_paid) }}</td><td class="n">{{ usd(b.member_paid) }}</td>
 {% for band in ("0-17", "18-44", "45-64", "65+") %}<td class="n">{{ "{:,}".format(b.age_bands[band]) }}</td>{% endfor %}
 <td class="n">{{ usd(b.projected_annual_plan_impact) }}</td>
-<td><b>{{ b.recommendation.title }}</b><br><span class="note">{{ b.recommendation.reason }}</span>
-{% if b.unavailable %}<br><span class="note">About the figures: {{ b.unavailable | join("; ") }}.</span>{% endif %}</td></tr>{% endfor %}
+<td><b>{{ b.recommendation.title }}</b></td></tr>
+<tr class="why"><td></td><td colspan="9" class="note">{{ b.recommendation.reason }}
+{% if b.unavailable %} About the figures: {{ b.unavailable | join("; ") }}.{% endif %}</td></tr>{% endfor %}
 </tbody></table>
 <p class="note">Exact figures (inside the PBM). A negative change is a saving for the plan. Clients see counts of 1 to
 10 as "fewer than 11" (docs/brief.md).</p></section>{% endif %}

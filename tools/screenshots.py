@@ -57,11 +57,12 @@ def main() -> None:
                 page.screenshot(path=str(OUT / f"approval-{name}.png"), full_page=True)
                 page.close()
         thread.join(timeout=180)
-        # the report of a whole demo-sized campaign, answered by the demo's auto-approver
+        # the report of a campaign like the demo's, answered by the demo's auto-approver (a dozen clients keep the
+        # per-client tables of the picture readable)
         report_lake = Path(tmp) / "report-lake"
         demo_event = load_event(ROOT / "coach_local/events/claritin_otc.json")
         # as `coach demo`: members act after the event, and the OTC switch holds a fifth out (the outcome section)
-        generate_lake(report_lake, members=20_000, clients=40, seed=7, behaviour=demo_behaviour(demo_event))
+        generate_lake(report_lake, members=6_000, clients=12, seed=7, behaviour=demo_behaviour(demo_event))
         result = run_campaign(
             demo_event,
             report_lake,
