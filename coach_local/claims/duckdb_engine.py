@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -19,12 +20,36 @@ from coach_local.claims.lake import check_claims_partitions, open_lake, read_cli
 FETCH_ROWS = 10_000
 
 
+def _files_signature(lake: Path) -> tuple:
+    """What changes when a lake's table files do (added, removed, rewritten)."""
+    return tuple(
+        (str(path), stat.st_mtime_ns, stat.st_size)
+        for table in ("claims", "members", "drugs")
+        for path in sorted((lake / table).rglob("*"))
+        if path.is_file() and (stat := path.stat())
+    )
+
+
 class DuckDbClaimsEngine:
     def __init__(self, lake_dir: str | Path) -> None:
         self.lake_dir = Path(lake_dir)
+        self._lock = threading.Lock()
+        self._opened: tuple[tuple, duckdb.DuckDBPyConnection] | None = None
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on the lake's validated views. The lake is opened (every file described, every value rule run)
+        once for as long as its files stay the same: the audience and the brief of one campaign share that work."""
+        signature = _files_signature(self.lake_dir)
+        with self._lock:
+            if self._opened is None or self._opened[0] != signature:
+                if self._opened is not None:
+                    self._opened[1].close()
+                self._opened = None
+                self._opened = (signature, open_lake(self.lake_dir))
+            return self._opened[1].cursor()
 
     def audience_rows(self, params: AudienceParams) -> Iterator[dict]:
-        con = open_lake(self.lake_dir)
+        con = self._connect()
         try:
             check_claims_partitions(con, self.lake_dir, *params.bindings()[4:6])
             try:
@@ -39,7 +64,7 @@ class DuckDbClaimsEngine:
             con.close()
 
     def brief_rows(self, params: BriefParams) -> list[dict]:
-        con = open_lake(self.lake_dir)
+        con = self._connect()
         try:
             cursor = con.execute(BRIEF_SQL, params.bindings())
             names = [d[0] for d in cursor.description]

@@ -173,3 +173,42 @@ def test_client_facing_counts_suppress_small_cells():
         "11",
         "12,345",
     ]
+
+
+def test_the_lake_is_opened_once_for_a_campaigns_audience_and_brief_and_again_once_a_file_changes(
+    tmp_path, monkeypatch
+):
+    """Opening a lake checks every file and every value rule: the audience and the brief share it, and a lake
+    refreshed in between (a file rewritten) is checked again before it is read."""
+    import os
+    from pathlib import Path
+
+    from coach.brief.policy import BriefPolicy
+    from coach.brief.service import brief_params, policy_of
+
+    import coach_local.claims.duckdb_engine as engine_module
+
+    lake = write_lake(
+        tmp_path / "lake",
+        [client("C1", "One")],
+        [member("M1", "C1", "Ada", "Lovelace")],
+        [("M1", CLARITIN_NDC, ANNOUNCED - timedelta(days=30), "paid")],
+    )
+    opened: list[Path] = []
+    real_open = engine_module.open_lake
+
+    def counting_open(lake_dir: str | Path):
+        opened.append(Path(lake_dir))
+        return real_open(lake_dir)
+
+    monkeypatch.setattr(engine_module, "open_lake", counting_open)
+    engine, campaign = DuckDbClaimsEngine(lake), plan_campaign(CLARITIN).campaign
+    policy = policy_of(campaign)
+    assert isinstance(policy, BriefPolicy)
+    build_audience(campaign, engine=engine, store=MemoryObjectStore(), data_bucket="d", batch_size=10)
+    assert engine.brief_rows(brief_params(campaign, policy))  # the same lake: not opened again
+    assert len(opened) == 1
+    members = lake / "members" / "members.parquet"
+    os.utime(members, ns=(members.stat().st_atime_ns, members.stat().st_mtime_ns + 1_000_000_000))
+    assert engine.brief_rows(brief_params(campaign, policy))
+    assert len(opened) == 2
