@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -77,6 +78,9 @@ def ensure_csv_copy(lake: Path) -> Path:
             target = copy / table / part.name
             if not target.exists():
                 target.symlink_to(part)
+    for extra in ("logos", "prescribers"):  # the clients' logos (inside the lake: copied), the optional table
+        if (lake / extra).is_dir() and not (copy / extra).exists():
+            shutil.copytree(lake / extra, copy / extra)
     folder = copy / "claims"
     folder.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
@@ -112,7 +116,7 @@ def measure(lake: Path, runs: int) -> dict:
             check=True,
             cwd=ROOT,
         )
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        results.append(json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1]))
     return {
         "median_s": statistics.median(r["seconds"] for r in results),
         "brief_s": statistics.median(r["brief_seconds"] for r in results),

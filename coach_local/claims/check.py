@@ -20,6 +20,7 @@ from coach.lake_schema import BOOL, DATE, DECIMAL, INT, TABLES
 
 from coach_local.claims.lake import (
     FALSE_FORMS,
+    QUIET,
     TRUE_FORMS,
     check_types,
     describe_source,
@@ -85,7 +86,7 @@ def _text_condition(name: str, family: str) -> str:
 class _Checker:
     def __init__(self, lake: Path, announced_on: date | None) -> None:
         self.lake, self.announced_on = lake, announced_on
-        self.con = duckdb.connect()
+        self.con = duckdb.connect(config=QUIET)
         self.tables: dict[str, tuple[list[Path], str]] = {}
         self.present: dict[str, set[str]] = {}  # the columns the files of a table hold
         self.report = LakeReport()

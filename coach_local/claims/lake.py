@@ -57,6 +57,10 @@ _ACCEPTS = {
 }
 
 
+# no progress bar: DuckDB draws one on stdout for a long query, which is the CLI's (and --json's) output
+QUIET = {"enable_progress_bar": False}
+
+
 def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -169,7 +173,7 @@ DUCK_TYPES = {STRING: "VARCHAR", DATE: "DATE", INT: "INTEGER", BOOL: "BOOLEAN", 
 
 def present_columns(source: str) -> set[str]:
     """The columns a reader over some files yields (the union of the files' columns)."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=QUIET)
     try:
         return {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     finally:
@@ -220,7 +224,7 @@ def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
     lake = Path(lake_dir)
     if not lake.is_dir():
         raise LakeError(f"{lake}: no such lake folder")
-    con = duckdb.connect()
+    con = duckdb.connect(config=QUIET)
     where = lake
     try:
         for table in ("claims", "members", "drugs"):
@@ -315,7 +319,7 @@ def load_clients(lake_dir: str | Path) -> tuple[list[dict], list[Problem]]:
     may be JSON text or ';'-separated lists in a CSV. A cell that cannot be read at all raises LakeError."""
     lake = Path(lake_dir)
     files, kind = table_files(lake, "clients")
-    con = duckdb.connect()
+    con = duckdb.connect(config=QUIET)
     try:
         rows: list[dict] = []
         for path in files:
