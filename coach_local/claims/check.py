@@ -20,13 +20,13 @@ from coach.lake_schema import BOOL, DATE, DECIMAL, INT, TABLES
 
 from coach_local.claims.lake import (
     FALSE_FORMS,
-    QUIET,
     TRUE_FORMS,
     check_types,
     describe_source,
     is_hive,
     load_clients,
     partition_errors,
+    quiet_connect,
     quoted_list,
     reader,
     table_files,
@@ -86,7 +86,7 @@ def _text_condition(name: str, family: str) -> str:
 class _Checker:
     def __init__(self, lake: Path, announced_on: date | None) -> None:
         self.lake, self.announced_on = lake, announced_on
-        self.con = duckdb.connect(config=QUIET)
+        self.con = quiet_connect()
         self.tables: dict[str, tuple[list[Path], str]] = {}
         self.present: dict[str, set[str]] = {}  # the columns the files of a table hold
         self.report = LakeReport()

@@ -15,7 +15,7 @@ from coach.lake_rules import Problem
 from coach.outcomes.sql import OUTCOME_SQL, CohortMember, OutcomeParams
 
 from coach_local.claims.branding import client_branding
-from coach_local.claims.lake import check_claims_partitions, open_lake, read_clients
+from coach_local.claims.lake import check_claims_partitions, open_lake, quiet_connect, read_clients
 
 FETCH_ROWS = 10_000
 
@@ -46,7 +46,7 @@ class DuckDbClaimsEngine:
                     self._opened[1].close()
                 self._opened = None
                 self._opened = (signature, open_lake(self.lake_dir))
-            return self._opened[1].cursor()
+            return quiet_connect(self._opened[1].cursor())
 
     def audience_rows(self, params: AudienceParams) -> Iterator[dict]:
         con = self._connect()

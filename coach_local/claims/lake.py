@@ -57,8 +57,11 @@ _ACCEPTS = {
 }
 
 
-# no progress bar: DuckDB draws one on stdout for a long query, which is the CLI's (and --json's) output
-QUIET = {"enable_progress_bar": False}
+def quiet_connect(con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection (or `con`, a cursor) without DuckDB's progress bar: it draws on stdout, the CLI's output."""
+    con = con or duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _quote(path: Path) -> str:
@@ -173,7 +176,7 @@ DUCK_TYPES = {STRING: "VARCHAR", DATE: "DATE", INT: "INTEGER", BOOL: "BOOLEAN", 
 
 def present_columns(source: str) -> set[str]:
     """The columns a reader over some files yields (the union of the files' columns)."""
-    con = duckdb.connect(config=QUIET)
+    con = quiet_connect()
     try:
         return {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     finally:
@@ -224,7 +227,7 @@ def open_lake(lake_dir: str | Path) -> duckdb.DuckDBPyConnection:
     lake = Path(lake_dir)
     if not lake.is_dir():
         raise LakeError(f"{lake}: no such lake folder")
-    con = duckdb.connect(config=QUIET)
+    con = quiet_connect()
     where = lake
     try:
         for table in ("claims", "members", "drugs"):
@@ -319,7 +322,7 @@ def load_clients(lake_dir: str | Path) -> tuple[list[dict], list[Problem]]:
     may be JSON text or ';'-separated lists in a CSV. A cell that cannot be read at all raises LakeError."""
     lake = Path(lake_dir)
     files, kind = table_files(lake, "clients")
-    con = duckdb.connect(config=QUIET)
+    con = quiet_connect()
     try:
         rows: list[dict] = []
         for path in files:
