@@ -60,7 +60,8 @@ _ACCEPTS = {
 def quiet_connect(con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
     """A connection (or `con`, a cursor) without DuckDB's progress bar: it draws on stdout, the CLI's output."""
     con = con or duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    # a statement like every other the engine sends: with its bindings (none)
+    con.execute("SET enable_progress_bar = false", [])
     return con
 
 

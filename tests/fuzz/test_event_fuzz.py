@@ -98,6 +98,9 @@ class RecordingConnection:
     def close(self) -> None:  # the engine closes what open_lake gave it; the real connection is kept
         return None
 
+    def cursor(self) -> RecordingConnection:  # the engine queries through a cursor of the opened lake
+        return self
+
 
 class FakeAthena:
     def __init__(self) -> None:
