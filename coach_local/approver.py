@@ -50,11 +50,11 @@ def read_approval_email(raw: bytes) -> ApprovalEmail | None:
     if not match:
         return None
     return ApprovalEmail(
-        str(message.get("X-Coach-Campaign", "")),
-        str(message.get("X-Coach-Client", "")),
-        str(message.get("X-Coach-Role", "")),
-        str(message.get("X-Coach-Attempt", "0")),
-        str(message.get("X-Coach-Request", "ask")),
+        str(message.get("X-Coach-Campaign", "")).strip(),
+        str(message.get("X-Coach-Client", "")).strip(),
+        str(message.get("X-Coach-Role", "")).strip(),
+        str(message.get("X-Coach-Attempt", "0")).strip(),
+        str(message.get("X-Coach-Request", "ask")).strip(),
         match.group(0),
     )
 

@@ -40,11 +40,11 @@ def read_review_email(raw: bytes) -> ApprovalEmail | None:
     if not match:
         return None
     return ApprovalEmail(
-        str(message.get("X-Coach-Campaign", "")),
-        str(message.get("X-Coach-Client", "")),
-        str(message.get("X-Coach-Role", "")),
-        str(message.get("X-Coach-Attempt", "0")),
-        str(message.get("X-Coach-Request", "ask")),
+        str(message.get("X-Coach-Campaign", "")).strip(),
+        str(message.get("X-Coach-Client", "")).strip(),
+        str(message.get("X-Coach-Role", "")).strip(),
+        str(message.get("X-Coach-Attempt", "0")).strip(),
+        str(message.get("X-Coach-Request", "ask")).strip(),
         match.group(0),
     )
 
@@ -96,12 +96,13 @@ def review(link: str, choice: ReviewChoice) -> tuple[int, str]:
 class ClinicalReviewer:
     """Reads every review email as it is sent and answers it once per (campaign, attempt) in a thread of its own;
     with an answer clock, the review's wait stands still while the answer is on its way. `on_link` instead (a person
-    clicks): the link is handed over and nobody answers."""
+    clicks): the link is handed over and nobody answers. `choice` is one answer for every campaign, or a function of
+    the campaign id (campaigns run side by side answered differently)."""
 
     def __init__(
         self,
         mailboxes: Mailboxes,
-        choice: ReviewChoice,
+        choice: ReviewChoice | Callable[[str], ReviewChoice],
         errors: list[str],
         answers: AnswerClock | None = None,
         on_link: Callable[[ApprovalEmail], None] | None = None,
@@ -118,6 +119,9 @@ class ClinicalReviewer:
         self._threads: list[threading.Thread] = []
         self._unsubscribe: Callable[[], None] | None = None
         self.answered: list[tuple[str, int]] = []  # (campaign, the POST's status)
+
+    def choice_for(self, campaign_id: str) -> ReviewChoice:
+        return self.choice(campaign_id) if callable(self.choice) else self.choice
 
     def start(self) -> None:
         self._unsubscribe = self.mailboxes.subscribe(self._read)
@@ -141,7 +145,7 @@ class ClinicalReviewer:
             if self.on_link is not None:
                 self.on_link(found)
                 return
-            if self.choice.get("decision") == "none":
+            if self.choice_for(found.campaign_id).get("decision") == "none":
                 return
             if self.answers is not None:
                 self.answers.hold(found.question)  # before this send returns, so before the wait begins
@@ -153,7 +157,7 @@ class ClinicalReviewer:
 
     def _answer(self, found: ApprovalEmail) -> None:
         try:
-            status, refusal = review(found.link, self.choice)
+            status, refusal = review(found.link, self.choice_for(found.campaign_id))
             self.answered.append((found.campaign_id, status))
             if status != 200:
                 self.errors.append(

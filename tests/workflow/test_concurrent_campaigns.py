@@ -25,6 +25,8 @@ from moto.dynamodb.models.table import Table
 
 from coach_local import moto_fixes
 from coach_local.approver import Decisions, Inbox, auto_approver
+from coach_local.inputs import ReviewChoice
+from coach_local.reviewer import ClinicalReviewer
 from coach_local.runner import check_lake, prepare_out
 from coach_local.runtime import ACCOUNT, DATA_BUCKET, LETTERS_BUCKET, REGION, LocalRuntime
 from tests.workflow.tiny_lake import CLARITIN_NDC, OTHER_NDC, client, member, write_lake
@@ -116,10 +118,12 @@ def run_together(
     batch_size: int = 500,
     fix_then_redrive: Callable[[], None] | None = None,
     measurement_overrides: dict | None = None,
+    review: Callable[[str], ReviewChoice] | None = None,
 ) -> Together:
     """Start every event at once in one LocalRuntime (auto-approver as in coach_local/runner.py) and wait for all.
     With `fix_then_redrive`: once all have stopped, call it (it removes the faults), redrive every campaign that did
-    not succeed, all at once, and wait for those too."""
+    not succeed, all at once, and wait for those too. With `review`: a clinical pharmacist answers each feed
+    candidate's review email with review(campaign_id), as coach_local/runner.py's does with the decisions file's."""
     check_lake(lake_dir)
     prepare_out(out_dir)
     from moto.ses.models import ses_backends
@@ -137,6 +141,9 @@ def run_together(
         watcher = Inbox(runtime.mailboxes, auto_approver(decisions or {}, errors, runtime.answers))
         watcher.errors = errors
         watcher.start()
+        pharmacist = ClinicalReviewer(runtime.mailboxes, review, errors, runtime.answers) if review else None
+        if pharmacist is not None:
+            pharmacist.start()
         ids = {}
         try:
             for event in events:
@@ -163,6 +170,8 @@ def run_together(
                 _all_stopped(runtime, ids, runs, errors, timeout)
         finally:
             watcher.stop()
+            if pharmacist is not None:
+                pharmacist.stop()
         seconds = time.perf_counter() - started
         results: dict[str, CampaignResult] = {}
         s3 = runtime.client("s3")

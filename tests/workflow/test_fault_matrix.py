@@ -16,6 +16,10 @@ exactly one operator alert names the stage (and no member), and for the clients 
 or a later one went out (what came before it did). After the fault is fixed, a redrive finishes the campaign with
 the clean run's report, emails and letters, each once.
 
+A feed's candidate waits for a clinical pharmacist first (AskClinicalReviewer); a dismissed one ends at CloseReview.
+Their faults run on two more clean baselines, a candidate confirmed (the whole OTC campaign follows) and one
+dismissed, answered by the local pharmacist (coach_local/reviewer.py), each campaign as its baseline says.
+
 Every scenario is its own campaign (its own event_id); all of them run at once in ONE local runtime, and each fault
 only fires for the campaign it was planned for. That keeps the whole matrix to one runtime start (the runtime costs
 more to start than a tiny campaign costs to run) and, on the way, shows faults in one campaign leave the others
@@ -35,6 +39,7 @@ import pytest
 from coach.catalog import FUNCTION_NAMES
 from coach.notices import stage_of
 
+from coach_local.inputs import ReviewChoice
 from coach_local.runtime import digests
 from tests.workflow.fault_injection import Fault, Injector, lambda_tasks, task_states
 from tests.workflow.test_concurrent_campaigns import (
@@ -54,6 +59,8 @@ LAMBDA_TRANSIENT = ("Lambda.ServiceException", "Lambda.TooManyRequestsException"
 # models no throttling error: Throttling / ThrottlingException are the names the ASL retries for the tasks that send
 # email, which the SES adapter raises for SES's throttling codes (coach.adapters.mail.as_raised; see MID_SEND).
 SERVICE_TRANSIENT = {
+    "AskClinicalReviewer": ("Throttling", "ThrottlingException"),  # the review email (SES)
+    "CloseReview": (),
     "FindAudience": ("TooManyRequestsException",),
     "InformAccountTeam": ("Throttling", "ThrottlingException"),
     "InformClient": ("Throttling", "ThrottlingException"),
@@ -67,25 +74,38 @@ SERVICE_TRANSIENT = {
     "Summary": (),
 }
 TASKS = tuple(SERVICE_TRANSIENT)
-# The order tasks run in on one client's path (mandatory notices and approvals are alternatives).
+CLIENT_BRANCH = (
+    "InformAccountTeam",
+    "AskAccountTeam",
+    "InformClient",
+    "AskClient",
+    "GenerateLetters",
+    "RecordOutcome",
+)
+# The order tasks run in on one client's path (mandatory notices and approvals are alternatives, and so are the
+# audience and the close of a review that stopped the campaign).
 TASK_ORDER = {
-    "FindAudience": 0,
-    "InformAccountTeam": 1,
-    "AskAccountTeam": 1,
-    "InformClient": 2,
-    "AskClient": 2,
-    "GenerateLetters": 3,
-    "RecordOutcome": 4,
-    "Prescribers": 5,
-    "GenerateNotices": 6,
-    "MeasureOutcomes": 7,  # after every client's branch, once the follow-up has passed (docs/outcomes.md)
-    "Summary": 8,
+    "AskClinicalReviewer": 0,  # a feed's candidate only: before anything else
+    "FindAudience": 1,
+    "CloseReview": 1,  # instead of the audience, when the review was dismissed or unanswered: it ends the run
+    "InformAccountTeam": 2,
+    "AskAccountTeam": 2,
+    "InformClient": 3,
+    "AskClient": 3,
+    "GenerateLetters": 4,
+    "RecordOutcome": 5,
+    "Prescribers": 6,
+    "GenerateNotices": 7,
+    "MeasureOutcomes": 8,  # after every client's branch, once the follow-up has passed (docs/outcomes.md)
+    "Summary": 9,
 }
 # What the operator alert names as the stage when the task fails for good (coach.notices.STAGES): the
 # innermost state of the path the execution failed along, through the failed child executions of the Distributed
 # Maps (ForEachClient, Letters), so each task of a client branch has its own words, with the innermost failure's
 # error name (RuntimeError here) rather than the Map's.
 ALERT_STAGE = {
+    "AskClinicalReviewer": "clinical review: asking the pharmacist",
+    "CloseReview": "clinical review: closed (dismissed or unanswered)",
     "FindAudience": "audience",
     "InformAccountTeam": "client branch: notice to the account team",
     "InformClient": "client branch: notice to the client",
@@ -104,6 +124,8 @@ ALERT_STAGE = {
 # client branch then gets the same words: an InformClient failure reads like a GenerateLetters one.
 FOR_EACH_CLIENT = ("clients (approvals, letters, outcomes)", "States.ExceedToleratedFailureThreshold")
 ALERT_SAYS_LOCALLY = {
+    "AskClinicalReviewer": ("clinical review: asking the pharmacist", "RuntimeError"),
+    "CloseReview": ("clinical review: closed (dismissed or unanswered)", "RuntimeError"),
     "FindAudience": ("audience", "RuntimeError"),
     "InformAccountTeam": FOR_EACH_CLIENT,
     "InformClient": FOR_EACH_CLIENT,
@@ -137,8 +159,13 @@ class Scenario(Fault):
 
     @property
     def baseline(self) -> str:
-        # notices go out for class I recalls; approvals are asked for OTC switches
-        return "clean-recall" if self.task in ("InformAccountTeam", "InformClient") else "clean-otc"
+        # notices go out for class I recalls; approvals are asked for OTC switches; reviews for a feed's candidate
+        return {
+            "InformAccountTeam": "clean-recall",
+            "InformClient": "clean-recall",
+            "AskClinicalReviewer": "clean-review",
+            "CloseReview": "clean-dismissed",
+        }.get(self.task, "clean-otc")
 
     def __str__(self) -> str:
         where = "" if self.where == "before" else f"-{self.where}"
@@ -168,10 +195,20 @@ MID_STREAM = [Scenario("FindAudience", "TooManyRequestsException", "mid-stream")
 RETRIED = TRANSIENT + MID_SEND + MID_STREAM
 
 
+CLEAN = ("clean-otc", "clean-recall", "clean-review", "clean-dismissed")
+FEED_SOURCE = "coach.feed.drugs-at-fda"  # as coach_local/feed_demo.py puts its candidate on the bus
+CONFIRM: ReviewChoice = {"decision": "confirm", "comment": "the lake's Claritin NDC is the one members fill"}
+DISMISS: ReviewChoice = {"decision": "dismiss", "comment": "already announced by the plan"}
+
+
 def event_for(event_id: str, baseline: str) -> dict:
     if baseline == "clean-recall":
         return market_event(event_id, "recall", "Claritin", ndcs=[CLARITIN_NDC], recall_class="I")
-    return market_event(event_id, "otc_switch", "Claritin", ndcs=[CLARITIN_NDC])
+    event = market_event(event_id, "otc_switch", "Claritin", ndcs=[CLARITIN_NDC])
+    if baseline in ("clean-review", "clean-dismissed"):  # a feed's candidate: intake starts it at its review
+        event["source"] = FEED_SOURCE
+        event["detail"]["review"] = {"reasons": ["Rx-to-OTC switch read from Drugs@FDA; NDCs to confirm."]}
+    return event
 
 
 @dataclass
@@ -214,10 +251,13 @@ def run_matrix(base: Path, scenarios: list[Scenario], *, redrive_after_fix: bool
 
     lake = write_matrix_lake(base / "lake")
     injector = Injector()
-    events = [event_for("clean-otc", "clean-otc"), event_for("clean-recall", "clean-recall")]
+    events = [event_for(e, e) for e in CLEAN]
+    dismissed = {campaign_id_for("clean-dismissed")}
     for scenario in scenarios:
         injector.plan(campaign_id_for(scenario.event_id), scenario)
         events.append(event_for(scenario.event_id, scenario.baseline))
+        if scenario.baseline == "clean-dismissed":
+            dismissed.add(campaign_id_for(scenario.event_id))
     assert len({e["detail"]["event_id"] for e in events}) == len(events)
     with injector.inside_handlers():
         together = run_together(
@@ -229,6 +269,7 @@ def run_matrix(base: Path, scenarios: list[Scenario], *, redrive_after_fix: bool
             time_scale=TIME_SCALE,
             fix_then_redrive=injector.fix if redrive_after_fix else None,
             measurement_overrides=MEASUREMENT,
+            review=lambda campaign_id: DISMISS if campaign_id in dismissed else CONFIRM,
         )
     assert together.watcher_errors == []
     return Matrix(together, injector)
@@ -270,7 +311,9 @@ def identity(sent: Sent) -> tuple:
 
 
 def sending_task(sent: Sent) -> str:
-    """The task that sent a member-, client- or account-team-facing email, from its routing headers."""
+    """The task that sent a member-, client-, account-team- or pharmacist-facing email, from its routing headers."""
+    if sent.kind == "clinical_review":
+        return "AskClinicalReviewer"
     if sent.kind == "notice":
         return {"mandatory_account_team": "InformAccountTeam", "mandatory_client": "InformClient"}[
             sent.headers["X-Coach-Notice"]
@@ -363,7 +406,7 @@ def test_every_task_retries_its_transient_errors_with_backoff_and_nothing_else(t
 def test_every_invocation_was_placed_at_one_task_and_the_clean_runs_reach_every_task(matrix):
     assert matrix.injector.unplaced == []
     seen = {task for (task, campaign), n in matrix.injector.calls.items() if n} & set(TASKS)
-    clean = {matrix.result(e).campaign_id for e in ("clean-otc", "clean-recall")}
+    clean = {matrix.result(e).campaign_id for e in CLEAN}
     assert {task for (task, campaign) in matrix.injector.calls if campaign in clean} == set(TASKS) == seen
 
 
@@ -392,6 +435,23 @@ def test_the_clean_runs_are_the_expected_ones(matrix):
         "InformClient": 3,
         "GenerateLetters": 2,
     }
+
+
+def test_the_clean_reviewed_candidates_are_the_expected_ones(matrix):
+    otc, review, dismissed = (matrix.result(e) for e in ("clean-otc", "clean-review", "clean-dismissed"))
+    assert (review.status, dismissed.status) == ("SUCCEEDED", "SUCCEEDED"), (review.error, dismissed.error)
+    for result in (review, dismissed):
+        assert failed_invocations(matrix, result.campaign_id) == []
+        assert sum(emails(result, task="AskClinicalReviewer").values()) == 1, "not one review email"
+    # confirmed: the review email, then the OTC campaign as if the event had been written by hand
+    assert review.report is not None and otc.report is not None
+    assert comparable(review.report) == comparable(otc.report)
+    assert emails(review) - emails(review, task="AskClinicalReviewer") == emails(otc)
+    assert letter_files(review) == letter_files(otc)
+    # dismissed: the review email only, and a report saying why nothing was sent
+    assert dismissed.report is not None and dismissed.report["status"] == "dismissed"
+    assert dismissed.report["totals"]["letters"] == 0 and dismissed.report["clients"] == []
+    assert emails(dismissed) == emails(dismissed, task="AskClinicalReviewer") and dismissed.letters == []
 
 
 @pytest.mark.parametrize("scenario", RETRIED, ids=str)
@@ -467,6 +527,16 @@ def test_a_permanent_fault_fails_the_campaign_alerts_once_and_sends_nothing_furt
     if scenario.task == "FindAudience":
         assert (sent, result.letters) == (Counter(), []), "sent before the audience was found"
         return
+    # the review email is the failed task's own, and it failed before sending it: nobody was asked, nothing went out
+    if scenario.task == "AskClinicalReviewer":
+        assert (sent, result.letters) == (Counter(), []), "sent before the review was asked"
+        assert emails(clean, task="AskClinicalReviewer"), "the clean run asked nobody"
+        return
+    # the pharmacist dismissed it: the review email went out, nothing else (and no report, asserted above)
+    if scenario.task == "CloseReview":
+        assert sent == emails(clean, task="AskClinicalReviewer") == emails(clean) != Counter()
+        assert result.letters == []
+        return
     # campaign-level steps after every client finished: all was sent, only what follows is missing
     if scenario.task == "Summary":
         assert (sent, letter_files(result)) == (emails(clean), letter_files(clean))
@@ -481,7 +551,7 @@ def test_a_permanent_fault_fails_the_campaign_alerts_once_and_sends_nothing_furt
     assert hit, "the fault fired for no client"
     for client_id in hit:  # what came before the task went out, nothing of the task or after it did
         for task, order in TASK_ORDER.items():
-            if task in ("FindAudience", "Prescribers", "GenerateNotices", "MeasureOutcomes", "Summary"):
+            if task not in CLIENT_BRANCH:
                 continue
             expected = emails(clean, client_id, task) if order < failed_at else Counter()
             assert emails(result, client_id, task) == expected, (client_id, task)
@@ -496,7 +566,7 @@ def test_faults_in_other_campaigns_left_the_clean_ones_alone(matrix):
     for result in matrix.together.results.values():
         assert all(s.campaign == result.campaign_id for s in result.sent)
     planned = set(matrix.injector.plans)
-    for event_id in ("clean-otc", "clean-recall"):
+    for event_id in CLEAN:
         campaign = matrix.result(event_id).campaign_id
         assert campaign not in planned and not any(matrix.injector.raised[(t, campaign)] for t in TASKS)
 

@@ -96,6 +96,9 @@ STAGES = {
     "GenerateNotices": "prescriber notices: a batch",
     "FollowUp": "follow-up (waiting to measure outcomes)",
     "MeasureOutcomes": "outcomes (lettered against held out)",
+    # a feed's candidate: the clinical review before the audience, and its close when nothing starts
+    "AskClinicalReviewer": "clinical review: asking the pharmacist",
+    "CloseReview": "clinical review: closed (dismissed or unanswered)",
 }
 STATUS_CHANGE = "Step Functions Execution Status Change"
 ALERT_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
