@@ -3,6 +3,7 @@
 The deployed endpoint is a REST API (payload v1); HTTP API (payload v2) events are routed the same way."""
 
 import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
@@ -67,9 +68,7 @@ def client_brief(link_id: str) -> Response:
     pdf = client_brief_pdf(link_id, store=approval_store())
     if pdf is None:
         return _respond(not_found_page())
-    headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Type"}
-    headers["Content-Disposition"] = 'inline; filename="pharmacists-brief.pdf"'
-    return Response(status_code=200, content_type="application/pdf", body=pdf, headers=headers)
+    return _pdf(pdf, "pharmacists-brief.pdf")
 
 
 @pages.get("/a/<link_id>/specimen/<file>")
@@ -89,38 +88,12 @@ def specimen(link_id: str, file: str) -> Response:
         )
     except ApprovalProblem as problem:
         return _respond(page_for(problem))
-    headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Type"}
-    headers["Content-Disposition"] = f'inline; filename="{pdf.filename}"'
-    return Response(status_code=200, content_type="application/pdf", body=pdf.body, headers=headers)
+    return _pdf(pdf.body, pdf.filename)
 
 
 @pages.post("/a/<link_id>")
 def decision(link_id: str) -> Response:
-    event = pages.current_event
-    try:
-        form = read_posted_form(event.body or "", lambda: event.decoded_body)
-    except ApprovalProblem as problem:
-        return _respond(page_for(problem))
-    source_ip, user_agent = _caller()
-    now = time.time()
-    page = decide(
-        link_id,
-        form,
-        store=approval_store(),
-        callbacks=callbacks(),
-        now=now,
-        source_ip=source_ip,
-        user_agent=user_agent,
-    )
-    metrics.add_metric(name=f"ApprovalPost{page.status}", unit="Count", value=1)
-    follow_up = after_decision(
-        link_id, store=approval_store(), archive=audit_archive(), now=now, answered=page.status == 200
-    )
-    for action in follow_up.decided:
-        metrics.add_metric(name=f"Decisions{action.capitalize()}", unit="Count", value=1)
-    if follow_up.archive_failed:
-        metrics.add_metric(name="AuditArchiveFailed", unit="Count", value=1)
-    return _respond(page)
+    return _posted(link_id, read_posted_form, decide, page_for, metric="ApprovalPost", count_decisions=True)
 
 
 # --- digests: one page for several clients (coach.approvals.digest_service) --------------------------------------
@@ -228,14 +201,40 @@ def review_headers(link_id: str) -> Response:
 
 @pages.post("/r/<link_id>")
 def review_decision(link_id: str) -> Response:
+    return _posted(link_id, read_review_form, decide_review, review_page_for, metric="ReviewPost")
+
+
+@pages.route("/r/<link_id>", method=["PUT", "PATCH", "DELETE", "OPTIONS"])
+def other_review_methods(link_id: str) -> Response:
+    return other_methods(link_id=link_id)
+
+
+def _pdf(body: bytes, filename: str) -> Response:
+    """A PDF beside a page (a brief, a specimen letter): the pages' security headers, shown inline."""
+    headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Type"}
+    headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return Response(status_code=200, content_type="application/pdf", body=body, headers=headers)
+
+
+def _posted(
+    link_id: str,
+    read_form: Callable[[str, Callable[[], str | None]], dict[str, str]],
+    decide_link: Callable[..., Page],
+    problem_page: Callable[[ApprovalProblem], Page],
+    *,
+    metric: str,
+    count_decisions: bool = False,
+) -> Response:
+    """A POST to a link's page (an approval or a clinical review): read the form, decide, then the follow-up (the
+    audit archived once a question is settled)."""
     event = pages.current_event
     try:
-        form = read_review_form(event.body or "", lambda: event.decoded_body)
+        form = read_form(event.body or "", lambda: event.decoded_body)
     except ApprovalProblem as problem:
-        return _respond(review_page_for(problem))
+        return _respond(problem_page(problem))
     source_ip, user_agent = _caller()
     now = time.time()
-    page = decide_review(
+    page = decide_link(
         link_id,
         form,
         store=approval_store(),
@@ -244,18 +243,16 @@ def review_decision(link_id: str) -> Response:
         source_ip=source_ip,
         user_agent=user_agent,
     )
-    metrics.add_metric(name=f"ReviewPost{page.status}", unit="Count", value=1)
+    metrics.add_metric(name=f"{metric}{page.status}", unit="Count", value=1)
     follow_up = after_decision(
         link_id, store=approval_store(), archive=audit_archive(), now=now, answered=page.status == 200
     )
+    if count_decisions:
+        for action in follow_up.decided:
+            metrics.add_metric(name=f"Decisions{action.capitalize()}", unit="Count", value=1)
     if follow_up.archive_failed:
         metrics.add_metric(name="AuditArchiveFailed", unit="Count", value=1)
     return _respond(page)
-
-
-@pages.route("/r/<link_id>", method=["PUT", "PATCH", "DELETE", "OPTIONS"])
-def other_review_methods(link_id: str) -> Response:
-    return other_methods(link_id=link_id)
 
 
 def _resolver(resolver: Resolver) -> Resolver:
