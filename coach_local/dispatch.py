@@ -16,7 +16,6 @@ from types import ModuleType
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
-from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 FUNCTION_PREFIX = "coach-"
@@ -174,67 +173,13 @@ def _dispatching_invoke(
     return json.dumps(result).encode()
 
 
-_original_send_task_success = StepFunctionsParserBackend.send_task_success
-_original_send_task_failure = StepFunctionsParserBackend.send_task_failure
-
-
-def _notify(backend: StepFunctionsParserBackend, task_token: str, outcome: Any, running_only: bool) -> bool:
-    """moto offers a task token to every execution (SendTaskSuccess: every RUNNING one), and one whose interpreter
-    thread has not started yet has no environment: the call failed with AttributeError (seen when a handler answers
-    its wait at once, a redrive passing on a review's answer while other redrives start). This is moto's loop with
-    the executions that have not started left out: they cannot hold the token."""
-    from moto.stepfunctions.parser.api import ExecutionStatus, TaskDoesNotExist, TaskTimedOut
-    from moto.stepfunctions.parser.asl.eval.callback.callback import (
-        CallbackConsumerTimeout,
-        CallbackNotifyConsumerError,
-    )
-
-    for execution in backend._get_executions(ExecutionStatus.RUNNING if running_only else None):
-        env = getattr(getattr(execution, "exec_worker", None), "env", None)
-        if env is None:
-            continue
-        try:
-            if env.callback_pool_manager.notify(callback_id=task_token, outcome=outcome):
-                return True
-        except CallbackNotifyConsumerError as consumer_error:
-            if isinstance(consumer_error, CallbackConsumerTimeout):
-                raise TaskTimedOut("the task timed out") from consumer_error
-            raise TaskDoesNotExist("no task holds this token") from consumer_error
-    return False
-
-
-def _send_task_success(self: StepFunctionsParserBackend, task_token: str, outcome: str) -> Any:
-    from moto.stepfunctions.parser.api import InvalidToken, SendTaskSuccessOutput
-    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeSuccess
-
-    if not _notify(self, task_token, CallbackOutcomeSuccess(callback_id=task_token, output=outcome), True):
-        raise InvalidToken()
-    return SendTaskSuccessOutput()
-
-
-def _send_task_failure(
-    self: StepFunctionsParserBackend, task_token: str, error: Any = None, cause: Any = None
-) -> Any:
-    from moto.stepfunctions.parser.api import InvalidToken, SendTaskFailureOutput
-    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeFailure
-
-    outcome = CallbackOutcomeFailure(callback_id=task_token, error=error, cause=cause)
-    if not _notify(self, task_token, outcome, False):
-        raise InvalidToken()
-    return SendTaskFailureOutput()
-
-
 def install(registry: FunctionRegistry) -> None:
     global _active
     _active = registry
     LambdaSimpleBackend.invoke = _dispatching_invoke  # type: ignore[method-assign]
-    StepFunctionsParserBackend.send_task_success = _send_task_success  # type: ignore[method-assign]
-    StepFunctionsParserBackend.send_task_failure = _send_task_failure  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     global _active
     _active = None
     LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]
-    StepFunctionsParserBackend.send_task_success = _original_send_task_success  # type: ignore[method-assign]
-    StepFunctionsParserBackend.send_task_failure = _original_send_task_failure  # type: ignore[method-assign]

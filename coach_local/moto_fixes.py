@@ -34,6 +34,10 @@ request sent, never while an answer is on its way. Without one, moto's wall-cloc
 moto 5.2.5: Step Functions creates a new boto3 client for every Lambda task, item read and result write
 (`boto_client_for`): thousands per campaign, each costing more than the call. AWS's service keeps its connections,
 as a Lambda container keeps its clients: here one client per region and service is made once per runtime.
+
+moto 5.2.5: SendTaskSuccess and SendTaskFailure offer the token to every execution, and one whose interpreter thread
+has not started yet has no environment: the call fails with AttributeError (a redrive passing a review's answer on
+at once while other redrives start). Here executions that have not started are passed over: they hold no token.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout, CallbackPoolManager
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 _original_map_run = DistributedIterationComponent._map_run
 _original_query = Table.query
@@ -248,6 +253,56 @@ def _token_wait_on_answer_clock(
     return _answers.wait(callback_endpoint, timeout_seconds)
 
 
+_original_send_task_success = StepFunctionsParserBackend.send_task_success
+_original_send_task_failure = StepFunctionsParserBackend.send_task_failure
+
+
+def _notify(backend: StepFunctionsParserBackend, task_token: str, outcome: Any, running_only: bool) -> bool:
+    """moto offers a task token to every execution (SendTaskSuccess: every RUNNING one), and one whose interpreter
+    thread has not started yet has no environment: the call failed with AttributeError (seen when a handler answers
+    its wait at once, a redrive passing on a review's answer while other redrives start). This is moto's loop with
+    the executions that have not started left out: they cannot hold the token."""
+    from moto.stepfunctions.parser.api import ExecutionStatus, TaskDoesNotExist, TaskTimedOut
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackConsumerTimeout,
+        CallbackNotifyConsumerError,
+    )
+
+    for execution in backend._get_executions(ExecutionStatus.RUNNING if running_only else None):
+        env = getattr(getattr(execution, "exec_worker", None), "env", None)
+        if env is None:
+            continue
+        try:
+            if env.callback_pool_manager.notify(callback_id=task_token, outcome=outcome):
+                return True
+        except CallbackNotifyConsumerError as consumer_error:
+            if isinstance(consumer_error, CallbackConsumerTimeout):
+                raise TaskTimedOut("the task timed out") from consumer_error
+            raise TaskDoesNotExist("no task holds this token") from consumer_error
+    return False
+
+
+def _send_task_success(self: StepFunctionsParserBackend, task_token: str, outcome: str) -> Any:
+    from moto.stepfunctions.parser.api import InvalidToken, SendTaskSuccessOutput
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeSuccess
+
+    if not _notify(self, task_token, CallbackOutcomeSuccess(callback_id=task_token, output=outcome), True):
+        raise InvalidToken()
+    return SendTaskSuccessOutput()
+
+
+def _send_task_failure(
+    self: StepFunctionsParserBackend, task_token: str, error: Any = None, cause: Any = None
+) -> Any:
+    from moto.stepfunctions.parser.api import InvalidToken, SendTaskFailureOutput
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeFailure
+
+    outcome = CallbackOutcomeFailure(callback_id=task_token, error=error, cause=cause)
+    if not _notify(self, task_token, outcome, False):
+        raise InvalidToken()
+    return SendTaskFailureOutput()
+
+
 def install(answers: Any = None) -> None:
     """`answers`: an AnswerClock for the callback waits (None: moto's wall clock)."""
     global _answers
@@ -263,6 +318,8 @@ def install(answers: Any = None) -> None:
     for name, write in _original_writes.items():
         setattr(DynamoDBBackend, name, _atomic(write))
     ResourceEvalS3._handle_put_object = staticmethod(_serialised_put_object)  # type: ignore[method-assign]
+    StepFunctionsParserBackend.send_task_success = _send_task_success  # type: ignore[method-assign]
+    StepFunctionsParserBackend.send_task_failure = _send_task_failure  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -279,3 +336,5 @@ def uninstall() -> None:
     for name, write in _original_writes.items():
         setattr(DynamoDBBackend, name, write)
     ResourceEvalS3._handle_put_object = staticmethod(_original_put_object)  # type: ignore[method-assign]
+    StepFunctionsParserBackend.send_task_success = _original_send_task_success  # type: ignore[method-assign]
+    StepFunctionsParserBackend.send_task_failure = _original_send_task_failure  # type: ignore[method-assign]

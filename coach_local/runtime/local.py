@@ -18,7 +18,7 @@ import boto3
 from coach.adapters.stepfunctions import history
 from coach.settings import settings
 
-from coach_local import moto_fixes
+from coach_local import moto_fixes, moto_speed
 from coach_local.approval_server import ApprovalServer
 from coach_local.claims.duckdb_engine import DuckDbClaimsEngine
 from coach_local.delegations import read_delegations
@@ -138,6 +138,7 @@ class LocalRuntime:
         coach_runtime.use_letter_renderer(self.render_pool if self.render_pool.workers > 0 else None)
         install(self.registry)
         moto_fixes.install(answers=self.answers)
+        moto_speed.install()
         self.mailboxes.install()
         self._logs.start()
         self.state_machine_arn = create_resources(self.client, market_event_pattern())
@@ -186,6 +187,7 @@ class LocalRuntime:
         self.digests.stop()
         uninstall()
         moto_fixes.uninstall()
+        moto_speed.uninstall()
         self.mailboxes.uninstall()
         self._logs.stop()
         if self._mock is not None:

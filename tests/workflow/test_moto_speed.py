@@ -1,0 +1,70 @@
+"""The local runtime's caches of moto's repeated work (coach_local/moto_speed.py) change no result: a parsed
+JSONPath is reused by every execution, and two executions writing through the same ResultPath keep their own data."""
+
+import json
+import time
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.stepfunctions.parser.asl.utils import json_path
+
+from coach_local import moto_speed
+from coach_local.runtime import MOTO_CONFIG
+
+DEFINITION = {
+    "StartAt": "Pick",
+    "States": {
+        "Pick": {
+            "Type": "Pass",
+            "Parameters": {"client.$": "$.campaign.client", "n.$": "$.n"},
+            "ResultPath": "$.picked",
+            "Next": "Again",
+        },
+        "Again": {
+            "Type": "Pass",
+            "Parameters": {"twice.$": "$.picked.n"},
+            "ResultPath": "$.picked.more",
+            "End": True,
+        },
+    },
+}
+
+
+@pytest.fixture
+def sfn(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws(config=MOTO_CONFIG):
+        moto_speed.install()
+        try:
+            yield boto3.client("stepfunctions")
+        finally:
+            moto_speed.uninstall()
+
+
+def _run(sfn, arn: str, name: str, payload: dict) -> dict:
+    execution = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))["executionArn"]
+    for _ in range(200):
+        described = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            assert described["status"] == "SUCCEEDED", described
+            return json.loads(described["output"])
+        time.sleep(0.05)
+    raise AssertionError("the execution did not finish")
+
+
+def test_executions_sharing_parsed_paths_keep_their_own_data(sfn):
+    arn = sfn.create_state_machine(
+        name="paths", definition=json.dumps(DEFINITION), roleArn="arn:aws:iam::123456789012:role/r"
+    )["stateMachineArn"]
+    first = _run(sfn, arn, "one", {"campaign": {"client": "C1"}, "n": 1})
+    second = _run(sfn, arn, "two", {"campaign": {"client": "C2"}, "n": 2})
+    assert first["picked"] == {"client": "C1", "n": 1, "more": {"twice": 1}}
+    assert second["picked"] == {"client": "C2", "n": 2, "more": {"twice": 2}}
+    assert json_path.parse("$.campaign.client") is json_path.parse("$.campaign.client")  # parsed once
+
+
+def test_uninstall_gives_moto_its_own_parser_back():
+    moto_speed.install()
+    moto_speed.uninstall()
+    assert json_path.parse("$.a") is not json_path.parse("$.a")
