@@ -72,3 +72,24 @@ def test_account_team_and_client_are_informed_with_counts_only(recall):
             assert not any(name in text for name in ("Lovelace", "Turing", "Hopper"))
             notices.append(message["To"])
     assert "team-c1@pbm.example" in notices and "benefits@c2.example" in notices
+
+
+def _notice_texts(recall) -> dict[str, str]:
+    texts = {}
+    for path in (recall.out_dir / "outbox").glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message.get("X-Coach-Kind") == "notice":
+            body = message.get_body(("plain",))
+            assert body is not None
+            texts[str(message["To"])] = body.get_content()
+    return texts
+
+
+def test_the_notices_carry_the_pharmacists_brief_exact_inside_and_suppressed_for_the_client(recall):
+    texts = _notice_texts(recall)
+    team, client_text = texts["team-c2@pbm.example"], texts["benefits@c2.example"]
+    for text in (team, client_text):
+        assert "The pharmacist's brief" in text and "We recommend:" in text
+        assert "Supply on hand" in text or "supply on hand" in text.lower()
+    assert "Members affected:" in team and "fewer than 11" not in team.split("The pharmacist's brief")[1]
+    assert "fewer than 11" in client_text.split("The pharmacist's brief")[1]

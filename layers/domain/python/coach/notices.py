@@ -12,6 +12,9 @@ from coach import keys
 from coach.addresses import recipients_of
 from coach.approvals.pages import event_label
 from coach.audience.privacy import client_facing_count, exact_count
+from coach.brief.projection import Brief
+from coach.brief.service import load_brief
+from coach.brief.views import view
 from coach.lake_rules import LakeCheckFailed
 from coach.models import Notice
 from coach.observability import logger
@@ -55,7 +58,9 @@ def send_notice(
         f"  Members affected:  {counted(client.affected)}\n"
         f"  Members reachable: {counted(client.reachable)}\n"
         f"  Effective:         {event.effective_date:%B %-d, %Y}\n\n"
-        f"{event.summary}\n\nNo action is needed.\n{SIGNATURE}"
+        f"{event.summary}\n\n"
+        f"{_brief_text(load_brief(objects, data_bucket, client.brief_key), client=not internal)}"
+        f"No action is needed.\n{SIGNATURE}"
     )
     for recipient in recipients:
         mailer.send(
@@ -74,6 +79,20 @@ def send_notice(
             )
         )
     return len(recipients)
+
+
+def _brief_text(brief: Brief | None, *, client: bool) -> str:
+    """The pharmacist's brief in a notice, as the recipient may see it (a client's small cells suppressed)."""
+    if brief is None:
+        return ""
+    shown = view(brief, client=client)
+    width = max(len(label) for label, _ in shown["rows"]) + 2
+    lines = [f"  {label + ':':{width}} {value}" for label, value in shown["rows"]]
+    return (
+        f"The pharmacist's brief ({shown['lookback']})\n"
+        + "\n".join(lines)
+        + f"\n  {'We recommend:':{width}} {shown['recommendation']}\n  {shown['reason']}\n\n"
+    )
 
 
 # The state an execution stopped in → the stage an operator knows. Inside ForEachClient (one child execution per
