@@ -7,18 +7,26 @@ docs/benchmarks.md):
   every time a state reads or writes one, and jsonpath-ng builds its grammar's parser on each parse: 5% of the
   run's Python time. The parsed expressions are immutable (finding and updating act on the data passed to
   them), so each path is parsed once.
+- moto's request router rebuilds a service's URL table for every request, and for S3 re-executes (`reload`) its
+  `urls` module to see whether the custom-endpoint setting changed: twice per S3 request, a compile of that file
+  each time. The runtime's settings do not change while it runs: the table is built once per backend class
+  (S3's module loaded once when installed).
 - moto lists a response class's methods with `inspect.getmembers` on every API call, to see whether the action is
   one of them: 1.4%. A class's methods do not change while it serves: listed once per class.
 """
 
 from __future__ import annotations
 
+import importlib
 from functools import lru_cache
 from typing import Any
 
 import jsonpath_ng
 import jsonpath_ng.ext
 import moto.core.responses as moto_responses
+import moto.s3.urls
+from moto.core.base_backend import BaseBackend
+from moto.s3.models import S3Backend
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.utils import json_path
 
@@ -41,11 +49,33 @@ def _method_names(clazz: type) -> tuple[str, ...]:
     return tuple(_original[(moto_responses, "method_names_from_class")](clazz))
 
 
+_original_urls = BaseBackend.__dict__["urls"]
+_original_s3_url_module = S3Backend.__dict__["_url_module"]
+_urls: dict[type, dict] = {}
+
+
+def _urls_once(self: BaseBackend) -> dict:
+    table = _urls.get(type(self))
+    if table is None:
+        table = _urls[type(self)] = _original_urls.fget(self)
+    return table
+
+
+def _s3_urls_module(self: S3Backend) -> Any:
+    return moto.s3.urls
+
+
 def install() -> None:
     for (module, name), cached in zip(_PATCHED, (_parse_extended, _parse_plain, _method_names), strict=True):
         setattr(module, name, cached)
+    _urls.clear()
+    importlib.reload(moto.s3.urls)  # once: the settings as they are when the runtime starts
+    BaseBackend.urls = property(_urls_once)  # type: ignore[method-assign,assignment]
+    S3Backend._url_module = property(_s3_urls_module)  # type: ignore[method-assign,assignment]
 
 
 def uninstall() -> None:
     for (module, name), original in _original.items():
         setattr(module, name, original)
+    BaseBackend.urls = _original_urls  # type: ignore[method-assign]
+    S3Backend._url_module = _original_s3_url_module  # type: ignore[method-assign]
