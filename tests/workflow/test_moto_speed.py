@@ -68,3 +68,87 @@ def test_uninstall_gives_moto_its_own_parser_back():
     moto_speed.install()
     moto_speed.uninstall()
     assert json_path.parse("$.a") is not json_path.parse("$.a")
+
+
+def _dynamodb_session() -> list:
+    """A run of item reads and writes of every kind the approvals table sees, with the answers boto3 parsed."""
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    nested = {"M": {"a": {"L": [{"S": "b"}, {"NULL": True}, {"N": "1.50"}]}, "flags": {"SS": ["x", "y"]}}}
+    answers = []
+    for i in range(5):
+        item = {
+            "pk": {"S": "p"},
+            "sk": {"S": f"{i}"},
+            "n": {"N": str(i)},
+            "m": nested,
+            "ok": {"BOOL": i % 2 == 0},
+        }
+        if i == 3:
+            item["blob"] = {"B": b"\x00\xffbinary"}  # the walk base64-encodes it: never the plain dump
+        answers.append(ddb.put_item(TableName="t", Item=item, ReturnConsumedCapacity="TOTAL"))
+    key = {"pk": {"S": "p"}, "sk": {"S": "3"}}
+    answers.append(ddb.get_item(TableName="t", Key=key))
+    answers.append(ddb.get_item(TableName="t", Key={"pk": {"S": "p"}, "sk": {"S": "missing"}}))
+    answers.append(
+        ddb.get_item(TableName="t", Key={"pk": {"S": "p"}, "sk": {"S": "1"}}, ProjectionExpression="n")
+    )
+    answers.append(
+        ddb.query(
+            TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}}
+        )
+    )
+    answers.append(
+        ddb.query(
+            TableName="t",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "p"}},
+            Limit=2,
+        )
+    )
+    answers.append(ddb.scan(TableName="t"))
+    answers.append(
+        ddb.update_item(
+            TableName="t",
+            Key={"pk": {"S": "p"}, "sk": {"S": "1"}},
+            UpdateExpression="SET n = :x",
+            ExpressionAttributeValues={":x": {"N": "6"}},
+            ReturnValues="ALL_NEW",
+        )
+    )
+    answers.append(
+        ddb.delete_item(TableName="t", Key={"pk": {"S": "p"}, "sk": {"S": "2"}}, ReturnValues="ALL_OLD")
+    )
+    try:
+        ddb.put_item(
+            TableName="t",
+            Item={"pk": {"S": "p"}, "sk": {"S": "1"}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except ddb.exceptions.ConditionalCheckFailedException as error:
+        answers.append(error.response["Error"])
+    for answer in answers:
+        answer.pop("ResponseMetadata", None)
+    return answers
+
+
+def test_dynamodb_answers_dumped_as_they_are_parse_as_moto_serialised_them(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws(config=MOTO_CONFIG):
+        plain = _dynamodb_session()
+    with mock_aws(config=MOTO_CONFIG):
+        moto_speed.install()
+        try:
+            fast = _dynamodb_session()
+        finally:
+            moto_speed.uninstall()
+    assert fast == plain
+    assert fast[5]["Item"]["blob"] == {"B": b"\x00\xffbinary"}
