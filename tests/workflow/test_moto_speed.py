@@ -3,6 +3,7 @@ JSONPath is reused by every execution, and two executions writing through the sa
 
 import json
 import time
+from typing import Any
 
 import boto3
 import pytest
@@ -72,7 +73,7 @@ def test_uninstall_gives_moto_its_own_parser_back():
 
 def _dynamodb_session() -> list:
     """A run of item reads and writes of every kind the approvals table sees, with the answers boto3 parsed."""
-    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb: Any = boto3.client("dynamodb", region_name="us-east-1")
     ddb.create_table(
         TableName="t",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -83,9 +84,9 @@ def _dynamodb_session() -> list:
         BillingMode="PAY_PER_REQUEST",
     )
     nested = {"M": {"a": {"L": [{"S": "b"}, {"NULL": True}, {"N": "1.50"}]}, "flags": {"SS": ["x", "y"]}}}
-    answers = []
+    answers: list[Any] = []
     for i in range(5):
-        item = {
+        item: dict[str, Any] = {
             "pk": {"S": "p"},
             "sk": {"S": f"{i}"},
             "n": {"N": str(i)},
