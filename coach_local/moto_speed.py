@@ -14,6 +14,9 @@ docs/benchmarks.md):
 - moto serialises a DynamoDB answer by walking the operation's output shape value by value (29% of a GetItem), although
   for an item read or write the answer is already the wire JSON: those answers are dumped as they are when they
   hold only JSON values and no binary attribute (which the walk would base64-encode); anything else is moto's.
+- moto takes its global lock and scans its list of live backends on every backend lookup (several per API call),
+  to register an account's backend the first time. A lookup of an account already registered (moto's reset
+  empties a backend's accounts with its registration) returns it straight away.
 - moto lists a response class's methods with `inspect.getmembers` on every API call, to see whether the action is
   one of them: 1.4%. A class's methods do not change while it serves: listed once per class.
 """
@@ -29,7 +32,7 @@ import jsonpath_ng
 import jsonpath_ng.ext
 import moto.core.responses as moto_responses
 import moto.s3.urls
-from moto.core.base_backend import BaseBackend
+from moto.core.base_backend import BackendDict, BaseBackend
 from moto.dynamodb.responses import DynamoResult
 from moto.s3.models import S3Backend
 from moto.stepfunctions.parser.asl.component.common.path import result_path
@@ -94,6 +97,15 @@ def _dynamodb_result(self: DynamoResult, context: Any) -> Any:
 _original_execute_result = DynamoResult.execute_result
 
 
+_original_getitem = BackendDict.__getitem__
+
+
+def _registered_first(self: BackendDict, account_id: str) -> Any:
+    if dict.__contains__(self, account_id):
+        return dict.__getitem__(self, account_id)
+    return _original_getitem(self, account_id)
+
+
 def install() -> None:
     for (module, name), cached in zip(_PATCHED, (_parse_extended, _parse_plain, _method_names), strict=True):
         setattr(module, name, cached)
@@ -101,6 +113,7 @@ def install() -> None:
     importlib.reload(moto.s3.urls)  # once: the settings as they are when the runtime starts
     BaseBackend.urls = property(_urls_once)  # type: ignore[method-assign,assignment]
     S3Backend._url_module = property(_s3_urls_module)  # type: ignore[method-assign,assignment]
+    BackendDict.__getitem__ = _registered_first  # type: ignore[method-assign]
     setattr(DynamoResult, "execute_result", _dynamodb_result)  # noqa: B010  (its own method, over the inherited one)
 
 
@@ -109,5 +122,6 @@ def uninstall() -> None:
         setattr(module, name, original)
     BaseBackend.urls = _original_urls  # type: ignore[method-assign]
     S3Backend._url_module = _original_s3_url_module  # type: ignore[method-assign]
+    BackendDict.__getitem__ = _original_getitem  # type: ignore[method-assign]
     if "execute_result" in DynamoResult.__dict__:
         delattr(DynamoResult, "execute_result")  # inherits moto's again
