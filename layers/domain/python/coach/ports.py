@@ -32,6 +32,13 @@ class ObjectStore(Protocol):
         self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream"
     ) -> None: ...
 
+    def put_new(
+        self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream"
+    ) -> bool:
+        """Write only when no object has this key (S3: a conditional write, If-None-Match *): one call instead of
+        a HeadObject then a PutObject. False when one already had it (it is left as it was)."""
+        ...
+
     def get(self, bucket: str, key: str) -> bytes: ...
 
     def exists(self, bucket: str, key: str) -> bool: ...

@@ -30,6 +30,14 @@ class MemoryObjectStore:
     def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
         self.objects[(bucket, key)] = bytes(body)
 
+    def put_new(
+        self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream"
+    ) -> bool:
+        if (bucket, key) in self.objects:
+            return False
+        self.objects[(bucket, key)] = bytes(body)
+        return True
+
     def get(self, bucket: str, key: str) -> bytes:
         try:
             return self.objects[(bucket, key)]

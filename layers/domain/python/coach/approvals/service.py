@@ -188,20 +188,25 @@ def page_extras(
     request: ApprovalRequest, *, objects: ObjectStore, data_bucket: str, letters_bucket: str | None
 ) -> PageExtras:
     """The brief and (with `letters_bucket`) the specimen letters every page of this request shows."""
+    # the letterhead is read once: the specimens print it, and the client's brief shows its plan name
+    branding = (
+        load_branding(objects, data_bucket, request.campaign_id, request.client.client_id)
+        if letters_bucket
+        else None
+    )
     shown = (
         specimens_json(
-            request_specimens(
-                request, objects=objects, data_bucket=data_bucket, letters_bucket=letters_bucket
-            )
+            request_specimens(request, branding=branding, objects=objects, letters_bucket=letters_bucket)
         )
-        if letters_bucket
+        if letters_bucket and branding is not None
         else ""
     )
     brief = load_brief(objects, data_bucket, request.client.brief_key)
-    branding = (
-        load_branding(objects, data_bucket, request.campaign_id, request.client.client_id) if brief else None
+    if brief and branding is None:
+        branding = load_branding(objects, data_bucket, request.campaign_id, request.client.client_id)
+    plan_name = (
+        branding.plan_name if brief and branding is not None and branding.client_id is not None else None
     )
-    plan_name = branding.plan_name if branding is not None and branding.client_id is not None else None
     return PageExtras(brief, shown, plan_name)
 
 
