@@ -214,14 +214,15 @@ def prepare_group(request: ApprovalRequest, *, store: ApprovalStore) -> None:
     """Before a group's new links exist: a reminder or escalation supersedes the earlier pending links, a retried
     step's links answer its new wait, and a decision that reached only an older, closed wait is set aside."""
     group = group_of(request.campaign_id, request.client.client_id, request.role)
+    links = store.group_links(group)  # read once: the two passes below change disjoint links, conditionally
     if request.kind != "ask":
-        for old in store.group_links(group):
+        for old in links:
             if old.state == "pending" and old.attempt < request.attempt:
                 store.supersede(old.link_hash)
     # Step Functions gives every attempt of a task a new token: when this very step is retried (or redriven) after
     # some of its emails went out, those emails' links now answer the new wait. Their emails are not sent again
     # (the ledger keys them by attempt and recipient), so without this a click would reach a closed task.
-    for old in store.group_links(group):
+    for old in links:
         if old.state == "pending" and old.attempt == request.attempt and old.task_token != request.task_token:
             store.retarget(old.link_hash, request.task_token)
     # A decision that reached only an older, closed wait must not block this new one.
@@ -512,8 +513,9 @@ def close_waits(campaign_id: str, client_id: str, *, store: ApprovalStore) -> in
     click is told the request no longer waits, instead of being thanked for a decision that cannot count. Returns
     how many links it closed."""
     closed = 0
-    for role in ("account_team", "client"):
-        for link in store.group_links(group_of(campaign_id, client_id, role)):
+    groups = [group_of(campaign_id, client_id, role) for role in ("account_team", "client")]
+    for links in store.groups_links(groups).values():  # both roles' links read together
+        for link in links:
             if link.state == "pending" and store.close_link(link.link_hash):
                 closed += 1
     return closed

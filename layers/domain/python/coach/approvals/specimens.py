@@ -70,8 +70,9 @@ def approved_templates(store: ApprovalStore, campaign_id: str, client_id: str) -
     """role → (language → SHA-256) of the letters each role approved for this client (roles that approved on a
     page that showed the letter)."""
     approved: dict[str, dict[str, str]] = {}
+    decided = store.decisions([group_of(campaign_id, client_id, role) for role in ROLES])  # one batch read
     for role in ROLES:
-        decision = store.get_decision(group_of(campaign_id, client_id, role))
+        decision = decided.get(group_of(campaign_id, client_id, role))
         if decision is not None and decision.decision == "approved" and decision.templates_shown:
             approved[role] = _shown(decision)
     return approved
