@@ -146,7 +146,7 @@ def test_keys_dynamodb_leaves_unprocessed_are_asked_again(dynamo, monkeypatch):
         def __getattr__(self, name):
             return getattr(real, name)
 
-        def batch_get_item(self, RequestItems):  # noqa: N803 (boto3's argument name)
+        def batch_get_item(self, RequestItems):
             self.batches += 1
             if self.batches > 1:
                 return real.batch_get_item(RequestItems=RequestItems)
