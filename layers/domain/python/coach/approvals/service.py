@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs
 
 from coach.addresses import recipients_of
@@ -402,12 +402,16 @@ def decide(
     """POST: check everything, record the group's first decision, audit it, then tell the workflow."""
     try:
         link = _find_link(store, link_id)
+    except ApprovalProblem as problem:
+        return page_for(problem)
+    try:
         decision = decide_link(
             link, form, store=store, callbacks=callbacks, now=now, source_ip=source_ip, user_agent=user_agent
         )
+        page = recorded_page(decision, link)
     except ApprovalProblem as problem:
-        return page_for(problem)
-    return recorded_page(decision, link)
+        page = page_for(problem)
+    return replace(page, question=(link.campaign_id, link.client_id, link.role))
 
 
 def decide_link(
@@ -605,11 +609,15 @@ def question_trail(link_id: str, *, store: ApprovalStore) -> list[AuditRecord]:
     return _question_trail(link_hash(link_id), store=store)
 
 
-def _question_trail(hashed: str, *, store: ApprovalStore) -> list[AuditRecord]:
-    link = store.get_link(hashed)
-    if link is None:
-        return []
-    return store.question_audit(link.campaign_id, link.client_id, link.role)
+def _question_trail(
+    hashed: str, *, store: ApprovalStore, question: tuple[str, str, str] | None = None
+) -> list[AuditRecord]:
+    if question is None:  # (campaign, client, role) not known: the link says
+        link = store.get_link(hashed)
+        if link is None:
+            return []
+        question = (link.campaign_id, link.client_id, link.role)
+    return store.question_audit(*question)
 
 
 @dataclass(frozen=True)
@@ -619,24 +627,39 @@ class FollowUp:
 
 
 def after_decision(
-    link_id: str, *, store: ApprovalStore, archive: AuditArchive | None, now: float, answered: bool
+    link_id: str,
+    *,
+    store: ApprovalStore,
+    archive: AuditArchive | None,
+    now: float,
+    answered: bool,
+    question: tuple[str, str, str] | None = None,
 ) -> FollowUp:
     """After a POST: count the decision it recorded, and copy the question's audit records to the write-once
     archive. DynamoDB already holds them (written before the workflow heard), so a failure here loses nothing: it
     is logged (no message: it may echo input), the page still shows the decision, and the summary archives the
     whole trail again at the end of the campaign."""
-    return after_link_decision(link_hash(link_id), store=store, archive=archive, now=now, answered=answered)
+    return after_link_decision(
+        link_hash(link_id), store=store, archive=archive, now=now, answered=answered, question=question
+    )
 
 
 def after_link_decision(
-    hashed: str, *, store: ApprovalStore, archive: AuditArchive | None, now: float, answered: bool
+    hashed: str,
+    *,
+    store: ApprovalStore,
+    archive: AuditArchive | None,
+    now: float,
+    answered: bool,
+    question: tuple[str, str, str] | None = None,
 ) -> FollowUp:
-    """after_decision for the link with this hash (a digest's rows)."""
+    """after_decision for the link with this hash (a digest's rows); `question` (the POST's Page.question) spares
+    reading the link again."""
     if not (answered or archive):
         return FollowUp([])
     decided: list[str] = []
     try:
-        trail = _question_trail(hashed, store=store)
+        trail = _question_trail(hashed, store=store, question=question)
         # a decision recorded by this POST carries its time (a second click records none)
         decided = [r.action for r in trail if r.at == iso(now) and r.action in ("approved", "declined")]
         if archive:
