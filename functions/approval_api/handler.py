@@ -245,7 +245,12 @@ def _posted(
     )
     metrics.add_metric(name=f"{metric}{page.status}", unit="Count", value=1)
     follow_up = after_decision(
-        link_id, store=approval_store(), archive=audit_archive(), now=now, answered=page.status == 200
+        link_id,
+        store=approval_store(),
+        archive=audit_archive(),
+        now=now,
+        answered=page.status == 200,
+        question=page.question,  # known when the link was found: not read again
     )
     if count_decisions:
         for action in follow_up.decided:

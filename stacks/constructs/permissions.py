@@ -38,7 +38,8 @@ TABLE_READ_KEY = ("kms:Decrypt", "kms:DescribeKey")  # a customer-managed-key ta
 TABLE_WRITE_KEY = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")  # and written
 
 # DynamoDB, by the store methods a function calls (coach.adapters.dynamodb.DynamoApprovalStore, SesMailer).
-TABLE_READ = ("dynamodb:GetItem", "dynamodb:Query")
+# BatchGetItem: several questions' links or decisions read together (groups_links, decisions)
+TABLE_READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
 
 
@@ -156,14 +157,14 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     key_use("approval_api", TABLE_WRITE_KEY)
     r.workflow.grant_task_response(functions["approval_api"])
 
-    # The specimen letters the approval pages show (coach.letters.specimen): approval_request renders each once
-    # (exists() first: a missing key must read as 404), approval_api serves them; letters checks what was approved
+    # The specimen letters the approval pages show (coach.letters.specimen): approval_request stores each once (a
+    # conditional put: the first stored stays), approval_api serves them; letters checks what was approved
     listing(functions["approval_request"], letters, SPECIMENS)
     objects(functions["approval_request"], letters, SPECIMENS, "s3:GetObject", "s3:PutObject")
     key_use("approval_request", WRITE_KEY)
     objects(functions["approval_api"], letters, SPECIMENS, "s3:GetObject")
     key_use("approval_api", READ_KEY)
-    table("letters", ("dynamodb:GetItem",), keys=DECISION_KEYS)
+    table("letters", ("dynamodb:GetItem", "dynamodb:BatchGetItem"), keys=DECISION_KEYS)
     key_use("letters", TABLE_READ_KEY)
 
     letters_fn = functions["letters"]
@@ -177,9 +178,11 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     objects(outcome, letters, CAMPAIGNS, "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")
     objects(outcome, data, CAMPAIGNS, "s3:PutObject")
     # closes the links still pending when the branch ends (coach.approvals.service.close_waits): a group's links,
-    # each link read and set to closed; nothing else in the table
+    # the links read (together) and set to closed; nothing else in the table
     table("client_outcome", ("dynamodb:Query",), keys=GROUP_KEYS)
-    table("client_outcome", ("dynamodb:GetItem", "dynamodb:UpdateItem"), keys=LINK_KEYS)
+    table(
+        "client_outcome", ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"), keys=LINK_KEYS
+    )
     key_use("client_outcome", MULTIPART_KEY, TABLE_WRITE_KEY)
 
     summary = functions[
@@ -231,7 +234,7 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     key_use("measure_outcomes", MULTIPART_KEY, TABLE_WRITE_KEY)
 
     # the open-waits index, each question's decision (no write); its campaign's status
-    table("open_waits", ("dynamodb:GetItem",))
+    table("open_waits", ("dynamodb:GetItem", "dynamodb:BatchGetItem"))
     table("open_waits", ("dynamodb:Query",), index=True)
     key_use("open_waits", TABLE_READ_KEY)
     r.workflow.grant_describe(functions["open_waits"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -101,9 +101,9 @@ def record_outcome(
 class ApprovalHistory(Protocol):
     """What the report reads from the approval store (coach.ports.ApprovalStore satisfies it)."""
 
-    def group_links(self, group: str) -> list[Any]: ...
+    def groups_links(self, groups: Sequence[str]) -> dict[str, list[Any]]: ...
 
-    def get_decision(self, group: str) -> Any: ...
+    def decisions(self, groups: Sequence[str]) -> dict[str, Any]: ...
 
 
 def approval_timeline(
@@ -114,34 +114,38 @@ def approval_timeline(
     Times are workflow time: a local run whose days are shrunk by `time_scale` reports the playbook's days.
     No recipient or link appears here, only counts and times.
     """
+    questions = [
+        (c, role, group_of(campaign_id, c, role)) for c in client_ids for role in ("account_team", "client")
+    ]
+    # read together (a few batch reads for the whole campaign, not two reads a question)
+    asked = approvals.groups_links([group for _, _, group in questions])
+    decided = approvals.decisions([group for _, _, group in questions if asked.get(group)])
     rows: list[dict[str, Any]] = []
-    for client_id in client_ids:
-        for role in ("account_team", "client"):
-            group = group_of(campaign_id, client_id, role)
-            links = approvals.group_links(group)
-            if not links:
-                continue
-            first = min(link.created_at for link in links)
-            attempts = {(link.kind, link.attempt) for link in links}
-            decision = approvals.get_decision(group)
-            if decision is not None and decision.delivery != "delivered":
-                decision = None  # an answer the workflow never took (its wait had closed) did not count
-            row: dict[str, Any] = {
-                "client_id": client_id,
-                "role": role,
-                "asked_at": iso(first),
-                "reminders": sum(1 for kind, _ in attempts if kind == "reminder"),
-                "escalations": sum(1 for kind, _ in attempts if kind == "escalation"),
-                "decision": decision.decision if decision else "no_response",
-                "decided_at": iso(decision.decided_at) if decision else None,
-                "response_seconds": (
-                    round(max(0.0, decision.decided_at - first) / time_scale, 1) if decision else None
-                ),
-                # why it was declined (the listed reason; the free text stays in the audit trail)
-                "decline_reason": reason_label(decision.reason) if decision and decision.reason else None,
-                "by_delegate": bool(decision and decision.on_behalf_of),
-            }
-            rows.append(row)
+    for client_id, role, group in questions:
+        links = asked.get(group)
+        if not links:
+            continue
+        first = min(link.created_at for link in links)
+        attempts = {(link.kind, link.attempt) for link in links}
+        decision = decided.get(group)
+        if decision is not None and decision.delivery != "delivered":
+            decision = None  # an answer the workflow never took (its wait had closed) did not count
+        row: dict[str, Any] = {
+            "client_id": client_id,
+            "role": role,
+            "asked_at": iso(first),
+            "reminders": sum(1 for kind, _ in attempts if kind == "reminder"),
+            "escalations": sum(1 for kind, _ in attempts if kind == "escalation"),
+            "decision": decision.decision if decision else "no_response",
+            "decided_at": iso(decision.decided_at) if decision else None,
+            "response_seconds": (
+                round(max(0.0, decision.decided_at - first) / time_scale, 1) if decision else None
+            ),
+            # why it was declined (the listed reason; the free text stays in the audit trail)
+            "decline_reason": reason_label(decision.reason) if decision and decision.reason else None,
+            "by_delegate": bool(decision and decision.on_behalf_of),
+        }
+        rows.append(row)
     return rows
 
 

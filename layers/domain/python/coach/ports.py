@@ -32,6 +32,13 @@ class ObjectStore(Protocol):
         self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream"
     ) -> None: ...
 
+    def put_new(
+        self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream"
+    ) -> bool:
+        """Write only when no object has this key (S3: a conditional write, If-None-Match *): one call instead of
+        a HeadObject then a PutObject. False when one already had it (it is left as it was)."""
+        ...
+
     def get(self, bucket: str, key: str) -> bytes: ...
 
     def exists(self, bucket: str, key: str) -> bool: ...
@@ -92,6 +99,11 @@ class ApprovalStore(Protocol):
 
     def group_links(self, group: str) -> list[LinkRecord]: ...
 
+    def groups_links(self, groups: Sequence[str]) -> dict[str, list[LinkRecord]]:
+        """group → its links (what group_links returns), for several groups at once: the links of all of them are
+        read together (DynamoDB: one Query per group, then BatchGetItem)."""
+        ...
+
     def supersede(self, link_hash: str) -> bool:
         """pending → superseded; False when the link was no longer pending."""
         ...
@@ -115,6 +127,10 @@ class ApprovalStore(Protocol):
         ...
 
     def get_decision(self, group: str) -> DecisionRecord | None: ...
+
+    def decisions(self, groups: Sequence[str]) -> dict[str, DecisionRecord]:
+        """group → its decision, for those of `groups` that have one (DynamoDB: BatchGetItem, 100 a call)."""
+        ...
 
     def set_delivery(self, decision: DecisionRecord, delivery: Delivery) -> bool:
         """pending → delivered | closed for exactly this decision; False if it changed meanwhile."""

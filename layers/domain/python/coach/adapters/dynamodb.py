@@ -14,6 +14,8 @@ answer without reading the rest of the table (the open-waits gauge, `coach statu
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from coach.adapters.aws import client
@@ -35,6 +37,8 @@ RETENTION_SECONDS = 400 * 86_400  # links and decisions are purged (DynamoDB TTL
 OPEN_WAITS_INDEX = "open_waits"
 OPEN_WAIT_ATTR = "open_wait"
 OPEN = "open"
+BATCH_KEYS = 100  # BatchGetItem reads at most 100 items a call
+BATCH_ROUNDS = 8  # asks for unprocessed keys again at most this often (with a growing pause) before failing
 
 
 def _to_attr(value: Any) -> dict[str, Any]:
@@ -174,6 +178,28 @@ class DynamoApprovalStore:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def _batch_get(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """(pk, sk) → fields of the items that exist among `keys`: consistent BatchGetItem reads, BATCH_KEYS a call,
+        keys DynamoDB left unprocessed (throttling) asked again after a short pause."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        unique = list(dict.fromkeys(keys))  # a key twice in one request is a ValidationException
+        for start in range(0, len(unique), BATCH_KEYS):
+            keys_and_attributes: dict[str, Any] = {
+                "Keys": [self._key(*key) for key in unique[start : start + BATCH_KEYS]],
+                "ConsistentRead": True,
+            }
+            for round_ in range(BATCH_ROUNDS):
+                page = self._db().batch_get_item(RequestItems={self.table: keys_and_attributes})
+                for item in page.get("Responses", {}).get(self.table, []):
+                    found[(item["pk"]["S"], item["sk"]["S"])] = _fields(item)
+                keys_and_attributes = page.get("UnprocessedKeys", {}).get(self.table) or {}
+                if not keys_and_attributes.get("Keys"):
+                    break
+                time.sleep(min(0.05 * 2**round_, 2.0))
+            else:
+                raise RuntimeError(f"{self.table}: BatchGetItem left keys unprocessed {BATCH_ROUNDS} times")
+        return found
+
     def put_link(self, link: LinkRecord) -> None:
         ttl = link.expires_at + RETENTION_SECONDS
         item = _item(*link_key(link.link_hash), link.model_dump(), ttl)
@@ -189,8 +215,20 @@ class DynamoApprovalStore:
         return LinkRecord.model_validate(fields) if fields else None
 
     def group_links(self, group: str) -> list[LinkRecord]:
-        hashes = [item["sk"]["S"].removeprefix("link#") for item in self._query(f"group#{group}")]
-        return [link for h in hashes if (link := self.get_link(h))]
+        return self.groups_links([group])[group]
+
+    def groups_links(self, groups: Sequence[str]) -> dict[str, list[LinkRecord]]:
+        hashes = {
+            group: [item["sk"]["S"].removeprefix("link#") for item in self._query(f"group#{group}")]
+            for group in dict.fromkeys(groups)
+        }
+        found = self._batch_get([link_key(h) for group_hashes in hashes.values() for h in group_hashes])
+        return {
+            group: [
+                LinkRecord.model_validate(found[link_key(h)]) for h in group_hashes if link_key(h) in found
+            ]
+            for group, group_hashes in hashes.items()
+        }
 
     def supersede(self, link_hash: str) -> bool:
         return self._end_pending(link_hash, "superseded")
@@ -251,6 +289,14 @@ class DynamoApprovalStore:
     def get_decision(self, group: str) -> DecisionRecord | None:
         fields = self._get(decision_key(group))
         return DecisionRecord.model_validate(fields) if fields else None
+
+    def decisions(self, groups: Sequence[str]) -> dict[str, DecisionRecord]:
+        found = self._batch_get([decision_key(group) for group in groups])
+        return {
+            group: DecisionRecord.model_validate(found[decision_key(group)])
+            for group in groups
+            if decision_key(group) in found
+        }
 
     def set_delivery(self, decision: DecisionRecord, delivery: Delivery) -> bool:
         return self._update_if(

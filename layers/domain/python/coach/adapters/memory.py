@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from coach.approvals.delegation import Delegation
@@ -29,6 +29,14 @@ class MemoryObjectStore:
 
     def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
         self.objects[(bucket, key)] = bytes(body)
+
+    def put_new(
+        self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream"
+    ) -> bool:
+        if (bucket, key) in self.objects:
+            return False
+        self.objects[(bucket, key)] = bytes(body)
+        return True
 
     def get(self, bucket: str, key: str) -> bytes:
         try:
@@ -96,6 +104,9 @@ class MemoryApprovalStore:
         hashes = [sk.removeprefix("link#") for (pk, sk) in list(self.items) if pk == f"group#{group}"]
         return [link for h in hashes if (link := self.get_link(h))]
 
+    def groups_links(self, groups: Sequence[str]) -> dict[str, list[LinkRecord]]:
+        return {group: self.group_links(group) for group in dict.fromkeys(groups)}
+
     def supersede(self, link_hash: str) -> bool:
         return self._end_pending(link_hash, "superseded")
 
@@ -141,6 +152,9 @@ class MemoryApprovalStore:
     def get_decision(self, group: str) -> DecisionRecord | None:
         item = self.items.get(decision_key(group))
         return DecisionRecord.model_validate(item) if item else None
+
+    def decisions(self, groups: Sequence[str]) -> dict[str, DecisionRecord]:
+        return {group: decision for group in groups if (decision := self.get_decision(group)) is not None}
 
     def set_delivery(self, decision: DecisionRecord, delivery: Delivery) -> bool:
         with self._lock:

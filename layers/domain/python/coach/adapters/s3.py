@@ -20,6 +20,23 @@ class S3ObjectStore:
             extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_id}
         client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **extra)
 
+    def put_new(
+        self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream"
+    ) -> bool:
+        extra: dict[str, str] = {}
+        if self._kms_key_id:
+            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_id}
+        try:
+            client("s3").put_object(
+                Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*", **extra
+            )
+            return True
+        except ClientError as exc:
+            # 412: the key exists; 409: another conditional write of this key is under way (it wins)
+            if exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return False
+            raise
+
     def get(self, bucket: str, key: str) -> bytes:
         try:
             return client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from coach.approvals.delegation import Asked, delegated
 from coach.approvals.digest_pages import digest_email
 from coach.approvals.digest_records import MAX_DIGEST_ROWS, DigestRecord, QueuedAsk
-from coach.approvals.records import LinkRecord, link_hash, new_csrf_token, new_link_id
+from coach.approvals.records import DecisionRecord, LinkRecord, link_hash, new_csrf_token, new_link_id
 from coach.approvals.service import ask_email, new_link, page_extras, prepare_group, recipients
 from coach.models import ApprovalRequest
 from coach.ports import ApprovalStore, DigestScheduler, DigestStore, Mailer, ObjectStore
@@ -88,9 +88,8 @@ class Sent:
     emails: int = 0
 
 
-def _answered(store: ApprovalStore, ask: QueuedAsk) -> bool:
+def _answered(decision: DecisionRecord | None, ask: QueuedAsk) -> bool:
     """A teammate's answer already reached this wait (or a delivered one from a redrive): nobody needs asking."""
-    decision = store.get_decision(ask.group)
     return decision is not None and (
         decision.delivery == "delivered" or decision.task_token == ask.request.task_token
     )
@@ -116,8 +115,9 @@ def send_due(
         result.waiting = True
         return result
     live: list[QueuedAsk] = []
+    decided = store.decisions([ask.group for ask in asks])  # the person's questions' decisions, read together
     for ask in asks:
-        if _answered(store, ask):
+        if _answered(decided.get(ask.group), ask):
             digests.drop_ask(ask)
             result.dropped.append(ask.request.task_token)
         else:

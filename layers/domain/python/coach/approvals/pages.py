@@ -58,6 +58,9 @@ class Page:
     status: int
     html: str
     headers: dict[str, str] = field(default_factory=lambda: dict(SECURITY_HEADERS))
+    # (campaign, client, role) of the link a POST answered: its follow-up reads that question's trail without
+    # reading the link again (None: not known, it is read)
+    question: tuple[str, str, str] | None = None
 
 
 @cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs
 
 from coach.addresses import recipients_of
@@ -188,20 +188,25 @@ def page_extras(
     request: ApprovalRequest, *, objects: ObjectStore, data_bucket: str, letters_bucket: str | None
 ) -> PageExtras:
     """The brief and (with `letters_bucket`) the specimen letters every page of this request shows."""
+    # the letterhead is read once: the specimens print it, and the client's brief shows its plan name
+    branding = (
+        load_branding(objects, data_bucket, request.campaign_id, request.client.client_id)
+        if letters_bucket
+        else None
+    )
     shown = (
         specimens_json(
-            request_specimens(
-                request, objects=objects, data_bucket=data_bucket, letters_bucket=letters_bucket
-            )
+            request_specimens(request, branding=branding, objects=objects, letters_bucket=letters_bucket)
         )
-        if letters_bucket
+        if letters_bucket and branding is not None
         else ""
     )
     brief = load_brief(objects, data_bucket, request.client.brief_key)
-    branding = (
-        load_branding(objects, data_bucket, request.campaign_id, request.client.client_id) if brief else None
+    if brief and branding is None:
+        branding = load_branding(objects, data_bucket, request.campaign_id, request.client.client_id)
+    plan_name = (
+        branding.plan_name if brief and branding is not None and branding.client_id is not None else None
     )
-    plan_name = branding.plan_name if branding is not None and branding.client_id is not None else None
     return PageExtras(brief, shown, plan_name)
 
 
@@ -209,14 +214,15 @@ def prepare_group(request: ApprovalRequest, *, store: ApprovalStore) -> None:
     """Before a group's new links exist: a reminder or escalation supersedes the earlier pending links, a retried
     step's links answer its new wait, and a decision that reached only an older, closed wait is set aside."""
     group = group_of(request.campaign_id, request.client.client_id, request.role)
+    links = store.group_links(group)  # read once: the two passes below change disjoint links, conditionally
     if request.kind != "ask":
-        for old in store.group_links(group):
+        for old in links:
             if old.state == "pending" and old.attempt < request.attempt:
                 store.supersede(old.link_hash)
     # Step Functions gives every attempt of a task a new token: when this very step is retried (or redriven) after
     # some of its emails went out, those emails' links now answer the new wait. Their emails are not sent again
     # (the ledger keys them by attempt and recipient), so without this a click would reach a closed task.
-    for old in store.group_links(group):
+    for old in links:
         if old.state == "pending" and old.attempt == request.attempt and old.task_token != request.task_token:
             store.retarget(old.link_hash, request.task_token)
     # A decision that reached only an older, closed wait must not block this new one.
@@ -396,12 +402,16 @@ def decide(
     """POST: check everything, record the group's first decision, audit it, then tell the workflow."""
     try:
         link = _find_link(store, link_id)
+    except ApprovalProblem as problem:
+        return page_for(problem)
+    try:
         decision = decide_link(
             link, form, store=store, callbacks=callbacks, now=now, source_ip=source_ip, user_agent=user_agent
         )
+        page = recorded_page(decision, link)
     except ApprovalProblem as problem:
-        return page_for(problem)
-    return recorded_page(decision, link)
+        page = page_for(problem)
+    return replace(page, question=(link.campaign_id, link.client_id, link.role))
 
 
 def decide_link(
@@ -507,8 +517,9 @@ def close_waits(campaign_id: str, client_id: str, *, store: ApprovalStore) -> in
     click is told the request no longer waits, instead of being thanked for a decision that cannot count. Returns
     how many links it closed."""
     closed = 0
-    for role in ("account_team", "client"):
-        for link in store.group_links(group_of(campaign_id, client_id, role)):
+    groups = [group_of(campaign_id, client_id, role) for role in ("account_team", "client")]
+    for links in store.groups_links(groups).values():  # both roles' links read together
+        for link in links:
             if link.state == "pending" and store.close_link(link.link_hash):
                 closed += 1
     return closed
@@ -598,11 +609,15 @@ def question_trail(link_id: str, *, store: ApprovalStore) -> list[AuditRecord]:
     return _question_trail(link_hash(link_id), store=store)
 
 
-def _question_trail(hashed: str, *, store: ApprovalStore) -> list[AuditRecord]:
-    link = store.get_link(hashed)
-    if link is None:
-        return []
-    return store.question_audit(link.campaign_id, link.client_id, link.role)
+def _question_trail(
+    hashed: str, *, store: ApprovalStore, question: tuple[str, str, str] | None = None
+) -> list[AuditRecord]:
+    if question is None:  # (campaign, client, role) not known: the link says
+        link = store.get_link(hashed)
+        if link is None:
+            return []
+        question = (link.campaign_id, link.client_id, link.role)
+    return store.question_audit(*question)
 
 
 @dataclass(frozen=True)
@@ -612,24 +627,39 @@ class FollowUp:
 
 
 def after_decision(
-    link_id: str, *, store: ApprovalStore, archive: AuditArchive | None, now: float, answered: bool
+    link_id: str,
+    *,
+    store: ApprovalStore,
+    archive: AuditArchive | None,
+    now: float,
+    answered: bool,
+    question: tuple[str, str, str] | None = None,
 ) -> FollowUp:
     """After a POST: count the decision it recorded, and copy the question's audit records to the write-once
     archive. DynamoDB already holds them (written before the workflow heard), so a failure here loses nothing: it
     is logged (no message: it may echo input), the page still shows the decision, and the summary archives the
     whole trail again at the end of the campaign."""
-    return after_link_decision(link_hash(link_id), store=store, archive=archive, now=now, answered=answered)
+    return after_link_decision(
+        link_hash(link_id), store=store, archive=archive, now=now, answered=answered, question=question
+    )
 
 
 def after_link_decision(
-    hashed: str, *, store: ApprovalStore, archive: AuditArchive | None, now: float, answered: bool
+    hashed: str,
+    *,
+    store: ApprovalStore,
+    archive: AuditArchive | None,
+    now: float,
+    answered: bool,
+    question: tuple[str, str, str] | None = None,
 ) -> FollowUp:
-    """after_decision for the link with this hash (a digest's rows)."""
+    """after_decision for the link with this hash (a digest's rows); `question` (the POST's Page.question) spares
+    reading the link again."""
     if not (answered or archive):
         return FollowUp([])
     decided: list[str] = []
     try:
-        trail = _question_trail(hashed, store=store)
+        trail = _question_trail(hashed, store=store, question=question)
         # a decision recorded by this POST carries its time (a second click records none)
         decided = [r.action for r in trail if r.at == iso(now) and r.action in ("approved", "declined")]
         if archive:

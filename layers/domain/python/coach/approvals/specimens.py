@@ -17,7 +17,7 @@ from coach.approvals.errors import (
 )
 from coach.approvals.pages import Page, page_for, result_page
 from coach.approvals.records import DecisionRecord, LinkRecord, group_of, link_hash
-from coach.letters.branding import load_branding
+from coach.letters.branding import Branding
 from coach.letters.specimen import Specimen, make_specimens, specimens_of
 from coach.models import ApprovalRequest
 from coach.ports import ApprovalStore, ObjectStore
@@ -26,16 +26,17 @@ ROLES = ("account_team", "client")
 
 
 def request_specimens(
-    request: ApprovalRequest, *, objects: ObjectStore, data_bucket: str, letters_bucket: str
+    request: ApprovalRequest, *, branding: Branding, objects: ObjectStore, letters_bucket: str
 ) -> list[Specimen]:
-    """The specimens this request's pages show: the pinned versions, the client's letterhead and languages."""
+    """The specimens this request's pages show: the pinned versions, in the client's letterhead (its campaign
+    snapshot, coach.letters.branding.load_branding) and languages."""
     return make_specimens(
         campaign_id=request.campaign_id,
         client_id=request.client.client_id,
         template_id=request.template_id or request.event.event_type,
         pins=request.template_sha256,
         event=request.event,
-        branding=load_branding(objects, data_bucket, request.campaign_id, request.client.client_id),
+        branding=branding,
         languages=request.client.languages,
         store=objects,
         letters_bucket=letters_bucket,
@@ -69,8 +70,9 @@ def approved_templates(store: ApprovalStore, campaign_id: str, client_id: str) -
     """role → (language → SHA-256) of the letters each role approved for this client (roles that approved on a
     page that showed the letter)."""
     approved: dict[str, dict[str, str]] = {}
+    decided = store.decisions([group_of(campaign_id, client_id, role) for role in ROLES])  # one batch read
     for role in ROLES:
-        decision = store.get_decision(group_of(campaign_id, client_id, role))
+        decision = decided.get(group_of(campaign_id, client_id, role))
         if decision is not None and decision.decision == "approved" and decision.templates_shown:
             approved[role] = _shown(decision)
     return approved

@@ -36,11 +36,14 @@ def open_waits(
     by_group: dict[str, list[OpenLink]] = {}
     for link in store.open_links():
         by_group.setdefault(link.group, []).append(link)
+    latest_of = {group: max(links, key=lambda link: link.created_at) for group, links in by_group.items()}
+    # the decisions of the questions still within their deadline, read together
+    decided = store.decisions([group for group, latest in latest_of.items() if now < latest.deadline])
     waits = []
     status: dict[str, bool] = {}
     for group, links in by_group.items():
-        latest = max(links, key=lambda link: link.created_at)
-        if now >= latest.deadline or store.get_decision(group) is not None:
+        latest = latest_of[group]
+        if now >= latest.deadline or group in decided:
             continue
         if latest.campaign_id not in status:
             status[latest.campaign_id] = running(latest.campaign_id)

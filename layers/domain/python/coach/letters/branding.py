@@ -18,6 +18,7 @@ from coach import keys
 from coach.addresses import has_unsafe_characters
 from coach.audience.engine import LakeError
 from coach.lake_rules import Problem
+from coach.ports import NotFound
 
 if TYPE_CHECKING:
     from coach.ports import ObjectStore
@@ -256,10 +257,10 @@ def save_branding(
 def load_branding(store: ObjectStore, bucket: str, campaign_id: str, client_id: str) -> Branding:
     """The letterhead the audience stage recorded for this client of this campaign. A campaign started before
     branding existed has none recorded: the PBM's."""
-    key = branding_key(campaign_id, client_id)
-    if not store.exists(bucket, key):
+    try:  # one GetObject (no HeadObject first): a missing snapshot is the common NotFound
+        fields = json.loads(store.get(bucket, branding_key(campaign_id, client_id)))
+    except NotFound:
         return PBM_BRANDING
-    fields = json.loads(store.get(bucket, key))
     if not fields.get("branded"):
         return PBM_BRANDING
     logo_type = fields.get("logo_type")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import date
+from functools import lru_cache
 
 from coach.letters.branding import Branding
 from coach.letters.render import address_lines, render_letters
@@ -35,6 +36,8 @@ SPECIMEN_MEMBER = MemberRecord(
     last_fill_date=date(2000, 1, 1),
 )
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish (español)"}
+# distinct specimens (letter text, language, letterhead, date) a container keeps; each is a PDF of tens of KB
+SPECIMEN_MEMO_SIZE = 32
 
 
 class SpecimenNotPinned(RuntimeError):
@@ -77,6 +80,15 @@ def specimen_languages(languages: list[str]) -> list[str]:
     return [lang for lang in LANGUAGES if lang in wanted] or list(LANGUAGES)
 
 
+@lru_cache(maxsize=SPECIMEN_MEMO_SIZE)
+def specimen_pdf(text: str, lang: str, branding: Branding, printed_on: date) -> bytes:
+    """One specimen letter's PDF. Kept in the container (a warm Lambda's, or the local runtime's one process): every
+    client with this letterhead sees the same letter, rendered once."""
+    member = SPECIMEN_MEMBER.model_copy(update={"language": lang})
+    pdf, _ = render_letters([(member, text, lang)], today=printed_on, branding=branding, mark=MARK)
+    return pdf
+
+
 def make_specimens(
     *,
     campaign_id: str,
@@ -105,9 +117,9 @@ def make_specimens(
         member = SPECIMEN_MEMBER.model_copy(update={"language": lang})
         text = registry.render(pinned, letter_context(member, event, lang, branding))
         key = specimen_key(campaign_id, client_id, lang, pinned.sha256)
-        if not store.exists(letters_bucket, key):  # a reminder shows the same specimen: rendered once
-            pdf, _ = render_letters([(member, text, lang)], today=today, branding=branding, mark=MARK)
-            store.put(letters_bucket, key, pdf, "application/pdf")
+        # a reminder (or the other role's ask) shows the specimen first stored for this client: it stays as it was
+        pdf = specimen_pdf(text, lang, branding, today or date.today())
+        store.put_new(letters_bucket, key, pdf, "application/pdf")
         made.append(
             Specimen(
                 lang,
