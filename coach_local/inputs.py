@@ -7,9 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from coach.intake import InvalidEvent, parse_event
-from coach.review.intake import BadReviewNotes, split_candidate
-
 VALID_CHOICES = {"approve", "decline", "none"}
 # client_id → {"account_team" | "client": approve | decline | none}; and under REVIEW_KEY the clinical reviewer's
 # answer to a feed's candidate (a ReviewChoice)
@@ -27,6 +24,9 @@ class BadInput(ValueError):
 
 
 def load_event(path: Path) -> dict:
+    from coach.intake import InvalidEvent, parse_event  # the domain's models load when an event is read
+    from coach.review.intake import BadReviewNotes, split_candidate
+
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

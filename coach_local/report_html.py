@@ -7,13 +7,11 @@ from __future__ import annotations
 import io
 import json
 import statistics
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from coach.brief.format import usd
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
@@ -23,20 +21,31 @@ from coach_local.report_outcomes import outcomes_section
 
 INK, ACCENT, MUTED, WARN = "#1f2933", "#0b6e4f", "#9aa5b1", "#b54708"
 TOP_CLIENTS = 20
-plt.rcParams.update(
-    {
-        "svg.fonttype": "none",  # text stays text: searchable, selectable, readable by screen readers
-        "svg.hashsalt": "coach-report",  # stable element ids: the same report renders the same page
-        "font.family": "sans-serif",
-        "font.size": 10,
-        "axes.edgecolor": MUTED,
-        "axes.labelcolor": INK,
-        "xtick.color": INK,
-        "ytick.color": INK,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-    }
-)
+
+
+@cache
+def pyplot() -> ModuleType:
+    """matplotlib, styled for the report: loaded when the first chart is drawn (about a second of CPU)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(
+        {
+            "svg.fonttype": "none",  # text stays text: searchable, selectable, readable by screen readers
+            "svg.hashsalt": "coach-report",  # stable element ids: the same report renders the same page
+            "font.family": "sans-serif",
+            "font.size": 10,
+            "axes.edgecolor": MUTED,
+            "axes.labelcolor": INK,
+            "xtick.color": INK,
+            "ytick.color": INK,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+    return plt
 
 
 class ReportError(ValueError):
@@ -62,7 +71,7 @@ def load_report(out_dir: Path) -> dict[str, Any]:
 def _svg(fig: Any, title: str) -> Markup:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Title": title})
-    plt.close(fig)
+    pyplot().close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # drop the XML prolog and doctype: the SVG is inline in HTML
     return Markup(text.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(title)}" ', 1))  # noqa: S704
@@ -86,7 +95,7 @@ def funnel(report: dict[str, Any]) -> list[tuple[str, int]]:
 
 
 def funnel_chart(steps: list[tuple[str, int]]) -> Markup:
-    fig, ax = plt.subplots(figsize=(8, 2.8))
+    fig, ax = pyplot().subplots(figsize=(8, 2.8))
     labels = [name for name, _ in steps][::-1]
     values = [value for _, value in steps][::-1]
     bars = ax.barh(labels, values, color=[ACCENT if i == 0 else "#3e9c7b" for i in range(len(values))])
@@ -109,7 +118,7 @@ def clients_chart(rows: list[dict[str, Any]]) -> Markup:
         labels.append(f"{len(rest)} others")
         affected.append(sum(int(r["affected"]) for r in rest))
         reachable.append(sum(int(r["reachable"]) for r in rest))
-    fig, ax = plt.subplots(figsize=(8, max(2.0, 0.28 * len(labels) + 0.8)))
+    fig, ax = pyplot().subplots(figsize=(8, max(2.0, 0.28 * len(labels) + 0.8)))
     positions = list(range(len(labels)))[::-1]
     ax.barh(positions, affected, color=MUTED, label="affected")
     ax.barh(positions, reachable, color=ACCENT, height=0.5, label="reachable")
@@ -162,7 +171,7 @@ def response_chart(approvals: list[dict[str, Any]]) -> Markup | None:
             series.append((label, hours))
     if not series:
         return None
-    fig, ax = plt.subplots(figsize=(8, 2.6))
+    fig, ax = pyplot().subplots(figsize=(8, 2.6))
     ax.hist(
         [h for _, h in series],
         bins=20,
@@ -178,7 +187,7 @@ def response_chart(approvals: list[dict[str, Any]]) -> Markup | None:
 def stages_chart(stages: list[dict[str, Any]]) -> Markup | None:
     if not stages:
         return None
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(stages) + 1.0))
+    fig, ax = pyplot().subplots(figsize=(8, 0.35 * len(stages) + 1.0))
     positions = list(range(len(stages)))[::-1]
     for pos, stage in zip(positions, stages, strict=True):
         span = max(stage["end_seconds"] - stage["start_seconds"], 0.02)

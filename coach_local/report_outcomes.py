@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.pyplot as plt
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
@@ -49,12 +48,12 @@ def _points(value: float) -> str:
 
 
 def outcomes_chart(totals: dict[str, Any]) -> Markup:
-    from coach_local.report_html import _svg
+    from coach_local.report_html import _svg, pyplot
 
     labels = list(OUTCOME_LABELS.values())
     lettered = [100 * (totals["lettered"]["rates"][k] or 0) for k in OUTCOME_LABELS]
     held = [100 * (totals["held_out"]["rates"][k] or 0) for k in OUTCOME_LABELS]
-    fig, ax = plt.subplots(figsize=(8, 2.6))
+    fig, ax = pyplot().subplots(figsize=(8, 2.6))
     positions = list(range(len(labels)))[::-1]
     ax.barh([p + 0.2 for p in positions], lettered, height=0.4, color=LETTERED, label="lettered")
     ax.barh([p - 0.2 for p in positions], held, height=0.4, color=HELD_OUT, label="held out")

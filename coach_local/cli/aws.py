@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from coach.adapters.stepfunctions import execution_arn, state_machine_arn
-from coach.notices import ALERT_STATUSES
 
 from coach_local.cli.common import EXIT_FAILED, JsonFlag, console, err, fail_input, print_json
 from coach_local.inputs import BadInput, load_event
@@ -65,7 +63,9 @@ def redrive(
     as_json: JsonFlag = False,
 ) -> None:
     """Redrive a failed, timed-out or stopped campaign on AWS: it resumes at the failed stage; nothing sent is sent again."""
-    import boto3
+    import boto3  # boto3 and the domain load only when an AWS command runs, not with every `coach` command
+    from coach.adapters.stepfunctions import execution_arn, state_machine_arn
+    from coach.notices import ALERT_STATUSES
 
     with _aws_call("redrive"):
         sfn = boto3.client("stepfunctions", region_name=region)

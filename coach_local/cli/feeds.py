@@ -6,20 +6,20 @@ import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from coach.adapters.fda_files import ARCHIVES, DownloadFailed, download
-from coach.adapters.openfda import OpenFdaClient, OpenFdaUnavailable, page_results
 from coach.feeds import SOURCES
-from coach.feeds.candidate import FeedDataError, PollResult, content_hash
-from coach.feeds.recalls import EnforcementSource
-from coach.feeds.service import poll_source
-from coach.feeds.tables import Bundle
 from rich.table import Table
 
 from coach_local.cli.common import console, err
-from coach_local.feed_state import FolderFeedState
+
+if (
+    TYPE_CHECKING
+):  # the feeds' modules (and the domain's models) load when a feed is polled, not with every command
+    from coach.feeds.candidate import PollResult
+    from coach.feeds.recalls import EnforcementSource
+    from coach.feeds.tables import Bundle
 
 feeds_app = typer.Typer(
     help="Market feeds: the public FDA sources read into candidate events.", no_args_is_help=True
@@ -30,6 +30,8 @@ class RecordedEnforcement:
     """openFDA enforcement pages as the API returned them: one JSON file, or a folder of them read in name order."""
 
     def __init__(self, path: Path) -> None:
+        from coach.feeds.candidate import FeedDataError
+
         files = sorted(path.glob("*.json")) if path.is_dir() else [path]
         if not files or not all(f.is_file() for f in files):
             raise FeedDataError(f"{path}: no JSON page to read")
@@ -42,11 +44,15 @@ class RecordedEnforcement:
 
     def last_updated(self) -> str:
         """The pages' own meta.last_updated; without one, their content (a different recording is new data)."""
+        from coach.feeds.candidate import content_hash
+
         meta = self.pages[0][1].get("meta", {}) if isinstance(self.pages[0][1], dict) else {}
         stamp = meta.get("last_updated") if isinstance(meta, dict) else None
         return f"{stamp} {content_hash([body for _, body in self.pages])[:12]}"
 
     def records(self, since: date, until: date) -> Iterator[dict[str, Any]]:
+        from coach.adapters.openfda import page_results
+
         for where, body in self.pages:
             if isinstance(body, dict) and body.get("error", {}).get("code") == "NOT_FOUND":
                 continue  # a recorded 404 "No matches found!"
@@ -54,12 +60,20 @@ class RecordedEnforcement:
 
 
 def _bundle(source: str, path: Path | None) -> Bundle:
+    from coach.adapters.fda_files import ARCHIVES, download
+    from coach.feeds.tables import Bundle
+
     if path is not None:
         return Bundle.from_path(path)
     return Bundle.from_zip(download(ARCHIVES[source]), ARCHIVES[source])
 
 
 def run_poll(source: str, path: Path | None, state_dir: Path, today: date) -> PollResult:
+    from coach.adapters.openfda import OpenFdaClient
+    from coach.feeds.service import poll_source
+
+    from coach_local.feed_state import FolderFeedState
+
     def enforcement() -> EnforcementSource:
         return RecordedEnforcement(path) if path is not None else OpenFdaClient()
 
@@ -122,6 +136,10 @@ def poll(
     if from_path is not None and not from_path.exists():
         err.print(f"[bold red]error:[/] --from {from_path}: no such file or folder", highlight=False)
         raise typer.Exit(2)
+    from coach.adapters.fda_files import DownloadFailed
+    from coach.adapters.openfda import OpenFdaUnavailable
+    from coach.feeds.candidate import FeedDataError
+
     try:
         result = run_poll(source, from_path, state, date.today())
     except (FeedDataError, ValueError) as exc:
