@@ -41,7 +41,7 @@ class RunResult:
 
 def export_audit(campaign_id: str) -> dict:
     """The append-only decision records of the campaign, read from the local approvals table."""
-    from coach.approvals.service import audit_trail
+    from coach.approvals.trail import audit_trail
     from coach.runtime import approval_store
 
     records = audit_trail(campaign_id, store=approval_store())

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatew
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from coach.approvals.deciding import decide, read_posted_form, show
 from coach.approvals.digest_service import (
     DigestAnswer,
     decide_digest,
@@ -20,8 +21,8 @@ from coach.approvals.digest_service import (
 )
 from coach.approvals.errors import ApprovalProblem
 from coach.approvals.pages import SECURITY_HEADERS, Page, error_page, not_found_page, page_for, result_page
-from coach.approvals.service import after_decision, after_link_decision, decide, read_posted_form, show
 from coach.approvals.specimens import SpecimenNotFound, specimen_pdf
+from coach.approvals.trail import after_decision, after_link_decision
 from coach.brief.pdf import client_brief_pdf
 from coach.observability import logger, metrics, tracer
 from coach.review.form import read_review_form

@@ -3,8 +3,8 @@
 import time
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from coach.approvals.asking import request_approval, reuse_decision
 from coach.approvals.digest import Timing, queue_request
-from coach.approvals.service import request_approval, reuse_decision
 from coach.models import ApprovalRequest
 from coach.observability import logger, metrics, tracer
 from coach.runtime import approval_store, callbacks, digest_scheduler, digest_store, mailer, objects

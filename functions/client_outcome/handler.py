@@ -2,7 +2,7 @@
 and alert the operator when the client's contacts could not be used."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from coach.approvals.service import close_waits
+from coach.approvals.waits import close_waits
 from coach.campaign import OutcomeRequest, record_outcome
 from coach.letters.service import merge_client_manifest
 from coach.models import Notice

@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from coach import keys
-from coach.approvals.service import archive_campaign_trail
+from coach.approvals.trail import archive_campaign_trail
 from coach.campaign import build_report
 from coach.models import MarketEvent
 from coach.observability import logger, metrics, tracer

@@ -177,7 +177,7 @@ def grant_least_privilege(functions: Functions, r: Resources) -> None:
     listing(outcome, letters, CAMPAIGNS)
     objects(outcome, letters, CAMPAIGNS, "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")
     objects(outcome, data, CAMPAIGNS, "s3:PutObject")
-    # closes the links still pending when the branch ends (coach.approvals.service.close_waits): a group's links,
+    # closes the links still pending when the branch ends (coach.approvals.waits.close_waits): a group's links,
     # the links read (together) and set to closed; nothing else in the table
     table("client_outcome", ("dynamodb:Query",), keys=GROUP_KEYS)
     table(

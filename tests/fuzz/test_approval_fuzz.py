@@ -16,9 +16,9 @@ import boto3
 import pytest
 from coach.adapters.dynamodb import table_definition
 from coach.adapters.memory import MemoryCallbacks, MemoryMailer, MemoryObjectStore
+from coach.approvals.asking import request_approval
 from coach.approvals.reasons import DECLINE_REASONS
 from coach.approvals.records import group_of, link_hash
-from coach.approvals.service import request_approval
 from hypothesis import event, given
 from hypothesis import strategies as st
 from moto import mock_aws

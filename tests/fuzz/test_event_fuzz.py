@@ -14,7 +14,7 @@ import pytest
 from coach.adapters.athena import AthenaClaimsEngine
 from coach.adapters.mail import build_mime
 from coach.adapters.memory import MemoryApprovalStore, MemoryMailer, MemoryObjectStore
-from coach.approvals.service import request_approval
+from coach.approvals.asking import request_approval
 from coach.audience.engine import AudienceParams
 from coach.intake import InvalidEvent, campaign_id_for, plan_campaign, start_campaign
 from coach.models import ApprovalRequest, CampaignInput, ClientWork, Notice

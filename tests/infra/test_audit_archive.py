@@ -135,7 +135,7 @@ def test_without_an_audit_bucket_nothing_is_archived(aws):
 def approval_link(aws, monkeypatch):
     """A link emailed to the account team (as in tests/unit/test_approval_api.py) and the page handler."""
     from coach.adapters.memory import MemoryMailer, MemoryObjectStore
-    from coach.approvals.service import request_approval
+    from coach.approvals.asking import request_approval
     from coach.models import ApprovalRequest, ClientWork, MarketEvent
 
     _, runtime = aws
@@ -257,7 +257,7 @@ def test_the_summary_archives_the_trail_and_reraises_a_failure(aws, caplog):
     store.append_audit(record(iso(time.time())))
     store.append_audit(record(iso(time.time() + 1), client_id="C2"))
     from coach.adapters.audit_archive import S3AuditArchive
-    from coach.approvals.service import archive_campaign_trail
+    from coach.approvals.trail import archive_campaign_trail
 
     assert archive_campaign_trail("camp", store=store, archive=S3AuditArchive(AUDIT)) == 2
     [key] = [o["Key"] for o in s3.list_objects_v2(Bucket=AUDIT, Prefix="audit/camp/decisions-")["Contents"]]

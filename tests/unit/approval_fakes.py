@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 from coach.adapters.memory import MemoryApprovalStore, MemoryCallbacks, MemoryMailer, MemoryObjectStore
+from coach.approvals.asking import request_approval
+from coach.approvals.deciding import decide, show
 from coach.approvals.pages import Page
-from coach.approvals.service import decide, request_approval, show
 from coach.models import ApprovalRequest, ClientWork, Drug, MarketEvent, Role
 from coach.ports import ApprovalStore
 

@@ -30,7 +30,7 @@ def api(monkeypatch):
         boto3.client("dynamodb").create_table(**table_definition("approvals"))
         module = load_handler("approval_api")
         from coach.adapters.memory import MemoryMailer, MemoryObjectStore
-        from coach.approvals.service import request_approval
+        from coach.approvals.asking import request_approval
         from coach.models import ApprovalRequest, ClientWork, MarketEvent
 
         objects, mailer = MemoryObjectStore(), MemoryMailer()

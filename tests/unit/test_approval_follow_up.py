@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from coach.adapters.memory import MemoryApprovalStore
 from coach.approvals.records import link_hash
-from coach.approvals.service import after_decision
+from coach.approvals.trail import after_decision
 
 from tests.unit.approval_fakes import ACCOUNT_TEAM, NOW, Approvals, csrf_in
 

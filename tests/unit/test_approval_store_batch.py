@@ -11,9 +11,10 @@ import pytest
 from coach.adapters.aws import client
 from coach.adapters.dynamodb import DynamoApprovalStore, table_definition
 from coach.adapters.memory import MemoryApprovalStore
+from coach.approvals.asking import new_link
 from coach.approvals.delegation import Asked
 from coach.approvals.records import DecisionRecord, group_of, iso
-from coach.approvals.service import close_waits, new_link
+from coach.approvals.waits import close_waits
 from coach.campaign import approval_timeline
 
 from tests.unit.approval_fakes import NOW, approval_request

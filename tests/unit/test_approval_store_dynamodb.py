@@ -6,7 +6,7 @@ import boto3
 import pytest
 from coach.adapters.dynamodb import DynamoApprovalStore, table_definition
 from coach.approvals.records import AuditAction, AuditRecord, DecisionRecord, iso, link_hash
-from coach.approvals.service import audit_trail
+from coach.approvals.trail import audit_trail
 
 from tests.unit.approval_fakes import (
     ACCOUNT_TEAM,

@@ -6,7 +6,7 @@ import pytest
 from coach.adapters.memory import MemoryApprovalStore
 from coach.approvals.pages import SECURITY_HEADERS
 from coach.approvals.records import DecisionRecord, iso, link_hash
-from coach.approvals.service import audit_trail
+from coach.approvals.trail import audit_trail
 from coach.audience.privacy import client_facing_count
 from coach.models import DECLINED_ERROR
 

@@ -4,7 +4,8 @@ is never taken as a decision, and never calls the workflow back (issue: a late c
 from __future__ import annotations
 
 from coach.approvals.records import DecisionRecord
-from coach.approvals.service import audit_trail, close_waits
+from coach.approvals.trail import audit_trail
+from coach.approvals.waits import close_waits
 from coach.campaign import approval_timeline
 
 from tests.unit.approval_fakes import (

@@ -14,11 +14,11 @@ from coach.adapters.memory import (
     MemoryMailer,
     MemoryObjectStore,
 )
+from coach.approvals.deciding import decide
 from coach.approvals.delegation import Delegation
 from coach.approvals.digest import Timing, queue_request, send_due
 from coach.approvals.digest_records import person_key
 from coach.approvals.digest_service import decide_digest, show_digest, show_row
-from coach.approvals.service import decide
 from coach.models import ApprovalRequest
 
 from tests.unit.approval_fakes import BASE_URL, BUCKET, CSRF, NOW, SENDER, approval_request
@@ -203,7 +203,7 @@ def test_a_teammates_earlier_answer_for_one_client_wins():
     world.wake(TEAM, NOW + 61)
     sam_link = SINGLE.search(world.mailer.sent[0].text).group(1)  # type: ignore[union-attr]
     digest_id = DIGEST.search(world.mailer.sent[1].text).group(1)  # type: ignore[union-attr]
-    from coach.approvals.service import show
+    from coach.approvals.deciding import show
 
     sam_csrf = CSRF.search(show(sam_link, store=world.store, now=NOW + 70).html).group(1)  # type: ignore[union-attr]
     form = {"csrf_token": sam_csrf, "decision": "decline", "reason": "not_relevant"}
@@ -228,7 +228,7 @@ def test_an_ask_to_an_approver_away_reaches_the_delegate_and_the_audit_names_bot
     (email,) = world.mailer.sent
     assert email.to == ("kim@pbm.example",) and f"on behalf of {TEAM}" in email.text
     link_id = SINGLE.search(email.text).group(1)  # type: ignore[union-attr]
-    from coach.approvals.service import show
+    from coach.approvals.deciding import show
 
     page = show(link_id, store=world.store, now=NOW + 70)
     assert f"on behalf of {TEAM}" in page.html
@@ -260,7 +260,7 @@ def test_the_account_teams_thank_you_page_says_the_client_decides_next():
     world.ask(world.request("C1"), NOW)
     world.wake(TEAM, NOW + 60)
     link_id = SINGLE.search(world.mailer.sent[0].text).group(1)  # type: ignore[union-attr]
-    from coach.approvals.service import show
+    from coach.approvals.deciding import show
 
     csrf = CSRF.search(show(link_id, store=world.store, now=NOW + 70).html).group(1)  # type: ignore[union-attr]
     page = decide(

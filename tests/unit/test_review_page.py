@@ -253,7 +253,7 @@ def test_a_reminder_supersedes_the_first_links_and_escalation_adds_the_chief_pha
 
 
 def test_an_approval_link_is_no_review_link_and_a_review_link_no_approval_link():
-    from coach.approvals.service import show
+    from coach.approvals.deciding import show
 
     asked = Asked()
     assert show(asked.link(), store=asked.store, now=NOW).status == 404

@@ -16,8 +16,9 @@ from pathlib import Path
 import boto3
 import pytest
 from coach.adapters.memory import MemoryApprovalStore, MemoryCallbacks, MemoryMailer, MemoryObjectStore
+from coach.approvals.asking import request_approval, reuse_decision
+from coach.approvals.deciding import decide, show
 from coach.approvals.records import group_of
-from coach.approvals.service import decide, request_approval, reuse_decision, show
 from coach.approvals.specimens import (
     NotTheApprovedLetter,
     SpecimenNotFound,

@@ -59,8 +59,8 @@ TASK_TOKENS: list[str] = []
 
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
+    import coach.approvals.asking as approvals
     import coach.approvals.digest as digests
-    import coach.approvals.service as approvals
 
     def recording(original):  # the token each approval task waits on, to look for leaks later
         def record(request, **kwargs):

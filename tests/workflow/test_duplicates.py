@@ -92,7 +92,7 @@ def test_the_same_approval_post_20_times_at_once_records_one_decision(runtime, m
         statuses = list(pool.map(post, range(20)))
     assert original is runtime.registry.handler("approval_api")
     assert set(statuses) == {200} and len(sent) == 1
-    from coach.approvals.service import audit_trail
+    from coach.approvals.trail import audit_trail
 
     trail = audit_trail(_campaign_id(runtime), store=coach_runtime.approval_store())
     assert [a.action for a in trail] == ["approved"]

@@ -52,7 +52,8 @@ def fetch(link: str, form: dict[str, str] | None = None) -> tuple[int, str]:
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
     import coach.adapters.stepfunctions as sfn_adapter
-    import coach.approvals.service as approvals
+    import coach.approvals.asking as approvals
+    import coach.approvals.waits as waits
     from coach.settings import settings
 
     seen: dict = {"callbacks": []}
@@ -62,7 +63,7 @@ def campaign(tmp_path_factory):
     ):  # where this run's mailer writes (the run works in a folder of its own until it ends)
         return Path(settings().outbox_dir or "")
 
-    request_approval, close_waits = approvals.request_approval, approvals.close_waits
+    request_approval, close_waits = approvals.request_approval, waits.close_waits
     succeed, fail = sfn_adapter.StepFunctionsCallbacks.succeed, sfn_adapter.StepFunctionsCallbacks.fail
 
     def asking(request, **kwargs):
@@ -107,7 +108,7 @@ def campaign(tmp_path_factory):
     # email and the wait to start together; digests (asks collected per person) have tests/workflow/test_digests.py
     patch.setattr(digests, "DEFAULT_QUIET_SECONDS", 0.0)
     patch.setattr(approvals, "request_approval", asking)
-    patch.setattr(approvals, "close_waits", closing)
+    patch.setattr(waits, "close_waits", closing)
     patch.setattr(sfn_adapter.StepFunctionsCallbacks, "succeed", recording_succeed)
     patch.setattr(sfn_adapter.StepFunctionsCallbacks, "fail", recording_fail)
     base = tmp_path_factory.mktemp("late")

@@ -16,11 +16,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from coach.approvals.asking import ask_email, new_link, page_extras, prepare_group, recipients
 from coach.approvals.delegation import Asked, delegated
 from coach.approvals.digest_pages import digest_email
 from coach.approvals.digest_records import MAX_DIGEST_ROWS, DigestRecord, QueuedAsk
 from coach.approvals.records import DecisionRecord, LinkRecord, link_hash, new_csrf_token, new_link_id
-from coach.approvals.service import ask_email, new_link, page_extras, prepare_group, recipients
 from coach.models import ApprovalRequest
 from coach.ports import ApprovalStore, DigestScheduler, DigestStore, Mailer, ObjectStore
 

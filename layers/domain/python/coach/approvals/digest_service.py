@@ -1,5 +1,5 @@
 """The digest page: GET/HEAD show every client and decide nothing; POST (with the digest's CSRF token) decides the
-listed clients, each through its own link (coach.approvals.service.decide_link): its own first-decision-wins record,
+listed clients, each through its own link (coach.approvals.deciding.decide_link): its own first-decision-wins record,
 audit record and callback. `/d/<id>/<n>` is client n alone, its usual confirmation page."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
+from coach.approvals.deciding import LINK_ID_LENGTHS, _dead, decide_link, show_link
 from coach.approvals.digest_pages import MAX_ROW_COMMENT, Outcome, Row, digest_done_page, digest_page
 from coach.approvals.digest_records import MAX_DIGEST_ROWS, DigestRecord
 from coach.approvals.errors import (
@@ -27,7 +28,6 @@ from coach.approvals.errors import (
 from coach.approvals.pages import Page, page_for, recorded_page, when
 from coach.approvals.reasons import read_choice, reason_label
 from coach.approvals.records import LinkRecord, link_hash
-from coach.approvals.service import LINK_ID_LENGTHS, _dead, decide_link, show_link
 from coach.ports import ApprovalStore, DigestStore, WorkflowCallbacks
 
 MAX_DIGEST_BODY = 48 * 1024  # MAX_DIGEST_ROWS comments of MAX_ROW_COMMENT characters, urlencoded, fit

@@ -1,8 +1,10 @@
-"""The questions still waiting for an answer (callback waits open), from the open-waits index of the approvals table.
+"""The questions still waiting for an answer (callback waits open), from the open-waits index of the approvals table,
+and closing a client's waits when its branch ends.
 
 One question is one group (campaign, client, role). It is open while it has a pending link, no decision, its latest
 deadline has not passed (Step Functions stops waiting then) and its campaign is still running. Used by the scheduled
-`open_waits` function (the dashboard's gauge: how many, and how old the oldest) and by `coach status`.
+`open_waits` function (the dashboard's gauge: how many, and how old the oldest) and by `coach status`; `close_waits`
+by `client_outcome`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from coach.approvals.records import OpenLink
+from coach.approvals.records import OpenLink, group_of
 from coach.ports import ApprovalStore
 
 
@@ -67,3 +69,16 @@ def open_waits(
 def oldest_seconds(waits: list[OpenWait], now: float) -> float:
     """How long the longest-open question has waited (0 when none is open)."""
     return max((now - w.since for w in waits), default=0.0)
+
+
+def close_waits(campaign_id: str, client_id: str, *, store: ApprovalStore) -> int:
+    """A client's branch has ended (its outcome is recorded): every link still pending for it is closed, so a later
+    click is told the request no longer waits, instead of being thanked for a decision that cannot count. Returns
+    how many links it closed."""
+    closed = 0
+    groups = [group_of(campaign_id, client_id, role) for role in ("account_team", "client")]
+    for links in store.groups_links(groups).values():  # both roles' links read together
+        for link in links:
+            if link.state == "pending" and store.close_link(link.link_hash):
+                closed += 1
+    return closed

@@ -28,7 +28,7 @@ EVENT_TITLES = {
 def client_brief_pdf(link_id: str, *, store: ApprovalStore) -> bytes | None:
     """The PDF of the brief a client's approval link carries (its client view); None for an unknown link or one
     without a brief. The link id is the only key: nobody without the email can read it."""
-    if not 20 <= len(link_id) <= 100:  # the lengths a link id can have (coach.approvals.service)
+    if not 20 <= len(link_id) <= 100:  # the lengths a link id can have (coach.approvals.deciding)
         return None
     link = store.get_link(link_hash(link_id))
     if link is None or not link.brief_json or link.audience != "client":

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from coach import keys
-from coach.approvals.service import archive_campaign_trail
+from coach.approvals.trail import archive_campaign_trail
 from coach.campaign import build_report
 from coach.ports import ApprovalStore, AuditArchive, ObjectStore
 from coach.review.models import ReviewClosing

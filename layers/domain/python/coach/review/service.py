@@ -1,4 +1,4 @@
-"""Ask, show, decide for the clinical review (the approvals' rules, coach.approvals.service, on a review question):
+"""Ask, show, decide for the clinical review (the approvals' rules, coach.approvals.deciding, on a review question):
 
 - GET (`show_review`) never changes anything.
 - POST (`decide_review`) needs the page's CSRF token; the first decision wins (conditional write); the audit record
@@ -12,6 +12,16 @@ import json
 from collections.abc import Mapping
 
 from coach.addresses import recipients_of
+from coach.approvals.asking import GRACE_SECONDS
+from coach.approvals.deciding import (
+    CLOSED_TASK_CODES,
+    LINK_ID_LENGTHS,
+    SHOW_ANY,
+    _dead,
+    _error_code,
+    _from_page,
+    _refuse_settled,
+)
 from coach.approvals.errors import (
     ApprovalProblem,
     CsrfMismatch,
@@ -30,16 +40,6 @@ from coach.approvals.records import (
     link_hash,
     new_csrf_token,
     new_link_id,
-)
-from coach.approvals.service import (
-    CLOSED_TASK_CODES,
-    GRACE_SECONDS,
-    LINK_ID_LENGTHS,
-    SHOW_ANY,
-    _dead,
-    _error_code,
-    _from_page,
-    _refuse_settled,
 )
 from coach.models import MarketEvent
 from coach.ports import ApprovalStore, Email, Mailer, WorkflowCallbacks
