@@ -48,14 +48,6 @@ def export_audit(campaign_id: str) -> dict:
     return {"campaign_id": campaign_id, "decisions": [r.model_dump(mode="json") for r in records]}
 
 
-def export_review(campaign_id: str) -> dict | None:
-    """The clinical review of a feed's campaign (None for a hand-written event), from the local approvals table."""
-    from coach.review.outcome import review_summary
-    from coach.runtime import approval_store
-
-    return review_summary(campaign_id, store=approval_store())
-
-
 def prepare_out(out_dir: Path) -> None:
     """Each run starts from an empty outbox and letters folder, so OUT shows exactly this run."""
     for name in ("outbox", "letters", "prescriber-notices", "logs"):
@@ -323,7 +315,6 @@ def _run(
         (out_dir / "audit.json").write_text(
             json.dumps(export_audit(campaign_id), indent=2) + "\n", encoding="utf-8"
         )
-        review = export_review(campaign_id)
         (out_dir / "logs" / "execution-history.json").write_text(
             json.dumps(runtime.history(campaign_id), default=str, indent=1), encoding="utf-8"
         )
@@ -348,8 +339,6 @@ def _run(
             "stages": stages,
             "templates": templates_used(out_dir / "letters"),
         }
-        if review is not None:  # a feed's candidate: who reviewed it, and what they changed
-            report["review"] = review
         (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         write_report(out_dir)
     return RunResult(

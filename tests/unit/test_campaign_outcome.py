@@ -88,3 +88,61 @@ def test_report_totals_add_up_over_clients():
     assert report["totals"] == {"affected": 12, "reachable": 8, "letters": 5, "mailed": 4, "emailed": 1}
     assert [r["client_decision"] for r in report["clients"]] == ["approved", "declined"]
     assert json.loads(store.get("d", "campaigns/c/report.json")) == report
+
+
+def test_the_report_of_a_reviewed_campaign_names_its_review_on_aws_too():
+    """The summary task's report.json (what AWS keeps) carries who confirmed or corrected a feed's candidate."""
+    from coach.adapters.memory import MemoryApprovalStore
+    from coach.approvals.records import AuditAction, AuditRecord
+    from coach.review.models import REVIEW_CLIENT, REVIEW_ROLE
+
+    store, approvals = MemoryObjectStore(), MemoryApprovalStore()
+    store.put("d", "campaigns/c/audience/clients.json", json.dumps([work("C1").model_dump()]).encode())
+    record_outcome(
+        OutcomeRequest(
+            campaign_id="c",
+            client=work("C1"),
+            decisions=Decisions(account_team="approved", client="approved"),
+        ),
+        store=store,
+        data_bucket="d",
+        letters_bucket="l",
+        merge_manifest=lambda *a: (1, 0),
+    )
+    event = MarketEvent.model_validate(
+        {
+            "event_id": "e",
+            "event_type": "recall",
+            "recall_class": "II",
+            "drug": {"name": "X", "ingredient": "x"},
+            "effective_date": "2003-01-01",
+            "announced_on": "2002-11-27",
+            "summary": "s",
+        }
+    )
+    assert "review" not in build_report("c", event, store=store, data_bucket="d", approvals=approvals)
+    trail: tuple[tuple[str, AuditAction], ...] = (
+        ("2002-11-27T10:00:00.000000Z", "late_click"),
+        ("2002-11-27T11:00:00.000000Z", "corrected"),
+    )
+    for at, action in trail:
+        approvals.append_audit(
+            AuditRecord(
+                campaign_id="c",
+                client_id=REVIEW_CLIENT,
+                at=at,
+                action=action,
+                who="rph@pbm.example",
+                role=REVIEW_ROLE,
+                comment="NDC list corrected" if action == "corrected" else "",
+                link_hash="ab" * 32,
+            )
+        )
+    report = build_report("c", event, store=store, data_bucket="d", approvals=approvals)
+    assert report["review"] == {
+        "outcome": "corrected",
+        "by": "rph@pbm.example",
+        "at": "2002-11-27T11:00:00.000000Z",
+        "notes": "NDC list corrected",
+    }
+    assert json.loads(store.get("d", "campaigns/c/report.json"))["review"] == report["review"]

@@ -17,6 +17,7 @@ from coach.models import ClientOutcome, ClientWork, Decision, MarketEvent
 from coach.outcomes.service import read_outcomes
 from coach.ports import NotFound, ObjectStore
 from coach.prescribers.report import add_prescribers
+from coach.review.summary import review_summary
 
 ManifestMerger = Callable[[ObjectStore, str, str, str], tuple[int, int]]
 
@@ -104,6 +105,8 @@ class ApprovalHistory(Protocol):
     def groups_links(self, groups: Sequence[str]) -> dict[str, list[Any]]: ...
 
     def decisions(self, groups: Sequence[str]) -> dict[str, Any]: ...
+
+    def question_audit(self, campaign_id: str, client_id: str, role: str) -> list[Any]: ...
 
 
 def approval_timeline(
@@ -215,6 +218,8 @@ def build_report(
         if approvals is not None
         else [],
     }
+    if approvals is not None and (review := review_summary(campaign_id, store=approvals)) is not None:
+        report["review"] = review  # a feed's candidate: the clinical pharmacist who confirmed or corrected it
     add_prescribers(report, store, data_bucket, campaign_id)  # issue 17: prescribers notified, not notified
     if (outcomes := read_outcomes(campaign_id, store=store, data_bucket=data_bucket)) is not None:
         report["outcomes"] = outcomes  # measured after the follow-up: per client, lettered against held out

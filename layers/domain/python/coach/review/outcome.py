@@ -1,5 +1,4 @@
-"""How a reviewed campaign's review ended, for its report: who confirmed, corrected or dismissed it, and what changed;
-and the end of a campaign that never reaches its audience (dismissed, or nobody reviewed it in time)."""
+"""The end of a campaign that never reaches its audience (its review dismissed it, or nobody reviewed it in time)."""
 
 from __future__ import annotations
 
@@ -11,21 +10,7 @@ from coach.approvals.trail import archive_campaign_trail
 from coach.campaign import build_report
 from coach.ports import ApprovalStore, AuditArchive, ObjectStore
 from coach.review.models import ReviewClosing
-from coach.review.service import close_review_links, review_trail
-
-DECIDED = ("confirmed", "corrected", "dismissed")
-
-
-def review_summary(campaign_id: str, *, store: ApprovalStore) -> dict[str, Any] | None:
-    """The review's decision as the report shows it; None for a campaign that had no review."""
-    trail = review_trail(campaign_id, store=store)
-    if not trail:
-        return None
-    decided = [r for r in trail if r.action in DECIDED]
-    if not decided:
-        return {"outcome": "no_review", "by": None, "at": None, "notes": ""}
-    first = decided[0]
-    return {"outcome": first.action, "by": first.who, "at": first.at, "notes": first.comment}
+from coach.review.service import close_review_links
 
 
 def close_review(
@@ -49,8 +34,10 @@ def close_review(
         time_scale=time_scale,
     )
     report["status"] = closing.outcome
-    report["review"] = review_summary(closing.campaign_id, store=approvals) or {"outcome": closing.outcome}
-    report["review"]["outcome"] = closing.outcome
+    report["review"] = {
+        **(report.get("review") or {}),
+        "outcome": closing.outcome,
+    }  # build_report read the trail
     objects.put(
         data_bucket,
         keys.report_key(closing.campaign_id),
