@@ -16,12 +16,13 @@ from coach.approvals.digest_service import (
     decide_digest,
     decide_row,
     read_digest_form,
+    row_specimen_pdf,
     show_digest,
     show_row,
 )
 from coach.approvals.errors import ApprovalProblem
 from coach.approvals.pages import SECURITY_HEADERS, Page, error_page, not_found_page, page_for, result_page
-from coach.approvals.specimens import SpecimenNotFound, specimen_pdf
+from coach.approvals.specimens import specimen_lang, specimen_pdf
 from coach.approvals.trail import after_decision, after_link_decision
 from coach.brief.pdf import client_brief_pdf
 from coach.observability import logger, metrics, tracer
@@ -75,13 +76,10 @@ def client_brief(link_id: str) -> Response:
 @pages.get("/a/<link_id>/specimen/<file>")
 def specimen(link_id: str, file: str) -> Response:
     """The specimen letter PDF a confirmation page links to (no member data); the link's own checks apply."""
-    lang, dot, extension = file.partition(".")
     try:
-        if not dot or extension != "pdf":
-            raise SpecimenNotFound()
         pdf = specimen_pdf(
             link_id,
-            lang,
+            specimen_lang(file),
             store=approval_store(),
             objects=objects(),
             letters_bucket=settings().letters_bucket,
@@ -120,6 +118,25 @@ def digest_row_page(digest_id: str, index: str) -> Response:
 def digest_row_headers(digest_id: str, index: str) -> Response:
     page = show_row(digest_id, index, store=approval_store(), digests=digest_store(), now=time.time())
     return _respond(page, with_body=False)
+
+
+@pages.get("/d/<digest_id>/<index>/specimen/<file>")
+def digest_row_specimen(digest_id: str, index: str, file: str) -> Response:
+    """The specimen letter PDF a digest row's page links to (no member data); the row's own checks apply."""
+    try:
+        pdf = row_specimen_pdf(
+            digest_id,
+            index,
+            file,
+            store=approval_store(),
+            digests=digest_store(),
+            objects=objects(),
+            letters_bucket=settings().letters_bucket,
+            now=time.time(),
+        )
+    except ApprovalProblem as problem:
+        return _respond(page_for(problem))
+    return _pdf(pdf.body, pdf.filename)
 
 
 def _follow_up(answer: DigestAnswer, now: float) -> Response:

@@ -121,6 +121,17 @@ class ApprovalsApi(Construct):
             request_validator=validator,
             request_parameters={"method.request.path.link_id": True, "method.request.path.file": True},
         )
+        # and the same letters a digest's row page links to (coach.approvals.digest_service): GET only
+        row.add_resource("specimen").add_resource("{file}").add_method(
+            "GET",
+            integration,
+            request_validator=validator,
+            request_parameters={
+                "method.request.path.digest_id": True,
+                "method.request.path.index": True,
+                "method.request.path.file": True,
+            },
+        )
         acl = wafv2.CfnWebACL(
             self,
             "Waf",

@@ -71,4 +71,5 @@ def test_every_page_the_emails_link_to_has_its_route_on_the_approval_api_and_not
         "/r/{link_id}": pages,  # a clinical review
         "/d/{digest_id}": pages,  # a digest
         "/d/{digest_id}/{index}": pages,  # one client of a digest
+        "/d/{digest_id}/{index}/specimen/{file}": ["GET"],  # that client's specimen letter
     }

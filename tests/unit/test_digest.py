@@ -3,8 +3,10 @@ for every decline, delegates, and a thank-you page that says what truly happens 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+from urllib.parse import urljoin, urlsplit
 
 from coach.adapters.memory import (
     MemoryApprovalStore,
@@ -19,14 +21,17 @@ from coach.approvals.delegation import Delegation
 from coach.approvals.digest import Timing, queue_request, send_due
 from coach.approvals.digest_records import person_key
 from coach.approvals.digest_service import decide_digest, show_digest, show_row
+from coach.approvals.records import group_of
 from coach.models import ApprovalRequest
 
-from tests.unit.approval_fakes import BASE_URL, BUCKET, CSRF, NOW, SENDER, approval_request
+from tests.unit.approval_fakes import BASE_URL, BUCKET, CSRF, NOW, SENDER, approval_request, http_api_event
+from tests.unit.test_approval_handlers import api, aws, call  # noqa: F401 (fixtures)
 
 TEAM = "pat@pbm.example"
 DIGEST = re.compile(r"/d/([A-Za-z0-9_-]{20,})")
 SINGLE = re.compile(r"/a/([A-Za-z0-9_-]{20,})")
 TIMING = Timing(quiet=60, max_delay=300)
+LETTERS = "letters"  # the letters bucket the approval API reads (LETTERS_BUCKET in tests/conftest.py)
 
 
 class World:
@@ -50,7 +55,7 @@ class World:
         )
         return base.model_copy(update={"client": client, "ask_client": True})
 
-    def ask(self, request: ApprovalRequest, now: float) -> list[str]:
+    def ask(self, request: ApprovalRequest, now: float, letters_bucket: str | None = None) -> list[str]:
         return queue_request(
             request,
             store=self.store,
@@ -60,6 +65,7 @@ class World:
             data_bucket=BUCKET,
             timing=TIMING,
             now=now,
+            letters_bucket=letters_bucket,
         )
 
     def wake(self, recipient: str, now: float):
@@ -80,9 +86,9 @@ class World:
         )
 
 
-def asked_together(world: World, clients=("C1", "C2", "C3")) -> str:
+def asked_together(world: World, clients=("C1", "C2", "C3"), letters_bucket: str | None = None) -> str:
     for n, client_id in enumerate(clients):
-        world.ask(world.request(client_id), NOW + n)
+        world.ask(world.request(client_id), NOW + n, letters_bucket)
     world.wake(TEAM, NOW + len(clients) + TIMING.quiet)
     (email,) = world.mailer.sent
     match = DIGEST.search(email.text)
@@ -272,3 +278,55 @@ def test_the_account_teams_thank_you_page_says_the_client_decides_next():
     )
     assert "Plan C1&#39;s benefits contact is asked next" in page.html
     assert "Nothing has been sent yet" in page.html and "go ahead as planned" not in page.html
+
+
+def serving(handler, monkeypatch, world: World):
+    """The approval API's handler reading this world's stores (the digest, its links and the letters bucket)."""
+    monkeypatch.setattr(handler, "approval_store", lambda: world.store)
+    monkeypatch.setattr(handler, "digest_store", lambda: world.digests)
+    monkeypatch.setattr(handler, "objects", lambda: world.objects)
+    return lambda method, path: call(handler, http_api_event(method, path))
+
+
+def test_a_clients_page_in_a_digest_links_its_specimen_pdf_and_getting_it_decides_nothing(
+    api,  # noqa: F811
+    aws,  # noqa: F811
+    monkeypatch,
+):
+    world = World()
+    digest_id = asked_together(world, letters_bucket=LETTERS)
+    get = serving(api, monkeypatch, world)
+    page = get("GET", f"/d/{digest_id}/1")
+    assert page["statusCode"] == 200 and "Plan C2" in page["body"] and "SPECIMEN" in page["body"]
+    href = re.search(r'href="([^"]+\.pdf)"', page["body"])
+    assert href, "the client's page has no link to its specimen PDF"
+    pdf_url = urljoin(f"https://approve.example.org/d/{digest_id}/1", href.group(1))
+    assert pdf_url == f"https://approve.example.org/d/{digest_id}/1/specimen/en.pdf"
+    response = get("GET", urlsplit(pdf_url).path)
+    assert response["statusCode"] == 200 and response["headers"]["Content-Type"] == "application/pdf"
+    assert 'filename="specimen-C2-en.pdf"' in response["headers"]["Content-Disposition"]  # this row's client
+    assert response["isBase64Encoded"] and base64.b64decode(response["body"]).startswith(b"%PDF")
+    assert get("HEAD", f"/d/{digest_id}/1/specimen/en.pdf")["statusCode"] == 404  # GET only, as on /a/
+    assert not world.callbacks.calls and not api.fake_callbacks.calls
+    assert not world.store.audit("cmp-1")
+    for client_id in ("C1", "C2", "C3"):
+        assert world.store.get_decision(group_of("cmp-1", client_id, "account_team")) is None
+
+
+def test_a_digest_specimen_of_an_unknown_digest_client_or_file_is_a_clear_404(api, aws, monkeypatch):  # noqa: F811
+    world = World()
+    digest_id = asked_together(world, letters_bucket=LETTERS)
+    get = serving(api, monkeypatch, world)
+    unknown_link, unknown_letter = "Link not recognised", "No such specimen letter"
+    for path, title in (
+        (f"/d/{'x' * 43}/1/specimen/en.pdf", unknown_link),  # no such digest
+        (f"/d/{digest_id}/3/specimen/en.pdf", unknown_link),  # the digest lists three clients: 0, 1, 2
+        (f"/d/{digest_id}/one/specimen/en.pdf", unknown_link),
+        (f"/d/{digest_id}/1/specimen/fr.pdf", unknown_letter),  # a language the client's letters do not use
+        (f"/d/{digest_id}/1/specimen/en.txt", unknown_letter),
+        (f"/d/{digest_id}/1/specimen/..%2F..%2Fmanifest.csv", unknown_letter),
+    ):
+        response = get("GET", path)
+        assert response["statusCode"] == 404, path
+        assert response["headers"]["Content-Type"].startswith("text/html") and "%PDF" not in response["body"]
+        assert f"<h1>{title}</h1>" in response["body"], path

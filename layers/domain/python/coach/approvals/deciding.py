@@ -84,11 +84,11 @@ def show(link_id: str, *, store: ApprovalStore, now: float) -> Page:
         link = _find_link(store, link_id)
     except ApprovalProblem as problem:
         return page_for(problem)
-    return show_link(link, store=store, now=now, link_id=link_id)
+    return show_link(link, store=store, now=now, pdf_base=link_id)
 
 
-def show_link(link: LinkRecord, *, store: ApprovalStore, now: float, link_id: str = "") -> Page:
-    """show() for a link already found (its own URL, or a row of a digest: no link id, so no specimen PDF link)."""
+def show_link(link: LinkRecord, *, store: ApprovalStore, now: float, pdf_base: str = "") -> Page:
+    """show() for a link already found (its own URL, or a row of a digest); `pdf_base` as confirmation_page's."""
     try:
         decision = store.get_decision(link.group)
         if decision is not None:
@@ -96,7 +96,7 @@ def show_link(link: LinkRecord, *, store: ApprovalStore, now: float, link_id: st
         _refuse_dead(link, now)
     except ApprovalProblem as problem:
         return page_for(problem)
-    return confirmation_page(link, link_id)
+    return confirmation_page(link, pdf_base)
 
 
 MAX_BODY_BYTES = 8 * 1024  # our form (choice, comment of MAX_COMMENT characters, CSRF token) fits well inside

@@ -28,7 +28,8 @@ from coach.approvals.errors import (
 from coach.approvals.pages import Page, page_for, recorded_page, when
 from coach.approvals.reasons import read_choice, reason_label
 from coach.approvals.records import LinkRecord, link_hash
-from coach.ports import ApprovalStore, DigestStore, WorkflowCallbacks
+from coach.approvals.specimens import SpecimenPdf, link_specimen_pdf, specimen_lang
+from coach.ports import ApprovalStore, DigestStore, ObjectStore, WorkflowCallbacks
 
 MAX_DIGEST_BODY = 48 * 1024  # MAX_DIGEST_ROWS comments of MAX_ROW_COMMENT characters, urlencoded, fit
 
@@ -107,7 +108,26 @@ def show_row(digest_id: str, index: str, *, store: ApprovalStore, digests: Diges
         link = _row_link(store, digests, digest_id, index)
     except ApprovalProblem as problem:
         return page_for(problem)
-    return show_link(link, store=store, now=now)
+    # its specimen PDF links are relative to /d/<digest_id>/<index>: <index>/specimen/<lang>.pdf
+    return show_link(link, store=store, now=now, pdf_base=index)
+
+
+def row_specimen_pdf(
+    digest_id: str,
+    index: str,
+    file: str,
+    *,
+    store: ApprovalStore,
+    digests: DigestStore,
+    objects: ObjectStore,
+    letters_bucket: str,
+    now: float,
+) -> SpecimenPdf:
+    """GET of the specimen PDF a row's page links to (`<lang>.pdf`): the row's own checks, then its link's
+    (coach.approvals.specimens.link_specimen_pdf); an ApprovalProblem for anything unknown. Decides nothing."""
+    lang = specimen_lang(file)
+    link = _row_link(store, digests, digest_id, index)
+    return link_specimen_pdf(link, lang, objects=objects, letters_bucket=letters_bucket, now=now)
 
 
 def decide_row(

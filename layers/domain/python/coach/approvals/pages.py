@@ -114,7 +114,9 @@ def request_facts(link: LinkRecord) -> dict[str, object]:
     }
 
 
-def confirmation_page(link: LinkRecord, link_id: str = "") -> Page:
+def confirmation_page(link: LinkRecord, pdf_base: str = "") -> Page:
+    """`pdf_base`: the page URL's last segment (the link id on /a/<link_id>, the index on /d/<digest_id>/<index>),
+    so each specimen PDF link is relative to the page; empty, no PDF link."""
     html = (
         _env()
         .get_template("confirm.html.j2")
@@ -126,7 +128,7 @@ def confirmation_page(link: LinkRecord, link_id: str = "") -> Page:
             max_comment=MAX_COMMENT,
             # the letter members will receive (coach.letters.specimen); its PDF links are relative to this page
             specimens=specimens_of(link.specimens),
-            link_id=link_id,
+            pdf_base=pdf_base,
             reasons=DECLINE_REASONS,
             on_behalf_of=link.on_behalf_of,
         )

@@ -111,6 +111,14 @@ def _(problem: SpecimenNotFound) -> Page:
     )
 
 
+def specimen_lang(file: str) -> str:
+    """The language of a specimen PDF's file name (`en.pdf` → `en`); SpecimenNotFound for any other name."""
+    lang, dot, extension = file.partition(".")
+    if not dot or extension != "pdf":
+        raise SpecimenNotFound()
+    return lang
+
+
 def specimen_pdf(
     link_id: str, lang: str, *, store: ApprovalStore, objects: ObjectStore, letters_bucket: str, now: float
 ) -> SpecimenPdf:
@@ -119,6 +127,13 @@ def specimen_pdf(
     link = store.get_link(link_hash(link_id)) if 20 <= len(link_id) <= 100 else None
     if link is None:
         raise LinkNotFound()
+    return link_specimen_pdf(link, lang, objects=objects, letters_bucket=letters_bucket, now=now)
+
+
+def link_specimen_pdf(
+    link: LinkRecord, lang: str, *, objects: ObjectStore, letters_bucket: str, now: float
+) -> SpecimenPdf:
+    """specimen_pdf for a link already found (its own URL, or a row of a digest: coach.approvals.digest_service)."""
     if link.state == "superseded":
         raise LinkSuperseded()
     if link.state == "closed":
