@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.request
+from urllib.parse import urljoin
 
 import pytest
 
@@ -84,6 +85,15 @@ def test_one_page_decides_every_client_each_on_its_own(digest_campaign):
             assert section.get_by_label("Approve", exact=True).is_checked(), "still open after GET and HEAD"
         assert "Hopper" not in page.content()
         name = CLIENTS[declined]
+        # one client on its own page: the letter its members would get, and its PDF (GETs that decide nothing)
+        page.get_by_role("link", name=f"Open {name}").click()
+        page.wait_for_load_state()
+        href = page.locator("section.specimen").first.get_by_role("link").get_attribute("href")
+        assert href is not None and href.endswith(".pdf")
+        pdf = page.request.get(urljoin(page.url, href))
+        assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert pdf.body().startswith(b"%PDF")
+        page.goto(digest.link)
         section = page.locator(f'section[data-client="{declined}"]')
         section.get_by_label("Decline", exact=True).check()
         page.get_by_role("button", name="Approve all, except those marked").click()
