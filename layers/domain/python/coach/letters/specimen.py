@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import date
-from functools import lru_cache
 
 from coach.letters.branding import Branding
 from coach.letters.render import address_lines, render_letters
 from coach.letters.templates import LANGUAGES, TemplateRegistry, default_registry, letter_context
 from coach.letters.text import parse_markup
+from coach.memo import memo_once
 from coach.models import MarketEvent, MemberRecord
 from coach.ports import ObjectStore
 
@@ -80,7 +80,7 @@ def specimen_languages(languages: list[str]) -> list[str]:
     return [lang for lang in LANGUAGES if lang in wanted] or list(LANGUAGES)
 
 
-@lru_cache(maxsize=SPECIMEN_MEMO_SIZE)
+@memo_once(maxsize=SPECIMEN_MEMO_SIZE)
 def specimen_pdf(text: str, lang: str, branding: Branding, printed_on: date) -> bytes:
     """One specimen letter's PDF. Kept in the container (a warm Lambda's, or the local runtime's one process): every
     client with this letterhead sees the same letter, rendered once."""
