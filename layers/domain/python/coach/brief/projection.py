@@ -4,6 +4,7 @@ report.json see these; coach.brief.views makes the client's (small-cell suppress
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -138,9 +139,13 @@ def _unavailable(figures: ClientFigures, event: MarketEvent, policy: BriefPolicy
     return notes
 
 
+# "1 members", "1 affected members", "1 claims", "1 days": a count of one reads in the singular
+_ONE = re.compile(r"(?<![\d.,$])\b1 ((?:affected |disrupted )?(?:member|claim|day))s\b")
+
+
 def fill_reason(template: str, show: dict[str, str]) -> str:
     """An option's reason with its figures as `show` renders them (exact or client-facing)."""
-    return template.format(**{name: show.get(name, "not known") for name in FIGURES})
+    return _ONE.sub(r"1 \1", template.format(**{name: show.get(name, "not known") for name in FIGURES}))
 
 
 def choose(policy: BriefPolicy, values: dict) -> tuple[Option, list[Option]]:
