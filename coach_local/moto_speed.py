@@ -17,6 +17,8 @@ docs/benchmarks.md):
 - moto takes its global lock and scans its list of live backends on every backend lookup (several per API call),
   to register an account's backend the first time. A lookup of an account already registered (moto's reset
   empties a backend's accounts with its registration) returns it straight away.
+- botocore sanitises every user-agent component character by character on every request (about 90 a request),
+  although the components are the same few strings: each distinct one is sanitised once.
 - moto lists a response class's methods with `inspect.getmembers` on every API call, to see whether the action is
   one of them: 1.4%. A class's methods do not change while it serves: listed once per class.
 """
@@ -28,6 +30,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
+import botocore.useragent
 import jsonpath_ng
 import jsonpath_ng.ext
 import moto.core.responses as moto_responses
@@ -38,7 +41,12 @@ from moto.s3.models import S3Backend
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.utils import json_path
 
-_PATCHED = ((json_path, "parse"), (result_path, "parse"), (moto_responses, "method_names_from_class"))
+_PATCHED = (
+    (json_path, "parse"),
+    (result_path, "parse"),
+    (moto_responses, "method_names_from_class"),
+    (botocore.useragent, "sanitize_user_agent_string_component"),
+)
 _original: dict[tuple[Any, str], Any] = {(module, name): getattr(module, name) for module, name in _PATCHED}
 
 
@@ -106,9 +114,15 @@ def _registered_first(self: BackendDict, account_id: str) -> Any:
     return _original_getitem(self, account_id)
 
 
+@lru_cache(maxsize=4096)
+def _sanitised(raw: str, allow_hash: bool) -> str:
+    return str(_original[(botocore.useragent, "sanitize_user_agent_string_component")](raw, allow_hash))
+
+
 def install() -> None:
-    for (module, name), cached in zip(_PATCHED, (_parse_extended, _parse_plain, _method_names), strict=True):
-        setattr(module, name, cached)
+    cached = (_parse_extended, _parse_plain, _method_names, _sanitised)
+    for (module, name), cached_one in zip(_PATCHED, cached, strict=True):
+        setattr(module, name, cached_one)
     _urls.clear()
     importlib.reload(moto.s3.urls)  # once: the settings as they are when the runtime starts
     BaseBackend.urls = property(_urls_once)  # type: ignore[method-assign,assignment]

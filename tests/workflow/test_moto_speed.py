@@ -153,3 +153,24 @@ def test_dynamodb_answers_dumped_as_they_are_parse_as_moto_serialised_them(monke
             moto_speed.uninstall()
     assert fast == plain
     assert fast[5]["Item"]["blob"] == {"B": b"\x00\xffbinary"}
+
+
+def test_user_agent_components_are_sanitised_as_botocore_does():
+    import botocore.useragent
+
+    original = botocore.useragent.sanitize_user_agent_string_component
+    samples = [
+        ("Boto3/1.35.0", False),
+        ("md/arch#x86_64", True),
+        ("md/arch#x86_64", False),
+        ("a b(c)\u00e9", False),
+    ]
+    expected = [original(raw, allow_hash) for raw, allow_hash in samples]
+    moto_speed.install()
+    try:
+        installed = botocore.useragent.sanitize_user_agent_string_component
+        assert installed is not original
+        assert [installed(raw, allow_hash) for raw, allow_hash in samples * 2] == expected * 2
+    finally:
+        moto_speed.uninstall()
+    assert botocore.useragent.sanitize_user_agent_string_component is original
