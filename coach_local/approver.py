@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from coach_local.inputs import Decisions
 from coach_local.runtime.answers import AnswerClock, Question, question_of
-from coach_local.runtime.mailboxes import Mailboxes
+from coach_local.runtime.mailboxes import Mailboxes, is_kind
 
 LINK = re.compile(r"https?://[^\s\"'<>]+/a/[A-Za-z0-9_-]{20,}")
 CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
@@ -40,8 +40,7 @@ class ApprovalEmail:
 
 def read_approval_email(raw: bytes) -> ApprovalEmail | None:
     """The approval request in a raw message, or None for any other email (only its headers are read then)."""
-    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
-    if headers.get("X-Coach-Kind") != "approval":
+    if not is_kind(raw, "approval"):
         return None
     message = email.message_from_bytes(raw, policy=email.policy.default)
     body = message.get_body(preferencelist=("plain",))
@@ -76,8 +75,7 @@ class DigestEmail:
 
 
 def read_digest_email(raw: bytes) -> DigestEmail | None:
-    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
-    if headers.get("X-Coach-Kind") != "approval_digest":
+    if not is_kind(raw, "approval_digest"):
         return None
     message = email.message_from_bytes(raw, policy=email.policy.default)
     body = message.get_body(preferencelist=("plain",))

@@ -19,7 +19,7 @@ from typing import Any
 from coach_local.approver import ApprovalEmail
 from coach_local.inputs import ReviewChoice
 from coach_local.runtime.answers import AnswerClock
-from coach_local.runtime.mailboxes import Mailboxes
+from coach_local.runtime.mailboxes import Mailboxes, is_kind
 
 LINK = re.compile(r"https?://[^\s\"'<>]+/r/[A-Za-z0-9_-]{20,}")
 CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
@@ -31,8 +31,7 @@ FIELDS = ("ndcs", "effective_date", "alternatives", "summary")
 
 def read_review_email(raw: bytes) -> ApprovalEmail | None:
     """The review request in a raw message, or None for any other email."""
-    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
-    if headers.get("X-Coach-Kind") != "clinical_review":
+    if not is_kind(raw, "clinical_review"):
         return None
     message = email.message_from_bytes(raw, policy=email.policy.default)
     body = message.get_body(preferencelist=("plain",))
