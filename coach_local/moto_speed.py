@@ -81,7 +81,9 @@ def _s3_urls_module(self: S3Backend) -> Any:
     return moto.s3.urls
 
 
-ITEM_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"})
+ITEM_OPERATIONS = frozenset(
+    {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"}
+)
 DYNAMODB_JSON = {"Content-Type": "application/x-amz-json-1.0"}
 _BINARY = frozenset({"B", "BS"})
 

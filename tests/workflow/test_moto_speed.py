@@ -116,6 +116,11 @@ def _dynamodb_session() -> list:
         )
     )
     answers.append(ddb.scan(TableName="t"))
+    for keys in (["0", "1", "missing"], ["3", "4"]):  # the second batch holds the binary attribute
+        batch = {"t": {"Keys": [{"pk": {"S": "p"}, "sk": {"S": k}} for k in keys]}}
+        got = ddb.batch_get_item(RequestItems=batch)
+        got["Responses"]["t"].sort(key=lambda item: item["sk"]["S"])
+        answers.append(got)
     answers.append(
         ddb.update_item(
             TableName="t",
@@ -174,3 +179,58 @@ def test_user_agent_components_are_sanitised_as_botocore_does():
     finally:
         moto_speed.uninstall()
     assert botocore.useragent.sanitize_user_agent_string_component is original
+
+
+def _audit_queries() -> list:
+    """Key-range queries of one partition, as the approval store reads a question's audit records."""
+    ddb: Any = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(
+        TableName="a",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for partition in ("audit#c1", "audit#c2"):
+        for role in ("account_team", "client", "account_team#x"):
+            for client in ("C1", "C10", "C2"):
+                for i in range(3):
+                    sk = f"{role}#{client}#2002-11-27T10:0{i}"
+                    ddb.put_item(
+                        TableName="a", Item={"pk": {"S": partition}, "sk": {"S": sk}, "n": {"N": str(i)}}
+                    )
+    answers = []
+    for prefix in ("account_team#C1#", "account_team#C1", "client#", "a", "zzz", "account_team#x#C2#"):
+        values = {":p": {"S": "audit#c1"}, ":s": {"S": prefix}}
+        page = ddb.query(
+            TableName="a",
+            KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+            ExpressionAttributeValues=values,
+        )
+        answers.append([item["sk"]["S"] for item in page["Items"]])
+    between = {":p": {"S": "audit#c2"}, ":a": {"S": "account_team#C10"}, ":b": {"S": "client#C1#2"}}
+    page = ddb.query(
+        TableName="a",
+        KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+        ExpressionAttributeValues=between,
+    )
+    answers.append([item["sk"]["S"] for item in page["Items"]])
+    return answers
+
+
+def test_a_partition_query_by_sort_key_prefix_finds_what_moto_finds(monkeypatch):
+    from coach_local import moto_fixes
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws(config=MOTO_CONFIG):
+        plain = _audit_queries()
+    with mock_aws(config=MOTO_CONFIG):
+        moto_fixes.install()
+        try:
+            fixed = _audit_queries()
+        finally:
+            moto_fixes.uninstall()
+    assert fixed == plain
+    assert len(plain[0]) == 3 and len(plain[1]) == 6 and plain[4] == []
