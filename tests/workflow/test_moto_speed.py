@@ -71,11 +71,11 @@ def test_uninstall_gives_moto_its_own_parser_back():
     assert json_path.parse("$.a") is not json_path.parse("$.a")
 
 
-def _dynamodb_session() -> list:
-    """A run of item reads and writes of every kind the approvals table sees, with the answers boto3 parsed."""
+def _keyed_table(name: str) -> Any:
+    """A DynamoDB client and a table keyed like the approvals table (pk, sk)."""
     ddb: Any = boto3.client("dynamodb", region_name="us-east-1")
     ddb.create_table(
-        TableName="t",
+        TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
@@ -83,6 +83,25 @@ def _dynamodb_session() -> list:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
+    return ddb
+
+
+def _moto_then_patched(session: Any, patch: Any) -> tuple[Any, Any]:
+    """The same session's answers from moto alone, then with `patch` (install/uninstall) installed."""
+    with mock_aws(config=MOTO_CONFIG):
+        plain = session()
+    with mock_aws(config=MOTO_CONFIG):
+        patch.install()
+        try:
+            patched = session()
+        finally:
+            patch.uninstall()
+    return plain, patched
+
+
+def _dynamodb_session() -> list:
+    """A run of item reads and writes of every kind the approvals table sees, with the answers boto3 parsed."""
+    ddb = _keyed_table("t")
     nested = {"M": {"a": {"L": [{"S": "b"}, {"NULL": True}, {"N": "1.50"}]}, "flags": {"SS": ["x", "y"]}}}
     answers: list[Any] = []
     for i in range(5):
@@ -148,14 +167,7 @@ def _dynamodb_session() -> list:
 
 def test_dynamodb_answers_dumped_as_they_are_parse_as_moto_serialised_them(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws(config=MOTO_CONFIG):
-        plain = _dynamodb_session()
-    with mock_aws(config=MOTO_CONFIG):
-        moto_speed.install()
-        try:
-            fast = _dynamodb_session()
-        finally:
-            moto_speed.uninstall()
+    plain, fast = _moto_then_patched(_dynamodb_session, moto_speed)
     assert fast == plain
     assert fast[5]["Item"]["blob"] == {"B": b"\x00\xffbinary"}
 
@@ -183,16 +195,7 @@ def test_user_agent_components_are_sanitised_as_botocore_does():
 
 def _audit_queries() -> list:
     """Key-range queries of one partition, as the approval store reads a question's audit records."""
-    ddb: Any = boto3.client("dynamodb", region_name="us-east-1")
-    ddb.create_table(
-        TableName="a",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    ddb = _keyed_table("a")
     for partition in ("audit#c1", "audit#c2"):
         for role in ("account_team", "client", "account_team#x"):
             for client in ("C1", "C10", "C2"):
@@ -224,13 +227,6 @@ def test_a_partition_query_by_sort_key_prefix_finds_what_moto_finds(monkeypatch)
     from coach_local import moto_fixes
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws(config=MOTO_CONFIG):
-        plain = _audit_queries()
-    with mock_aws(config=MOTO_CONFIG):
-        moto_fixes.install()
-        try:
-            fixed = _audit_queries()
-        finally:
-            moto_fixes.uninstall()
+    plain, fixed = _moto_then_patched(_audit_queries, moto_fixes)
     assert fixed == plain
     assert len(plain[0]) == 3 and len(plain[1]) == 6 and plain[4] == []
