@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
@@ -60,6 +60,8 @@ class FunctionRegistry:
         self.calls: list[Call] | None = None
         # Called with (function, event) as each invocation starts (the answer clock learns which wait asks what).
         self.listeners: list[Callable[[str, dict], None]] = []
+        # Where handlers run when not here: the runtime's function workers (coach_local/runtime/function_workers.py)
+        self.remote: RemoteFunctions | None = None
 
     def handler(self, name: str) -> Callable[[dict, Any], Any]:
         with self._lock:
@@ -68,7 +70,7 @@ class FunctionRegistry:
             return self._modules[name].handler
 
     def invoke(self, name: str, event: dict) -> Any:
-        started, ok = time.time(), False
+        started, ok, in_worker = time.time(), False, False
         calls = self.calls
         received = _snapshot(event) if calls is not None else None  # as received: a handler may change it
         try:
@@ -81,7 +83,12 @@ class FunctionRegistry:
                 invoked_function_arn=function_arn(name),
                 aws_request_id=str(uuid.uuid4()),
             )
-            result = self.handler(name)(event, context)
+            remote = self.remote
+            if remote is not None and remote.runs(name):
+                in_worker = True
+                result = remote.invoke(name, event)
+            else:
+                result = self.handler(name)(event, context)
             ok = True
             if calls is not None:
                 calls.append(Call(name, _campaign_of(event), received, _snapshot(result)))
@@ -92,7 +99,15 @@ class FunctionRegistry:
                 calls.append(Call(name, _campaign_of(event), received, None, error_payload(exc)))
             raise
         finally:
-            self.invocations.append(Invocation(name, _campaign_of(event), started, time.time(), ok))
+            self.invocations.append(
+                Invocation(name, _campaign_of(event), started, time.time(), ok, in_worker)
+            )
+
+
+class RemoteFunctions(Protocol):
+    def runs(self, name: str) -> bool: ...
+
+    def invoke(self, name: str, event: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,7 @@ class Invocation:
     started: float
     finished: float
     ok: bool
+    in_worker: bool = False  # run by a function worker process (coach_local/runtime/function_workers.py)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ def stage_timings(invocations: Iterable[Invocation], campaign_id: str) -> list[d
                 "end_seconds": round(max(0.0, last - started), 3),
                 "wall_seconds": round(last - first, 3),
                 "busy_seconds": round(sum(c.finished - c.started for c in calls), 3),
+                "in_worker": sum(1 for c in calls if c.in_worker),  # invocations a function worker ran
             }
         )
     return rows

@@ -133,6 +133,12 @@ def install() -> None:
     setattr(DynamoResult, "execute_result", _dynamodb_result)  # noqa: B010  (its own method, over the inherited one)
 
 
+def install_botocore() -> None:
+    """Only the botocore half (a function worker's process has no moto to speed up)."""
+    module, name = botocore.useragent, "sanitize_user_agent_string_component"
+    setattr(module, name, _sanitised)
+
+
 def uninstall() -> None:
     for (module, name), original in _original.items():
         setattr(module, name, original)

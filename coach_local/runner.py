@@ -202,6 +202,7 @@ def run_campaign(
     faults: dict[str, Any] | None = None,
     on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None,
     render_processes: int = 0,
+    function_processes: int = 0,
     measurement_overrides: dict | None = None,
 ) -> RunResult:
     """Check the lake and the event, then run the campaign into OUT (coach_local.outputs: one campaign per
@@ -228,6 +229,7 @@ def run_campaign(
             faults=faults,
             on_progress=on_progress,
             render_processes=render_processes,
+            function_processes=function_processes,
             measurement_overrides=measurement_overrides,
         )
         succeeded = result.status == "SUCCEEDED"
@@ -254,6 +256,7 @@ def _run(
     faults: dict[str, Any] | None = None,
     on_progress: Callable[[dict[str, tuple[int, int]]], None] | None = None,
     render_processes: int = 0,
+    function_processes: int = 0,
     measurement_overrides: dict | None = None,
 ) -> RunResult:
     started = time.perf_counter()
@@ -272,6 +275,7 @@ def _run(
             port=port,
             batch_size=batch_size,
             render_processes=render_processes,
+            function_processes=function_processes,
             measurement_overrides=measurement_overrides,
         ) as runtime,
     ):
@@ -336,6 +340,7 @@ def _run(
         report["local_run"] = {
             "seconds": round(time.perf_counter() - started, 2),
             "day_seconds": round(86_400 * scale, 3),
+            "function_processes": function_processes,  # worker processes that ran the busy functions
             "stages": stages,
             "templates": templates_used(out_dir / "letters"),
         }

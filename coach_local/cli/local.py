@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,6 +24,15 @@ if TYPE_CHECKING:  # the runtime (moto, fpdf2, matplotlib) loads only when a cam
 DEMO_EVENT = Path(__file__).resolve().parent.parent / "events" / "claritin_otc.json"
 
 app = typer.Typer()
+
+
+def default_function_processes() -> int:
+    """One function worker beside the runtime where the process may use more than one core (coach run, demo)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return 1 if cores > 1 else 0
 
 
 def _check_lake_size(members: int, clients: int) -> None:
@@ -260,6 +270,7 @@ def demo(
             port=port,
             on_progress=on_progress,
             measurement_overrides=DEMO_MEASUREMENT,
+            function_processes=default_function_processes(),
         )
     _finish(result, as_json)
 
@@ -284,6 +295,15 @@ def run(
     render_processes: Annotated[
         int, typer.Option(min=0, max=64, help="Worker processes rendering letter PDFs (0: in this process).")
     ] = 0,
+    function_processes: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=16,
+            help="Worker processes running the functions' handlers beside moto "
+            "(default: 1 on a machine with more than one core, else 0: all in this process).",
+        ),
+    ] = None,
 ) -> None:
     """Run a campaign for your own event and lake on the local runtime."""
     try:
@@ -302,6 +322,9 @@ def run(
                 port=port,
                 on_progress=on_progress,
                 render_processes=render_processes,
+                function_processes=default_function_processes()
+                if function_processes is None
+                else function_processes,
             )
     except BadInput as exc:
         fail_input(str(exc))

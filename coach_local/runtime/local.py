@@ -8,6 +8,7 @@ if TYPE_CHECKING:  # moto loads when the runtime starts
     from moto.core.config import DefaultConfig
 
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from coach_local.runtime.eventbridge import (
     market_event_pattern,
     matches,
 )
+from coach_local.runtime.function_workers import FunctionWorkers
 from coach_local.runtime.logs import LogCapture
 from coach_local.runtime.mailboxes import Mailboxes
 from coach_local.runtime.provisioning import FEED_RULE, MARKET_RULE, create_resources
@@ -79,6 +81,7 @@ class LocalRuntime:
         batch_size: int = 500,
         port: int = 0,
         render_processes: int = 0,
+        function_processes: int = 0,
         digest_quiet_seconds: float | None = None,
         digest_max_seconds: float | None = None,
         measurement_overrides: dict | None = None,
@@ -93,6 +96,10 @@ class LocalRuntime:
         # workers did not make a campaign faster, docs/benchmarks.md)
         self.render_pool = RenderPool(render_processes)
         self.registry = FunctionRegistry()
+        # worker processes that run the busy functions' handlers (0: all in the runtime's process), so that moto
+        # and the handlers use two cores (coach_local/runtime/function_workers.py)
+        self.function_processes = function_processes
+        self._workers: FunctionWorkers | None = None
         self.server: ApprovalServer | None = None
         self.state_machine_arn = ""
         self._environment = Environment()
@@ -128,6 +135,9 @@ class LocalRuntime:
                 measurement_overrides=self.measurement_overrides,
             )
         )
+        if self.function_processes > 0:  # they import while moto and the resources are set up
+            self._workers = FunctionWorkers(self.function_processes, self.digests.schedule)
+            self._workers.start()
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         from coach import runtime as coach_runtime
@@ -151,6 +161,11 @@ class LocalRuntime:
         )
         coach_runtime.use_digest_scheduler(self.digests)
         self.digests.start()
+        if self._workers is not None:
+            variables = dict(os.environ)
+            variables["COACH_FUNCTION_LOG"] = str((self.out_dir / "logs" / "functions.log").resolve())
+            self._workers.set_environment(variables)
+            self.registry.remote = self._workers
         for delegation in read_delegations(
             self.lake_dir
         ):  # `coach approvers delegate` (coach_local/delegations.py)
@@ -185,6 +200,10 @@ class LocalRuntime:
         if self.server:
             self.server.stop()
         self.digests.stop()
+        if self._workers is not None:
+            self.registry.remote = None
+            self._workers.stop()
+            self._workers = None
         uninstall()
         moto_fixes.uninstall()
         moto_speed.uninstall()

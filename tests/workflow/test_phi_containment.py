@@ -160,10 +160,13 @@ def runs(tmp_path_factory) -> dict[str, Scan]:
         prescribers=PRESCRIBERS,
     )
     return {
-        # C1 and C2 approve; C3's account team never answers: reminder, escalation, no response
-        "otc": run(base, "otc", otc_switch(), lake, decisions={"C3": {"account_team": "none"}}),
+        # C1 and C2 approve; C3's account team never answers: reminder, escalation, no response. The handlers run
+        # in a function worker, as `coach run` runs them on a machine with two cores (their log lines too)
+        "otc": run(
+            base, "otc", otc_switch(), lake, decisions={"C3": {"account_team": "none"}}, function_processes=1
+        ),
         # mandatory: nobody is asked, account teams and clients get notices, the letters go out
-        "recall": run(base, "recall", class_i_recall(), lake),
+        "recall": run(base, "recall", class_i_recall(), lake, function_processes=1),
         # the letters fail: the execution fails, the operator is alerted
         "failed": run(
             base,
