@@ -131,6 +131,20 @@ class Call:
     error: dict | None = None
 
 
+def forget_unpublished_metrics() -> None:
+    """Drop the metrics an invocation added when none are published (POWERTOOLS_METRICS_DISABLED, as locally).
+
+    Powertools keeps unpublished metrics, and once one of them holds 100 values it prints the whole set to stdout
+    as CloudWatch EMF, disabled or not: in a campaign of a hundred clients that put EMF lines into `coach run
+    --json`'s output. A Lambda container publishes after each invocation; locally nothing is published, so each
+    invocation's metrics are dropped at its end."""
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+    from coach.observability import metrics
+
+    if is_metrics_disabled():
+        metrics.clear_metrics()
+
+
 def _snapshot(value: Any) -> Any:
     """A JSON copy of `value`, as it went over the wire at that moment."""
     return json.loads(json.dumps(value, default=str))

@@ -281,6 +281,29 @@ class _RemoteScheduler:
         self._call("schedule", person, float(delay_seconds), task_token)
 
 
+def _warm_letters() -> None:
+    """What a warm container has done once: the letter fonts parsed (a third of a second) before the first specimen
+    or batch needs them. The letter is drawn for nobody and thrown away."""
+    from datetime import date
+
+    from coach.letters.render import render_letters
+    from coach.models import MemberRecord
+
+    nobody = MemberRecord(
+        member_id="warm-up",
+        client_id="warm-up",
+        first_name="Warm",
+        last_name="Up",
+        address_line1="1 Main St",
+        city="Springfield",
+        state="IL",
+        postal_code="62701",
+        drug_name="loratadine",
+        last_fill_date=date(2002, 1, 1),
+    )
+    render_letters([(nobody, "# Warm up\n**Bold** and *italic* text.", "en")])
+
+
 class _WorkerProcess:
     def __init__(self, wire: _Wire) -> None:
         self.wire = wire
@@ -328,6 +351,7 @@ class _WorkerProcess:
         moto_speed.install_botocore()
         for name in sorted(REMOTE_FUNCTIONS):
             self.handler(name)
+        _warm_letters()
 
     def handler(self, name: str) -> Any:
         if name not in self.handlers:
@@ -363,7 +387,13 @@ class _WorkerProcess:
     def run(self, number: int, name: str, event_json: str) -> None:
         import uuid
 
-        from coach_local.dispatch import FUNCTION_PREFIX, FakeLambdaContext, error_payload, function_arn
+        from coach_local.dispatch import (
+            FUNCTION_PREFIX,
+            FakeLambdaContext,
+            error_payload,
+            forget_unpublished_metrics,
+            function_arn,
+        )
 
         try:
             context = FakeLambdaContext(
@@ -375,6 +405,8 @@ class _WorkerProcess:
             message: tuple[Any, ...] = ("result", number, True, json.dumps(result))
         except Exception as exc:
             message = ("result", number, False, error_payload(exc))
+        finally:
+            forget_unpublished_metrics()
         with contextlib.suppress(OSError):
             self.wire.send(*message)
 

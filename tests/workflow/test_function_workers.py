@@ -162,3 +162,21 @@ def test_a_worker_that_dies_fails_its_invocations_instead_of_hanging(workers):
         workers.invoke("letters", {"batch": {}})
     assert failed.value.error_type == "Runtime.ExitError"
     assert "function worker 0 exited" in str(failed.value)
+
+
+def test_unpublished_metrics_never_reach_stdout(monkeypatch, capsys):
+    """Locally no metric is published (POWERTOOLS_METRICS_DISABLED); Powertools still printed a metric's EMF to
+    stdout once it held 100 values, which put CloudWatch lines into `coach run --json` in a hundred-client run.
+    Each invocation's metrics are now dropped at its end, wherever it ran."""
+    from coach.observability import metrics
+
+    from coach_local.dispatch import forget_unpublished_metrics
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    metrics.clear_metrics()
+    for _ in range(3):  # three invocations of 60 decisions each: 180 values of one metric
+        for _ in range(60):
+            metrics.add_metric(name="DecisionsApproved", unit="Count", value=1)
+        forget_unpublished_metrics()
+    assert "_aws" not in capsys.readouterr().out
+    assert not metrics.metric_set
