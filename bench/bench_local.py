@@ -4,7 +4,7 @@ For each size, a generated lake (coach_local/lakegen.py, seed 7; kept in .bench/
 file (most clients approve; every 7th client's account team declines, every 11th client declines) are run with
 `coach run` in a child process, timed from start to exit. Printed per size: wall time, the floor (the campaign's
 audience stage, from its report, plus its printed letters at the renderer's single-batch rate, measured in this
-run), wall ÷ floor, the child's peak memory (max RSS), and whether every client's outcome in report.json is the
+run), wall ÷ floor, peak memory (the runtime's and its function worker's peaks added), and whether every client's outcome in report.json is the
 one its decisions and election call for (the benchmark exits 1 if not, listing the differences). Also the child's
 CPU time against the same floor with letters at the renderer's rate per CPU second, and the load average: on a
 shared machine wall times move with the load, CPU times much less.
@@ -144,6 +144,8 @@ def bench(size: str, rates: tuple[float, float], render_processes: int) -> bool:
     stages = {stage["function"]: stage for stage in report["local_run"]["stages"]}
     audience = float(stages["audience"]["wall_seconds"])
     printed = int(report["totals"]["mailed"])
+    memory = report["local_run"]["peak_memory_mib"]  # the runtime's and its function worker's peaks
+    peak_mib = memory["runtime"] + memory["largest_worker"] * report["local_run"]["function_processes"]
     floor = audience + printed / rate
     cpu_floor = audience + printed / cpu_rate  # the audience stage's wall: DuckDB uses every core it can
     problems = mismatches(report, decisions)
@@ -153,7 +155,8 @@ def bench(size: str, rates: tuple[float, float], render_processes: int) -> bool:
         f"{len(report['clients'])} clients affected, {report['totals']['letters']:,} letters "
         f"({printed:,} printed)\n"
         f"       wall {wall:7.1f} s   floor {floor:6.1f} s (audience {audience:.1f} s + {printed:,} letters at "
-        f"{rate:,.0f}/s)   ratio {wall / floor:5.1f}x   peak memory {peak_kib / 1024:,.0f} MiB   "
+        f"{rate:,.0f}/s)   ratio {wall / floor:5.1f}x   peak memory {max(peak_mib, peak_kib / 1024):,.0f} MiB "
+        f"(runtime {memory['runtime']:,} + worker {memory['largest_worker']:,})   "
         f"outcomes match the decisions: {'yes' if not problems else f'NO ({len(problems)})'}\n"
         f"       cpu  {cpu:7.1f} s   floor {cpu_floor:6.1f} s (letters at {cpu_rate:,.0f} per CPU second)   "
         f"ratio {cpu / cpu_floor:5.1f}x   (CPU against CPU: what a loaded machine changes least)",

@@ -57,6 +57,17 @@ def prepare_out(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
+def peak_memory_mib() -> dict[str, int]:
+    """Peak resident memory of this process and of the largest child it has waited for (a function worker, once
+    the runtime has stopped it), in MiB: together an upper bound of what the run held at once."""
+    import resource
+
+    return {
+        "runtime": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "largest_worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
+    }
+
+
 def check_lake(lake_dir: Path, event: dict | None = None) -> None:
     """Every rule of `coach lake check` before anything starts: any error is BadInput (one line: file, column)."""
     from coach_local.claims.check import check_lake as lake_check
@@ -341,6 +352,7 @@ def _run(
             "seconds": round(time.perf_counter() - started, 2),
             "day_seconds": round(86_400 * scale, 3),
             "function_processes": function_processes,  # worker processes that ran the busy functions
+            "peak_memory_mib": peak_memory_mib(),
             "stages": stages,
             "templates": templates_used(out_dir / "letters"),
         }
