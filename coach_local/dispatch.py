@@ -9,7 +9,8 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -88,7 +89,8 @@ class FunctionRegistry:
                 in_worker = True
                 result = remote.invoke(name, event)
             else:
-                result = self.handler(name)(event, context)
+                with invocation_log_keys(context):
+                    result = self.handler(name)(event, context)
             ok = True
             if calls is not None:
                 calls.append(Call(name, _campaign_of(event), received, _snapshot(result)))
@@ -129,6 +131,28 @@ class Call:
     event: Any
     result: Any
     error: dict | None = None
+
+
+@contextmanager
+def invocation_log_keys(context: FakeLambdaContext) -> Iterator[None]:
+    """The Lambda context's keys on this thread's log lines only, for the length of one invocation.
+
+    Powertools' `inject_lambda_context` puts them on the logger itself, which every handler shares. One Lambda
+    container runs one invocation at a time, so that is right on AWS; locally many invocations run at once in
+    threads, and a line logged by one function carried the name of whichever had started last (a letters batch
+    logged as coach-approval_api). Keys set per thread are applied after the logger's own."""
+    from aws_lambda_powertools.logging.formatter import clear_context_keys, set_context_keys
+
+    set_context_keys(
+        function_name=context.function_name,  # type: ignore[arg-type]
+        function_memory_size=context.memory_limit_in_mb,  # type: ignore[arg-type]
+        function_arn=context.invoked_function_arn,  # type: ignore[arg-type]
+        function_request_id=context.aws_request_id,  # type: ignore[arg-type]
+    )
+    try:
+        yield
+    finally:
+        clear_context_keys()
 
 
 def forget_unpublished_metrics() -> None:

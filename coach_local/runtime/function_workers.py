@@ -393,6 +393,7 @@ class _WorkerProcess:
             error_payload,
             forget_unpublished_metrics,
             function_arn,
+            invocation_log_keys,
         )
 
         try:
@@ -401,7 +402,8 @@ class _WorkerProcess:
                 invoked_function_arn=function_arn(name),
                 aws_request_id=str(uuid.uuid4()),
             )
-            result = self.handler(name)(json.loads(event_json), context)
+            with invocation_log_keys(context):
+                result = self.handler(name)(json.loads(event_json), context)
             message: tuple[Any, ...] = ("result", number, True, json.dumps(result))
         except Exception as exc:
             message = ("result", number, False, error_payload(exc))

@@ -125,6 +125,35 @@ def test_the_workers_log_lines_reach_the_functions_log(runs):
     assert not [n for n in names if n in text]
 
 
+# which function logs each message (functions/<name>/handler.py)
+LOGGED_BY = {
+    "letters batch": "coach-letters",
+    "client outcome": "coach-client_outcome",
+    "campaign summary": "coach-summary",
+    "audience": "coach-audience",
+    "intake": "coach-intake",
+    "digests": "coach-approval_digest",
+}
+
+
+@pytest.mark.parametrize("processes", [0, 1])
+def test_each_log_line_names_the_function_that_logged_it(runs, processes):
+    """Many invocations run at once locally; a line names its own function, not the one that started last."""
+    lines = [
+        json.loads(line)
+        for line in (runs[processes].out_dir / "logs" / "functions.log").read_text().splitlines()
+    ]
+    checked = [line for line in lines if line.get("message") in LOGGED_BY]
+    assert len(checked) >= 10
+    wrong = [
+        (line["message"], line.get("function_name"))
+        for line in checked
+        if line.get("function_name") != LOGGED_BY[line["message"]]
+    ]
+    assert not wrong
+    assert len({line["function_request_id"] for line in checked}) > 5  # each invocation its own request id
+
+
 @pytest.fixture
 def workers():
     scheduled: list[tuple[str, float, str]] = []
