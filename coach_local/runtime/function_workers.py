@@ -82,18 +82,22 @@ class _Wire:
 
 
 class _Pending:
-    """Futures by message id."""
+    """Futures by message id. Once the other side is gone every future fails, those asked for later too."""
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
         self._futures: dict[int, Future[Any]] = {}
         self._lock = threading.Lock()
+        self._gone: BaseException | None = None
 
     def new(self) -> tuple[int, Future[Any]]:
         future: Future[Any] = Future()
         with self._lock:
             number = next(self._ids)
-            self._futures[number] = future
+            if self._gone is not None:
+                future.set_exception(self._gone)
+            else:
+                self._futures[number] = future
         return number, future
 
     def resolve(self, number: int, value: Any) -> None:
@@ -104,6 +108,7 @@ class _Pending:
 
     def fail_all(self, error: BaseException) -> None:
         with self._lock:
+            self._gone = error
             futures, self._futures = list(self._futures.values()), {}
         for future in futures:
             if not future.done():
@@ -115,7 +120,7 @@ class _Worker:
     def __init__(self, number: int, answer_aws: Callable[..., Any], schedule: Callable[..., None]) -> None:
         ours, theirs = socket.socketpair()
         self.process = subprocess.Popen(  # noqa: S603  (this interpreter, a module of ours)
-            [sys.executable, "-m", "coach_local.runtime.function_workers", str(theirs.fileno())],
+            [sys.executable, "-m", "coach_local.function_worker", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             cwd=str(ROOT),
             env=dict(os.environ),
@@ -186,7 +191,12 @@ class _Worker:
                 }
             )
         number, future = self.pending.new()
-        self.wire.send("invoke", number, name, json.dumps(event))
+        try:
+            self.wire.send("invoke", number, name, json.dumps(event))
+        except OSError as exc:  # the worker went between the check and the send
+            raise RemoteFunctionError(
+                {"errorType": "Runtime.ExitError", "errorMessage": f"function worker {self.number}: {exc}"}
+            ) from exc
         ok, payload = future.result()
         if not ok:
             raise RemoteFunctionError(payload)
@@ -283,25 +293,11 @@ class _RemoteScheduler:
 
 def _warm_letters() -> None:
     """What a warm container has done once: the letter fonts parsed (a third of a second) before the first specimen
-    or batch needs them. The letter is drawn for nobody and thrown away."""
-    from datetime import date
-
+    or batch needs them. The letter is the specimens' fictitious member's, drawn and thrown away."""
     from coach.letters.render import render_letters
-    from coach.models import MemberRecord
+    from coach.letters.specimen import SPECIMEN_MEMBER
 
-    nobody = MemberRecord(
-        member_id="warm-up",
-        client_id="warm-up",
-        first_name="Warm",
-        last_name="Up",
-        address_line1="1 Main St",
-        city="Springfield",
-        state="IL",
-        postal_code="62701",
-        drug_name="loratadine",
-        last_fill_date=date(2002, 1, 1),
-    )
-    render_letters([(nobody, "# Warm up\n**Bold** and *italic* text.", "en")])
+    render_letters([(SPECIMEN_MEMBER, "# Warm up\n**Bold** and *italic* text.", "en")])
 
 
 class _WorkerProcess:
@@ -315,7 +311,8 @@ class _WorkerProcess:
     # a call to the runtime (an AWS request, a digest wake-up), answered by its "reply"
     def call(self, kind: str, *arguments: Any) -> Any:
         number, future = self.pending.new()
-        self.wire.send(kind, number, *arguments)
+        if not future.done():
+            self.wire.send(kind, number, *arguments)
         status, value = future.result()
         if status != "ok":
             raise ConnectionError(f"the local runtime could not answer: {value}")
@@ -432,16 +429,13 @@ class _WorkerProcess:
                     self.wire.send("ready")
             elif kind == "stop":
                 break
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        # nothing answers an AWS call any more: an invocation still running fails at its next call, and ends
         self.pending.fail_all(ConnectionError("the local runtime stopped"))
+        self.pool.shutdown(wait=True, cancel_futures=True)
         if self._log_file is not None:
             self._log_file.close()
 
 
-def main() -> None:
-    wire = _Wire(Connection(int(sys.argv[1])))
-    _WorkerProcess(wire).serve()
-
-
-if __name__ == "__main__":
-    main()
+def serve(connection: Connection) -> None:
+    """The worker's life: load the handlers, then serve the runtime until it stops or goes."""
+    _WorkerProcess(_Wire(connection)).serve()

@@ -209,3 +209,14 @@ def test_unpublished_metrics_never_reach_stdout(monkeypatch, capsys):
         forget_unpublished_metrics()
     assert "_aws" not in capsys.readouterr().out
     assert not metrics.metric_set
+
+
+def test_a_worker_whose_runtime_is_gone_exits_instead_of_lingering(workers):
+    """A runtime that dies without stopping its worker (killed, crashed) leaves no process behind."""
+    worker = workers._workers[0]
+    assert worker.ready.wait(60) and not worker.dead
+    import socket
+
+    # what the runtime's death does to the socket (closing it here would wait for the reading thread)
+    socket.socket(fileno=os.dup(worker.wire.connection.fileno())).shutdown(socket.SHUT_RDWR)
+    assert worker.process.wait(timeout=30) == 0
