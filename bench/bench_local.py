@@ -101,7 +101,8 @@ def mismatches(report: dict[str, Any], decisions: dict[str, dict[str, str]]) -> 
 def run_coach(
     lake: Path, out: Path, decisions_file: Path, render_processes: int
 ) -> tuple[float, int, int, float]:
-    """`coach run` in a child: (wall seconds, exit code, peak RSS in KiB, CPU seconds, user and system)."""
+    """`coach run` in a child: (wall seconds, exit code, its peak RSS in KiB, CPU seconds, user and system; with its
+    function worker: wait4 adds a child's usage to its parent's once reaped)."""
     command = [
         str(ROOT / ".venv" / "bin" / "coach"),
         "run",
@@ -134,7 +135,7 @@ def bench(size: str, rates: tuple[float, float], render_processes: int) -> bool:
     out = WORK / f"out-{size}"
     decisions_file = WORK / f"decisions-{size}.json"
     decisions_file.write_text(json.dumps(decisions, indent=1), encoding="utf-8")
-    wall, code, peak_kib, cpu = run_coach(lake, out, decisions_file, render_processes)
+    wall, code, _, cpu = run_coach(lake, out, decisions_file, render_processes)
     rate, cpu_rate = rates
     try:
         report = json.loads((out / "report.json").read_text(encoding="utf-8"))
@@ -144,8 +145,7 @@ def bench(size: str, rates: tuple[float, float], render_processes: int) -> bool:
     stages = {stage["function"]: stage for stage in report["local_run"]["stages"]}
     audience = float(stages["audience"]["wall_seconds"])
     printed = int(report["totals"]["mailed"])
-    memory = report["local_run"]["peak_memory_mib"]  # the runtime's and its function worker's peaks
-    peak_mib = memory["runtime"] + memory["largest_worker"] * report["local_run"]["function_processes"]
+    memory = report["local_run"]["peak_memory_mib"]  # the runtime's and its function workers' own peaks
     floor = audience + printed / rate
     cpu_floor = audience + printed / cpu_rate  # the audience stage's wall: DuckDB uses every core it can
     problems = mismatches(report, decisions)
@@ -155,8 +155,8 @@ def bench(size: str, rates: tuple[float, float], render_processes: int) -> bool:
         f"{len(report['clients'])} clients affected, {report['totals']['letters']:,} letters "
         f"({printed:,} printed)\n"
         f"       wall {wall:7.1f} s   floor {floor:6.1f} s (audience {audience:.1f} s + {printed:,} letters at "
-        f"{rate:,.0f}/s)   ratio {wall / floor:5.1f}x   peak memory {max(peak_mib, peak_kib / 1024):,.0f} MiB "
-        f"(runtime {memory['runtime']:,} + worker {memory['largest_worker']:,})   "
+        f"{rate:,.0f}/s)   ratio {wall / floor:5.1f}x   peak memory {memory['total']:,} MiB "
+        f"(runtime {memory['runtime']:,} + workers {'+'.join(map(str, memory['workers'])) or '0'})   "
         f"outcomes match the decisions: {'yes' if not problems else f'NO ({len(problems)})'}\n"
         f"       cpu  {cpu:7.1f} s   floor {cpu_floor:6.1f} s (letters at {cpu_rate:,.0f} per CPU second)   "
         f"ratio {cpu / cpu_floor:5.1f}x   (CPU against CPU: what a loaded machine changes least)",

@@ -57,14 +57,15 @@ def prepare_out(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def peak_memory_mib() -> dict[str, int]:
-    """Peak resident memory of this process and of the largest child it has waited for (a function worker, once
-    the runtime has stopped it), in MiB: together an upper bound of what the run held at once."""
-    import resource
+def peak_memory_mib(workers: list[int]) -> dict[str, Any]:
+    """Peak resident memory in MiB of this process and of each function worker (as it reported when it stopped):
+    added, an upper bound of what the run held at once."""
+    from coach_local.runtime.function_workers import peak_memory_kib
 
     return {
-        "runtime": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-        "largest_worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
+        "runtime": peak_memory_kib() // 1024,
+        "workers": workers,
+        "total": peak_memory_kib() // 1024 + sum(workers),
     }
 
 
@@ -352,7 +353,7 @@ def _run(
             "seconds": round(time.perf_counter() - started, 2),
             "day_seconds": round(86_400 * scale, 3),
             "function_processes": function_processes,  # worker processes that ran the busy functions
-            "peak_memory_mib": peak_memory_mib(),
+            "peak_memory_mib": peak_memory_mib(runtime.worker_peaks_mib),
             "stages": stages,
             "templates": templates_used(out_dir / "letters"),
         }

@@ -133,6 +133,7 @@ class _Worker:
         self.pending = _Pending()
         self.ready = threading.Event()
         self.dead: str | None = None
+        self.peak_kib = 0  # the worker's own peak resident memory, as it reports when it stops
         self._answer_aws, self._schedule = answer_aws, schedule
         self._reader = threading.Thread(target=self._read, daemon=True, name=f"function-worker-{number}")
         self._reader.start()
@@ -153,6 +154,8 @@ class _Worker:
                     self._scheduled(*message[1:])
                 elif kind == "ready":
                     self.ready.set()
+                elif kind == "peak":
+                    self.peak_kib = int(message[1])
         except (EOFError, OSError):
             pass
         finally:
@@ -266,10 +269,12 @@ class FunctionWorkers:
         worker = self._workers[next(self._turn) % len(self._workers)]
         return worker.invoke(name, event)
 
-    def stop(self) -> None:
+    def stop(self) -> list[int]:
+        """Stop every worker; their own peak resident memories in MiB."""
         workers, self._workers = self._workers, []
         for worker in workers:
             worker.stop()
+        return [worker.peak_kib // 1024 for worker in workers]
 
 
 # --- the worker's side ------------------------------------------------------------------------------------------
@@ -432,8 +437,25 @@ class _WorkerProcess:
         # nothing answers an AWS call any more: an invocation still running fails at its next call, and ends
         self.pending.fail_all(ConnectionError("the local runtime stopped"))
         self.pool.shutdown(wait=True, cancel_futures=True)
+        with contextlib.suppress(OSError):
+            self.wire.send("peak", peak_memory_kib())
         if self._log_file is not None:
             self._log_file.close()
+
+
+def peak_memory_kib() -> int:
+    """This process's own peak resident memory (VmHWM). Not ru_maxrss: Linux carries that across exec, so a
+    process started by a large one reports at least its parent's size at the time."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # kibibytes on Linux
 
 
 def serve(connection: Connection) -> None:

@@ -100,6 +100,7 @@ class LocalRuntime:
         # and the handlers use two cores (coach_local/runtime/function_workers.py)
         self.function_processes = function_processes
         self._workers: FunctionWorkers | None = None
+        self.worker_peaks_mib: list[int] = []  # each function worker's peak memory, known once they stopped
         self.server: ApprovalServer | None = None
         self.state_machine_arn = ""
         self._environment = Environment()
@@ -202,7 +203,7 @@ class LocalRuntime:
         self.digests.stop()
         if self._workers is not None:
             self.registry.remote = None
-            self._workers.stop()
+            self.worker_peaks_mib = self._workers.stop()
             self._workers = None
         uninstall()
         moto_fixes.uninstall()

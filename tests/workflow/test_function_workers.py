@@ -111,6 +111,9 @@ def test_the_busy_functions_ran_in_the_worker_and_only_there(runs):
     assert stages["approval_request"]["in_worker"] > 0 and stages["letters"]["in_worker"] > 0
     assert stages["audience"]["in_worker"] == 0  # it runs here while the worker starts
     assert all(s["in_worker"] == 0 for s in runs[0].report["local_run"]["stages"])
+    memory = runs[1].report["local_run"]["peak_memory_mib"]  # the worker's own peak, as it reported it
+    assert len(memory["workers"]) == 1 and 50 < memory["workers"][0] < memory["total"]
+    assert runs[0].report["local_run"]["peak_memory_mib"]["workers"] == []
 
 
 def test_the_workers_log_lines_reach_the_functions_log(runs):
