@@ -227,9 +227,18 @@ def _dispatching_invoke(
     return json.dumps(result).encode()
 
 
+def quiet_metrics_warning() -> None:
+    """Powertools warns on stderr whenever a handler ends with no metric to publish; locally none is ever published
+    (POWERTOOLS_METRICS_DISABLED), so the warning only cluttered `coach run`'s terminal."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+
 def install(registry: FunctionRegistry) -> None:
     global _active
     _active = registry
+    quiet_metrics_warning()
     LambdaSimpleBackend.invoke = _dispatching_invoke  # type: ignore[method-assign]
 
 

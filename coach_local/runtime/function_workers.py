@@ -349,8 +349,10 @@ class _WorkerProcess:
         # every client any handler builds sends through the runtime (as moto's mock hooks every client)
         botocore.handlers.BUILTIN_HANDLERS.append(("before-send", self.forward))
         from coach_local import moto_speed
+        from coach_local.dispatch import quiet_metrics_warning
 
         moto_speed.install_botocore()
+        quiet_metrics_warning()
         for name in sorted(REMOTE_FUNCTIONS):
             self.handler(name)
         _warm_letters()

@@ -107,6 +107,17 @@ def test_run_succeeds_with_a_summary_table(run):
     assert "report.html" in run["completed"].stdout and (run["out"] / "report.html").exists()
 
 
+def test_the_terminal_shows_the_summary_and_no_warning_or_traceback(run):
+    """`coach run` as a user runs it: on a machine with more than one core its functions run in a worker process,
+    and neither process writes warnings (Powertools' "no metrics to publish") or tracebacks to the terminal."""
+    from coach_local.cli.local import default_function_processes
+
+    stderr = run["completed"].stderr
+    assert "Warning" not in stderr and "Traceback" not in stderr, stderr[-2000:]
+    report = json.loads((run["out"] / "report.json").read_text())
+    assert report["local_run"]["function_processes"] == default_function_processes()
+
+
 def test_report_counts_match_an_independent_count(run):
     report = json.loads((run["out"] / "report.json").read_text())
     event = json.loads(EVENT.read_text())
