@@ -15,6 +15,8 @@ import sys
 import threading
 from types import ModuleType
 
+from coach_local.lean_package import unexecuted_package
+
 LEAN_PACKAGE = "fontTools.varLib"  # its submodules (varStore, models, builder) still load as usual
 LAZY_MODULES = ("fontTools.varLib.instancer",)
 
@@ -22,15 +24,10 @@ _lock = threading.Lock()  # the runtime's handlers run in threads: the real `__i
 
 
 def _lean(name: str) -> None:
-    if name in sys.modules:
+    created = unexecuted_package(name)
+    if created is None:
         return
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        return
-    package = importlib.util.module_from_spec(
-        spec
-    )  # __path__ is set, so its submodules import; __init__ waits
-    loader = spec.loader
+    package, loader = created  # its __init__ waits for the first name asked of it
     loaded = False
 
     def __getattr__(attribute: str) -> object:  # PEP 562: a name the package has not defined yet

@@ -9,19 +9,18 @@ loads, with the models, the first time anything asks for it."""
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
+
+from coach_local.lean_package import unexecuted_package
 
 LEAN_PACKAGES = ("moto.batch",)
 
 
 def _lean(name: str) -> None:
-    if name in sys.modules:
+    created = unexecuted_package(name)
+    if created is None:
         return
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        return
-    package = importlib.util.module_from_spec(spec)  # its submodules import from it; its __init__ has not run
+    package, _ = created  # its submodules import from it; its __init__ never runs
 
     def __getattr__(attribute: str) -> object:  # PEP 562: the package's names, loaded when asked for
         if attribute.startswith("__"):

@@ -22,7 +22,7 @@ from coach.approvals.digest_service import (
 )
 from coach.approvals.errors import ApprovalProblem
 from coach.approvals.pages import SECURITY_HEADERS, Page, error_page, not_found_page, page_for, result_page
-from coach.approvals.specimens import specimen_lang, specimen_pdf
+from coach.approvals.specimens import SpecimenPdf, specimen_lang, specimen_pdf
 from coach.approvals.trail import after_decision, after_link_decision
 from coach.brief.pdf import client_brief_pdf
 from coach.observability import logger, metrics, tracer
@@ -76,8 +76,8 @@ def client_brief(link_id: str) -> Response:
 @pages.get("/a/<link_id>/specimen/<file>")
 def specimen(link_id: str, file: str) -> Response:
     """The specimen letter PDF a confirmation page links to (no member data); the link's own checks apply."""
-    try:
-        pdf = specimen_pdf(
+    return _specimen(
+        lambda: specimen_pdf(
             link_id,
             specimen_lang(file),
             store=approval_store(),
@@ -85,9 +85,7 @@ def specimen(link_id: str, file: str) -> Response:
             letters_bucket=settings().letters_bucket,
             now=time.time(),
         )
-    except ApprovalProblem as problem:
-        return _respond(page_for(problem))
-    return _pdf(pdf.body, pdf.filename)
+    )
 
 
 @pages.post("/a/<link_id>")
@@ -123,8 +121,8 @@ def digest_row_headers(digest_id: str, index: str) -> Response:
 @pages.get("/d/<digest_id>/<index>/specimen/<file>")
 def digest_row_specimen(digest_id: str, index: str, file: str) -> Response:
     """The specimen letter PDF a digest row's page links to (no member data); the row's own checks apply."""
-    try:
-        pdf = row_specimen_pdf(
+    return _specimen(
+        lambda: row_specimen_pdf(
             digest_id,
             index,
             file,
@@ -134,9 +132,7 @@ def digest_row_specimen(digest_id: str, index: str, file: str) -> Response:
             letters_bucket=settings().letters_bucket,
             now=time.time(),
         )
-    except ApprovalProblem as problem:
-        return _respond(page_for(problem))
-    return _pdf(pdf.body, pdf.filename)
+    )
 
 
 def _follow_up(answer: DigestAnswer, now: float) -> Response:
@@ -225,6 +221,15 @@ def review_decision(link_id: str) -> Response:
 @pages.route("/r/<link_id>", method=["PUT", "PATCH", "DELETE", "OPTIONS"])
 def other_review_methods(link_id: str) -> Response:
     return other_methods(link_id=link_id)
+
+
+def _specimen(render: Callable[[], SpecimenPdf]) -> Response:
+    """A specimen PDF route: the PDF, or the page of the problem its link's checks found."""
+    try:
+        pdf = render()
+    except ApprovalProblem as problem:
+        return _respond(page_for(problem))
+    return _pdf(pdf.body, pdf.filename)
 
 
 def _pdf(body: bytes, filename: str) -> Response:
