@@ -101,6 +101,8 @@ class FunctionRegistry:
                 calls.append(Call(name, _campaign_of(event), received, None, error_payload(exc)))
             raise
         finally:
+            if not in_worker:  # a worker drops its own
+                forget_unpublished_metrics()
             self.invocations.append(
                 Invocation(name, _campaign_of(event), started, time.time(), ok, in_worker)
             )
