@@ -29,6 +29,15 @@ class FakeLambdaContext:
     invoked_function_arn: str = ""
     aws_request_id: str = ""
 
+    @classmethod
+    def of(cls, name: str) -> FakeLambdaContext:
+        """The context of one invocation of our function `name` (a fresh request id)."""
+        return cls(
+            function_name=FUNCTION_PREFIX + name,
+            invoked_function_arn=function_arn(name),
+            aws_request_id=str(uuid.uuid4()),
+        )
+
     def get_remaining_time_in_millis(self) -> int:
         return 900_000
 
@@ -79,11 +88,7 @@ class FunctionRegistry:
                 listener(name, event)
             if name in self.faults:
                 self.faults[name](event)
-            context = FakeLambdaContext(
-                function_name=FUNCTION_PREFIX + name,
-                invoked_function_arn=function_arn(name),
-                aws_request_id=str(uuid.uuid4()),
-            )
+            context = FakeLambdaContext.of(name)
             remote = self.remote
             if remote is not None and remote.runs(name):
                 in_worker = True

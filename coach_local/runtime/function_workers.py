@@ -251,10 +251,6 @@ class FunctionWorkers:
         self._workers: list[_Worker] = []
         self._turn = itertools.count()
 
-    @property
-    def active(self) -> bool:
-        return bool(self._workers)
-
     def start(self) -> None:
         self._workers = [_Worker(n, answer_with_moto, self._schedule) for n in range(self.processes)]
 
@@ -389,23 +385,15 @@ class _WorkerProcess:
                     log_handler.setStream(self._log_file)
 
     def run(self, number: int, name: str, event_json: str) -> None:
-        import uuid
-
         from coach_local.dispatch import (
-            FUNCTION_PREFIX,
             FakeLambdaContext,
             error_payload,
             forget_unpublished_metrics,
-            function_arn,
             invocation_log_keys,
         )
 
         try:
-            context = FakeLambdaContext(
-                function_name=FUNCTION_PREFIX + name,
-                invoked_function_arn=function_arn(name),
-                aws_request_id=str(uuid.uuid4()),
-            )
+            context = FakeLambdaContext.of(name)
             with invocation_log_keys(context):
                 result = self.handler(name)(json.loads(event_json), context)
             message: tuple[Any, ...] = ("result", number, True, json.dumps(result))
