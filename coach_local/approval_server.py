@@ -143,7 +143,11 @@ class ApprovalServer:
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True, name="approval-server"
+            # it looks for a stop request this often: stopping the runtime waited up to half a second (the default)
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="approval-server",
         )
 
     @property

@@ -88,6 +88,58 @@ def check_lake(lake_dir: Path, event: dict | None = None) -> None:
         raise BadInput(str(exc)) from exc
 
 
+def check_lake_while_loading(lake_dir: Path, event: dict | None = None) -> None:
+    """check_lake, while this thread loads the modules the run will need later (moto's services, matplotlib for the
+    report). The check is DuckDB's work, done outside the interpreter lock, so the two take the time of the longer:
+    a second of a 100k campaign. Nothing is started or written before the lake is known to be good."""
+    failed: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            check_lake(lake_dir, event)
+        except BaseException as exc:  # re-raised in the caller's thread, as if it had checked
+            failed.append(exc)
+
+    checking = threading.Thread(target=check, name="lake-check", daemon=True)
+    checking.start()
+    try:
+        preload()
+    finally:
+        checking.join()  # never leave DuckDB working in a thread while this one raises
+    if failed:
+        raise failed[0]
+
+
+# the moto services a local run uses (coach_local.runtime.provisioning and the handlers' clients)
+LOCAL_SERVICES = (
+    "dynamodb",
+    "s3",
+    "ses",
+    "stepfunctions",
+    "lambda",
+    "events",
+    "logs",
+    "sqs",
+    "iam",
+    "cloudwatch",
+)
+
+
+def preload() -> None:
+    """Load what a run loads on first use anyway, creating no state: moto's services, the AWS API descriptions
+    boto3 builds its clients from (kept by the default session's loader), and matplotlib for the report."""
+    import boto3
+    from moto.backends import get_backend
+
+    from coach_local.report_html import pyplot
+
+    session = boto3._get_default_session()._session
+    for service in LOCAL_SERVICES:
+        get_backend(service)  # type: ignore[call-overload]
+        session.get_service_model(service)
+    pyplot()
+
+
 class MapRunRecorder:
     """Keeps the history events of every Distributed Map's child executions, which moto otherwise drops.
 
@@ -219,7 +271,7 @@ def run_campaign(
 ) -> RunResult:
     """Check the lake and the event, then run the campaign into OUT (coach_local.outputs: one campaign per
     folder; a failed run never touches an earlier run's output)."""
-    check_lake(lake_dir, event)
+    check_lake_while_loading(lake_dir, event)
     campaign_id = campaign_id_for(event["detail"]["event_id"])
     try:
         work = claim(out_dir, campaign_id)

@@ -17,6 +17,7 @@ from coach.models import ClientOutcome, ClientWork, Decision, MarketEvent
 from coach.outcomes.service import read_outcomes
 from coach.ports import NotFound, ObjectStore
 from coach.prescribers.report import add_prescribers
+from coach.reads import read_each
 from coach.review.summary import review_summary
 
 ManifestMerger = Callable[[ObjectStore, str, str, str], tuple[int, int]]
@@ -169,31 +170,32 @@ def build_report(
         ]
     except NotFound:
         clients = []
-    rows: list[dict[str, Any]] = []
-    for client in sorted(clients, key=lambda c: c.client_id):
+
+    def row_of(client: ClientWork) -> dict[str, Any]:
         outcome = ClientOutcome.model_validate_json(
             store.get(data_bucket, keys.outcome_key(campaign_id, client.client_id))
         )
-        rows.append(
-            {
-                "client_id": outcome.client_id,
-                "client_name": neutralised(outcome.client_name),
-                "election": outcome.election,
-                "affected": outcome.affected,
-                "reachable": outcome.reachable,
-                "account_team_decision": outcome.account_team_decision,
-                "client_decision": outcome.client_decision,
-                "letters": outcome.letters + outcome.emails,
-                "mailed": outcome.letters,
-                "emailed": outcome.emails,
-                "outcome": outcome.outcome,
-                # members the audience rule reached whose own data could not be used, by reason
-                "data_issues": outcome.data_issues,
-                # the pharmacist's brief, exact (coach.brief.report): for scripts inside the PBM
-                "brief": report_brief(store, data_bucket, client.brief_key),
-                "held_out": client.held_out,  # reachable members the holdout kept from a letter (coach.outcomes)
-            }
-        )
+        return {
+            "client_id": outcome.client_id,
+            "client_name": neutralised(outcome.client_name),
+            "election": outcome.election,
+            "affected": outcome.affected,
+            "reachable": outcome.reachable,
+            "account_team_decision": outcome.account_team_decision,
+            "client_decision": outcome.client_decision,
+            "letters": outcome.letters + outcome.emails,
+            "mailed": outcome.letters,
+            "emailed": outcome.emails,
+            "outcome": outcome.outcome,
+            # members the audience rule reached whose own data could not be used, by reason
+            "data_issues": outcome.data_issues,
+            # the pharmacist's brief, exact (coach.brief.report): for scripts inside the PBM
+            "brief": report_brief(store, data_bucket, client.brief_key),
+            "held_out": client.held_out,  # reachable members the holdout kept from a letter (coach.outcomes)
+        }
+
+    # two reads a client, a few clients at once
+    rows = read_each(row_of, sorted(clients, key=lambda c: c.client_id))
     totals = {
         name: sum(int(row[name]) for row in rows)
         for name in ("affected", "reachable", "letters", "mailed", "emailed")

@@ -32,6 +32,7 @@ from coach.approvals.records import (
     question_prefix,
     reopenable,
 )
+from coach.reads import read_each
 
 RETENTION_SECONDS = 400 * 86_400  # links and decisions are purged (DynamoDB TTL) well after the campaign
 OPEN_WAITS_INDEX = "open_waits"
@@ -218,10 +219,12 @@ class DynamoApprovalStore:
         return self.groups_links([group])[group]
 
     def groups_links(self, groups: Sequence[str]) -> dict[str, list[LinkRecord]]:
-        hashes = {
-            group: [item["sk"]["S"].removeprefix("link#") for item in self._query(f"group#{group}")]
-            for group in dict.fromkeys(groups)
-        }
+        unique = list(dict.fromkeys(groups))
+        found_hashes = read_each(
+            lambda group: [item["sk"]["S"].removeprefix("link#") for item in self._query(f"group#{group}")],
+            unique,
+        )
+        hashes = dict(zip(unique, found_hashes, strict=True))
         found = self._batch_get([link_key(h) for group_hashes in hashes.values() for h in group_hashes])
         return {
             group: [
