@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from botocore.stub import ANY
-from coach.adapters.athena import RULES_AT_ONCE, sql_literal
+from coach.adapters.athena import RULES_AT_ONCE, lake_checks, sql_literal
 from coach.adapters.memory import MemoryObjectStore
 from coach.audience.service import build_audience
 from coach.intake import plan_campaign
-from coach.lake_rules import LakeCheckFailed, lake_rules
+from coach.lake_rules import LakeCheckFailed
 from coach.notices import alert_from_status_change
 
 from tests.unit import test_athena_engine as stubbed
@@ -29,7 +29,7 @@ def athena(monkeypatch):
     yield from stubbed.athena.__wrapped__(monkeypatch)  # type: ignore[attr-defined]
 
 
-RULES = lake_rules(with_event=True)
+CHECKS = lake_checks()  # (rule, its Trino SQL): coach.lake_rules' and the prescribers table's
 ANNOUNCED = date(2002, 11, 27)
 CLIENTS_KEY = f"unload/_clients/{FIXED.hex}/part-0.gz"
 
@@ -38,11 +38,11 @@ def expect_rules(stub, counts: dict[tuple[str, str, str], int]) -> list[dict]:
     """Every rule started (its Athena SQL, the event date bound only where the rule needs it), ten at a time, then
     one count each."""
     started = []
-    for wave in range(0, len(RULES), RULES_AT_ONCE):
-        batch = list(enumerate(RULES))[wave : wave + RULES_AT_ONCE]
-        for index, rule in batch:
+    for wave in range(0, len(CHECKS), RULES_AT_ONCE):
+        batch = [(index, rule, sql) for index, (rule, sql) in enumerate(CHECKS)][wave : wave + RULES_AT_ONCE]
+        for index, rule, sql in batch:
             params = {
-                "QueryString": rule.sql("athena"),
+                "QueryString": sql,
                 "WorkGroup": "wg",
                 "QueryExecutionContext": {"Database": "db"},
             }
@@ -50,7 +50,7 @@ def expect_rules(stub, counts: dict[tuple[str, str, str], int]) -> list[dict]:
                 params["ExecutionParameters"] = [sql_literal(ANNOUNCED.isoformat())]
             stub.add_response("start_query_execution", {"QueryExecutionId": f"r{index}"}, params)
             started.append(params)
-        for index, rule in batch:
+        for index, rule, _ in batch:
             stub.add_response(
                 "get_query_execution",
                 {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}},
@@ -103,6 +103,12 @@ def test_every_rule_is_one_athena_query_in_the_shared_sql(athena):
     assert any("regexp_like(ndc, '^([0-9]{11})$')" in t for t in texts)  # Trino's regex function
     # the rules comparing the lake with the event: fills after announced_on, births after it (the brief's age)
     assert sum("ExecutionParameters" in s for s in started) == 2
+    # the prescribers table's rules too, as `coach lake check` runs them (an empty prescribers/ counts nothing)
+    prescribers = [t for t in texts if "FROM prescribers" in t]
+    assert len(prescribers) == 7
+    assert any("regexp_like(npi, '^[0-9]{10}$')" in t for t in prescribers)  # the NPI check digit, in Trino
+    assert any("regexp_replace(coalesce(fax, ''), '[^0-9]', '')" in t for t in prescribers)  # Trino: every match
+    assert not any("regexp_matches" in t or "'g')" in t for t in texts)  # nothing of DuckDB's dialect
 
 
 def test_counted_rows_become_problems_naming_table_and_column(athena):
@@ -124,6 +130,30 @@ def test_counted_rows_become_problems_naming_table_and_column(athena):
         ("error", "db.members", "member_id", 2),
         ("warning", "db.claims", "ndc", 5),
     ]
+
+
+def test_the_prescribers_tables_problems_are_found_on_aws_as_locally(athena):
+    """A duplicated NPI refuses the lake (an error, as `coach lake check` says); invalid NPIs and prescribers
+    without a usable address are warnings, counted."""
+    client, stub = athena
+    expect_rules(
+        stub,
+        {
+            ("key", "prescribers", "npi"): 4,
+            ("npi", "prescribers", "npi"): 9,
+            ("address", "prescribers", "address_line1"): 30,
+        },
+    )
+    expect_clients_unload(stub)
+    problems = engine(client, clients_s3()).lake_problems(ANNOUNCED)
+    found = sorted((p.severity, p.where, p.column, p.rows) for p in problems)
+    assert found == [
+        ("error", "db.prescribers", "npi", 4),
+        ("warning", "db.prescribers", "address_line1", 30),
+        ("warning", "db.prescribers", "npi", 9),
+    ]
+    [error] = [p for p in problems if p.severity == "error"]
+    assert error.problem == "a key that another row has too"
 
 
 def test_an_error_fails_the_audience_stage_before_the_audience_query(athena):

@@ -20,10 +20,11 @@ from coach.adapters.aws import client
 from coach.audience.engine import AudienceParams, AudienceQueryFailed, ClientDirectoryEntry
 from coach.audience.sql import AUDIENCE_SQL
 from coach.brief.sql import BRIEF_SQL, BriefParams
-from coach.lake_rules import Problem, client_problems, lake_rules, normalise_elections
+from coach.lake_rules import Problem, Rule, client_problems, lake_rules, normalise_elections
 from coach.lake_schema import MONTH_PATTERN
 from coach.letters.branding import BRANDING_COLUMNS, LOGO_LOCATION, Branding, branding_of, cell_problems
 from coach.outcomes.sql import CohortMember, OutcomeParams
+from coach.prescribers.rules import prescriber_rules, rule_sql
 from coach.prescribers.sql import PRESCRIBER_SQL
 
 RULES_AT_ONCE = 10  # lake-check queries running together: well inside Athena's concurrent-query quota
@@ -56,6 +57,15 @@ CLIENTS_SQL = (
 def sql_literal(value: str) -> str:
     """ExecutionParameters are SQL literals: a string is quoted, its quotes doubled (no injection through values)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def lake_checks() -> list[tuple[Rule, str]]:
+    """Every rule the lake check runs on Athena, with its Trino SQL: coach.lake_rules' and the prescribers table's
+    (coach.prescribers.rules, as `coach lake check` runs them locally). The Glue table of prescribers is always
+    declared; a lake without prescribers/ reads as an empty table, and its rules count nothing."""
+    return [(rule, rule.sql("athena")) for rule in lake_rules(with_event=True)] + [
+        (rule, rule_sql(rule, "athena")[0]) for rule in prescriber_rules()
+    ]
 
 
 class AthenaClaimsEngine:
@@ -140,16 +150,13 @@ class AthenaClaimsEngine:
         return execution_id
 
     def lake_problems(self, announced_on: date) -> list[Problem]:
-        """Every rule of coach.lake_rules as one Athena query (started ten at a time, a count each),
-        then the clients directory's rules. Problems name the table and column, never a value."""
-        rules, problems = lake_rules(with_event=True), []
-        for wave in range(0, len(rules), RULES_AT_ONCE):
+        """Every rule of lake_checks() as one Athena query (started ten at a time, a count each), then the clients
+        directory's rules. Problems name the table and column, never a value."""
+        checks, problems = lake_checks(), []
+        for wave in range(0, len(checks), RULES_AT_ONCE):
             started = [
-                (
-                    rule,
-                    self._start(rule.sql("athena"), [announced_on.isoformat()] if rule.needs_event else []),
-                )
-                for rule in rules[wave : wave + RULES_AT_ONCE]
+                (rule, self._start(sql, [announced_on.isoformat()] if rule.needs_event else []))
+                for rule, sql in checks[wave : wave + RULES_AT_ONCE]
             ]
             for rule, execution_id in started:
                 self._wait(execution_id)
