@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -89,25 +90,20 @@ def check_lake(lake_dir: Path, event: dict | None = None) -> None:
 
 
 def check_lake_while_loading(lake_dir: Path, event: dict | None = None) -> None:
-    """check_lake, while this thread loads the modules the run will need later (moto's services, matplotlib for the
-    report). The check is DuckDB's work, done outside the interpreter lock, so the two take the time of the longer:
-    a second of a 100k campaign. Nothing is started or written before the lake is known to be good."""
-    failed: list[BaseException] = []
+    """check_lake, while another thread loads what the run will need later (preload). The check is DuckDB's work,
+    done outside the interpreter lock, so the two take the time of the longer: a second of a 100k campaign. The
+    check stays in this thread, so Ctrl-C stops it as before; nothing is started or written before the lake is
+    known to be good."""
+    loading = threading.Thread(target=_preload_quietly, name="preload", daemon=True)
+    loading.start()
+    check_lake(lake_dir, event)
+    loading.join()
 
-    def check() -> None:
-        try:
-            check_lake(lake_dir, event)
-        except BaseException as exc:  # re-raised in the caller's thread, as if it had checked
-            failed.append(exc)
 
-    checking = threading.Thread(target=check, name="lake-check", daemon=True)
-    checking.start()
-    try:
+def _preload_quietly() -> None:
+    # only a head start: a module that fails to load here fails again where the run first uses it, and says so there
+    with contextlib.suppress(Exception):
         preload()
-    finally:
-        checking.join()  # never leave DuckDB working in a thread while this one raises
-    if failed:
-        raise failed[0]
 
 
 # the moto services a local run uses (coach_local.runtime.provisioning and the handlers' clients)
