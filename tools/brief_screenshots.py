@@ -6,8 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,37 +21,18 @@ from coach_local.browser import browser  # noqa: E402
 from coach_local.claims.duckdb_engine import DuckDbClaimsEngine  # noqa: E402
 from coach_local.inputs import load_event  # noqa: E402
 from coach_local.lakegen import generate_lake  # noqa: E402
-from coach_local.runner import run_campaign  # noqa: E402
+from tools.interactive_campaign import EVENT, first_link, start_campaign  # noqa: E402
 
 OUT = ROOT / "docs" / "img"
-EVENT = ROOT / "coach_local/events/claritin_otc.json"
 
 
 def approval_page(lake: Path, tmp: Path) -> None:
-    links: list = []
-    thread = threading.Thread(
-        target=run_campaign,
-        kwargs={
-            "event": load_event(EVENT),
-            "lake_dir": lake,
-            "out_dir": tmp / "out",
-            "interactive": True,
-            "on_link": links.append,
-            "time_scale": 1 / 8640,
-            "timeout": 120,
-        },
-        daemon=True,
-    )
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not links and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if not links:
-        raise SystemExit("no approval email arrived")
+    links, thread = start_campaign(lake, tmp / "out")
+    first = first_link(links, lambda _: True, 60, "no approval email arrived")
     with browser() as context:
         page = context.new_page()
         page.set_viewport_size({"width": 1100, "height": 900})
-        page.goto(links[0].link)
+        page.goto(first.link)
         page.screenshot(path=str(OUT / "brief-approval.png"), full_page=True)
         page.close()
     thread.join(timeout=180)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,10 +12,9 @@ sys.path.insert(0, str(ROOT))
 
 from coach_local.approver import DigestEmail  # noqa: E402
 from coach_local.browser import browser  # noqa: E402
-from coach_local.inputs import load_event  # noqa: E402
-from coach_local.runner import run_campaign  # noqa: E402
 from coach_local.runtime import digests  # noqa: E402
 from tests.workflow.tiny_lake import CLARITIN_NDC, client, member, write_lake  # noqa: E402
+from tools.interactive_campaign import first_link, start_campaign  # noqa: E402
 
 OUT = ROOT / "docs" / "img"
 CLIENTS = {
@@ -42,27 +39,8 @@ def main() -> None:
                     (f"M{n}{m:02d}", CLARITIN_NDC, __import__("datetime").date(2002, 10, 15), "paid")
                 )
         lake = write_lake(Path(tmp) / "lake", rows, members, fills)
-        links: list = []
-        thread = threading.Thread(
-            target=run_campaign,
-            kwargs={
-                "event": load_event(ROOT / "coach_local/events/claritin_otc.json"),
-                "lake_dir": lake,
-                "out_dir": Path(tmp) / "out",
-                "interactive": True,
-                "on_link": links.append,
-                "time_scale": 1 / 8640,
-                "timeout": 60,
-            },
-            daemon=True,
-        )
-        thread.start()
-        deadline = time.monotonic() + 60
-        while not any(isinstance(link, DigestEmail) for link in links) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        digest = next((link for link in links if isinstance(link, DigestEmail)), None)
-        if digest is None:
-            raise SystemExit("no digest email arrived")
+        links, thread = start_campaign(lake, Path(tmp) / "out", timeout=60)
+        digest = first_link(links, lambda link: isinstance(link, DigestEmail), 60, "no digest email arrived")
         with browser() as context:
             page = context.new_page()
             page.set_viewport_size({"width": 1100, "height": 900})

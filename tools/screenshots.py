@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +15,7 @@ from coach_local.inputs import load_event  # noqa: E402
 from coach_local.lakegen import generate_lake  # noqa: E402
 from coach_local.outcomes_local import DEMO_MEASUREMENT, demo_behaviour  # noqa: E402
 from coach_local.runner import run_campaign  # noqa: E402
+from tools.interactive_campaign import first_link, start_campaign  # noqa: E402
 
 OUT = ROOT / "docs" / "img"
 
@@ -26,26 +25,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         lake = Path(tmp) / "lake"
         generate_lake(lake, members=3000, clients=6, seed=5)
-        links: list = []
-        thread = threading.Thread(
-            target=run_campaign,
-            kwargs={
-                "event": load_event(ROOT / "coach_local/events/claritin_otc.json"),
-                "lake_dir": lake,
-                "out_dir": Path(tmp) / "out",
-                "interactive": True,
-                "on_link": links.append,
-                "time_scale": 1 / 8640,
-                "timeout": 120,
-            },
-            daemon=True,
-        )
-        thread.start()
-        deadline = time.monotonic() + 60
-        while not links and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if not links:
-            raise SystemExit("no approval email arrived")
+        links, thread = start_campaign(lake, Path(tmp) / "out")
+        first = first_link(links, lambda _: True, 60, "no approval email arrived")
         with browser() as context:
             for name, viewport in (
                 ("desktop", {"width": 1280, "height": 900}),
@@ -53,7 +34,7 @@ def main() -> None:
             ):
                 page = context.new_page()
                 page.set_viewport_size(viewport)
-                page.goto(links[0].link)
+                page.goto(first.link)
                 page.screenshot(path=str(OUT / f"approval-{name}.png"), full_page=True)
                 page.close()
         thread.join(timeout=180)
