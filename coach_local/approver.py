@@ -8,10 +8,13 @@ import email.policy
 import re
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import cast
 
 from coach_local.inputs import Decisions
 from coach_local.runtime.answers import AnswerClock, Question, question_of
@@ -20,6 +23,7 @@ from coach_local.runtime.mailboxes import Mailboxes, is_kind
 LINK = re.compile(r"https?://[^\s\"'<>]+/a/[A-Za-z0-9_-]{20,}")
 CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 DEMO_DECLINE_REASON = "not_relevant"
+APPROVER_AGENT = "coach-demo-approver/1.0"
 DIGEST_LINK = re.compile(r"https?://[^\s\"'<>]+/d/[A-Za-z0-9_-]{20,}")
 DIGEST_ROW = re.compile(r'data-index="(\d+)" data-client="([^"]*)" data-role="([^"]*)"')
 
@@ -38,24 +42,33 @@ class ApprovalEmail:
         return question_of(self.campaign_id, self.client_id, self.role, self.attempt)
 
 
-def read_approval_email(raw: bytes) -> ApprovalEmail | None:
-    """The approval request in a raw message, or None for any other email (only its headers are read then)."""
-    if not is_kind(raw, "approval"):
+def linked_email(raw: bytes, kind: str, link: re.Pattern[str]) -> tuple[EmailMessage, str] | None:
+    """A message of this X-Coach-Kind and the first `link` in its plain text; None for any other email (only its
+    headers are read then) or one without the link."""
+    if not is_kind(raw, kind):
         return None
-    message = email.message_from_bytes(raw, policy=email.policy.default)
+    message = cast(EmailMessage, email.message_from_bytes(raw, policy=email.policy.default))  # its class
     body = message.get_body(preferencelist=("plain",))
-    text = body.get_content() if body is not None else ""
-    match = LINK.search(text)
-    if not match:
-        return None
+    match = link.search(body.get_content() if body is not None else "")
+    return (message, match.group(0)) if match else None
+
+
+def asked_in(message: EmailMessage, link: str) -> ApprovalEmail:
+    """The question an approval (or review) email asks, from its routing headers: ids only."""
     return ApprovalEmail(
         str(message.get("X-Coach-Campaign", "")).strip(),
         str(message.get("X-Coach-Client", "")).strip(),
         str(message.get("X-Coach-Role", "")).strip(),
         str(message.get("X-Coach-Attempt", "0")).strip(),
         str(message.get("X-Coach-Request", "ask")).strip(),
-        match.group(0),
+        link,
     )
+
+
+def read_approval_email(raw: bytes) -> ApprovalEmail | None:
+    """The approval request in a raw message, or None for any other email."""
+    found = linked_email(raw, "approval", LINK)
+    return asked_in(*found) if found else None
 
 
 @dataclass(frozen=True)
@@ -75,79 +88,70 @@ class DigestEmail:
 
 
 def read_digest_email(raw: bytes) -> DigestEmail | None:
-    if not is_kind(raw, "approval_digest"):
+    found = linked_email(raw, "approval_digest", DIGEST_LINK)
+    if found is None:
         return None
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    body = message.get_body(preferencelist=("plain",))
-    match = DIGEST_LINK.search(body.get_content() if body is not None else "")
-    if not match:
-        return None
+    message, link = found
     questions = tuple(
         question_of(*part.split("|", 3))
         for part in str(message.get("X-Coach-Questions", "")).split(",")
         if part
     )
-    return DigestEmail(match.group(0), questions)
+    return DigestEmail(link, questions)
+
+
+def submit(link: str, agent: str, fill: Callable[[str], dict[str, str]]) -> tuple[int, str]:
+    """As a person's browser: GET the page at `link`, then POST the form fields `fill` makes of its HTML (with the
+    page's CSRF token); the POST's status, and the page it answered with when it refused (else "")."""
+    opener = urllib.request.build_opener()
+    opener.addheaders = [("User-Agent", agent)]
+    with opener.open(link, timeout=30) as page:
+        fields = fill(page.read().decode("utf-8"))
+    request = urllib.request.Request(  # noqa: S310 — an http(s) link matched in one of our emails
+        link,
+        data=urllib.parse.urlencode(fields).encode(),
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": agent},
+    )
+    try:
+        with opener.open(request, timeout=30) as response:
+            return int(response.status), ""
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read().decode("utf-8", "replace")
+
+
+def csrf_token(page: str, what: str) -> str:
+    token = CSRF.search(page)
+    if token is None:
+        raise RuntimeError(f"the {what} page has no form to submit")
+    return token.group(1)
 
 
 def answer_digest(link: str, choices: dict[tuple[str, str], str]) -> int:
     """GET the digest page, then POST one choice per (client, role) row (approve, decline or later)."""
-    opener = urllib.request.build_opener()
-    opener.addheaders = [("User-Agent", "coach-demo-approver/1.0")]
-    with opener.open(link, timeout=30) as page:
-        html = page.read().decode("utf-8")
-    token = CSRF.search(html)
-    if token is None:
-        raise RuntimeError("the digest page has no form to submit")
-    fields = {"csrf_token": token.group(1)}
-    for index, client_id, role in DIGEST_ROW.findall(html):
-        choice = choices.get((client_id, role), "later")
-        fields[f"c{index}-decision"] = choice
-        if choice == "decline":
-            fields[f"c{index}-reason"] = DEMO_DECLINE_REASON
-    request = urllib.request.Request(  # noqa: S310 — an http(s) link matched by DIGEST_LINK in a digest email
-        link,
-        data=urllib.parse.urlencode(fields).encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "User-Agent": "coach-demo-approver/1.0",
-        },
-    )
-    try:
-        with opener.open(request, timeout=30) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
+
+    def fill(page: str) -> dict[str, str]:
+        fields = {"csrf_token": csrf_token(page, "digest")}
+        for index, client_id, role in DIGEST_ROW.findall(page):
+            choice = choices.get((client_id, role), "later")
+            fields[f"c{index}-decision"] = choice
+            if choice == "decline":
+                fields[f"c{index}-reason"] = DEMO_DECLINE_REASON
+        return fields
+
+    return submit(link, APPROVER_AGENT, fill)[0]
 
 
 def answer(link: str, decision: str, comment: str = "") -> int:
     """GET the confirmation page, then POST the form with its CSRF token; returns the POST's status."""
-    opener = urllib.request.build_opener()
-    opener.addheaders = [("User-Agent", "coach-demo-approver/1.0")]
-    with opener.open(link, timeout=30) as page:
-        html = page.read().decode("utf-8")
-    token = CSRF.search(html)
-    if token is None:
-        raise RuntimeError("the confirmation page has no form to submit")
-    fields = {"csrf_token": token.group(1), "decision": decision, "comment": comment}
-    if decision == "decline":  # a decline needs a reason: the demo approver's is "not relevant"
-        fields["reason"] = DEMO_DECLINE_REASON
-    form = urllib.parse.urlencode(fields).encode()
-    request = urllib.request.Request(  # noqa: S310 — an http(s) link matched by LINK in an approval email
-        link,
-        data=form,
-        method="POST",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "User-Agent": "coach-demo-approver/1.0",
-        },
-    )
-    try:
-        with opener.open(request, timeout=30) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
+
+    def fill(page: str) -> dict[str, str]:
+        fields = {"csrf_token": csrf_token(page, "confirmation"), "decision": decision, "comment": comment}
+        if decision == "decline":  # a decline needs a reason: the demo approver's is "not relevant"
+            fields["reason"] = DEMO_DECLINE_REASON
+        return fields
+
+    return submit(link, APPROVER_AGENT, fill)[0]
 
 
 class Inbox:

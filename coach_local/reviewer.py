@@ -4,25 +4,18 @@ says (`"clinical_review"` entry, docs/feeds.md "Clinical review")."""
 
 from __future__ import annotations
 
-import email
-import email.parser
-import email.policy
 import html
 import re
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from coach_local.approver import ApprovalEmail
+from coach_local.approver import ApprovalEmail, asked_in, csrf_token, linked_email, submit
 from coach_local.inputs import ReviewChoice
 from coach_local.runtime.answers import AnswerClock
-from coach_local.runtime.mailboxes import Mailboxes, is_kind
+from coach_local.runtime.mailboxes import Mailboxes
 
 LINK = re.compile(r"https?://[^\s\"'<>]+/r/[A-Za-z0-9_-]{20,}")
-CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 TEXTAREA = re.compile(r'<textarea id="(\w+)" name="\w+"[^>]*>(.*?)</textarea>', re.DOTALL)
 INPUT = re.compile(r'<input id="(\w+)" name="\w+" value="([^"]*)"')
 PROBLEMS = re.compile(r'<div class="status" role="alert" id="problems">(.*?)</div>', re.DOTALL)
@@ -31,31 +24,16 @@ FIELDS = ("ndcs", "effective_date", "alternatives", "summary")
 
 def read_review_email(raw: bytes) -> ApprovalEmail | None:
     """The review request in a raw message, or None for any other email."""
-    if not is_kind(raw, "clinical_review"):
-        return None
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    body = message.get_body(preferencelist=("plain",))
-    match = LINK.search(body.get_content() if body is not None else "")
-    if not match:
-        return None
-    return ApprovalEmail(
-        str(message.get("X-Coach-Campaign", "")).strip(),
-        str(message.get("X-Coach-Client", "")).strip(),
-        str(message.get("X-Coach-Role", "")).strip(),
-        str(message.get("X-Coach-Attempt", "0")).strip(),
-        str(message.get("X-Coach-Request", "ask")).strip(),
-        match.group(0),
-    )
+    found = linked_email(raw, "clinical_review", LINK)
+    return asked_in(*found) if found else None
 
 
 def page_form(page: str) -> dict[str, str]:
     """The review form's fields as the page fills them (the candidate, or what was typed before)."""
-    token = CSRF.search(page)
-    if token is None:
-        raise RuntimeError("the review page has no form to submit")
+    token = csrf_token(page, "review")
     fields = {name: html.unescape(value) for name, value in TEXTAREA.findall(page)}
     fields.update({name: html.unescape(value) for name, value in INPUT.findall(page)})
-    return {"csrf_token": token.group(1), **{name: fields.get(name, "") for name in FIELDS}}
+    return {"csrf_token": token, **{name: fields.get(name, "") for name in FIELDS}}
 
 
 def as_form_text(name: str, value: Any) -> str:
@@ -65,31 +43,19 @@ def as_form_text(name: str, value: Any) -> str:
 
 def review(link: str, choice: ReviewChoice) -> tuple[int, str]:
     """GET the review page, then POST its form with the choice and corrections; (status, refusal text if any)."""
-    opener = urllib.request.build_opener()
-    opener.addheaders = [("User-Agent", "coach-demo-pharmacist/1.0")]
-    with opener.open(link, timeout=30) as page:
-        form = page_form(page.read().decode("utf-8"))
-    decision = choice.get("decision", "confirm")
-    for name, value in (choice.get("fields") or {}).items():
-        form[name] = as_form_text(name, value)
-    form["decision"] = "dismiss" if decision == "dismiss" else "confirm"
-    form["comment"] = str(choice.get("comment", ""))
-    request = urllib.request.Request(  # noqa: S310 — an http(s) link matched by LINK in a review email
-        link,
-        data=urllib.parse.urlencode(form).encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "User-Agent": "coach-demo-pharmacist/1.0",
-        },
-    )
-    try:
-        with opener.open(request, timeout=30) as response:
-            return int(response.status), ""
-    except urllib.error.HTTPError as exc:
-        found = PROBLEMS.search(exc.read().decode("utf-8", "replace"))
-        text = re.sub(r"<[^>]+>", " ", found.group(1)) if found else ""
-        return int(exc.code), " ".join(html.unescape(text).split())
+
+    def fill(page: str) -> dict[str, str]:
+        form = page_form(page)
+        for name, value in (choice.get("fields") or {}).items():
+            form[name] = as_form_text(name, value)
+        form["decision"] = "dismiss" if choice.get("decision", "confirm") == "dismiss" else "confirm"
+        form["comment"] = str(choice.get("comment", ""))
+        return form
+
+    status, refusal = submit(link, "coach-demo-pharmacist/1.0", fill)
+    found = PROBLEMS.search(refusal)
+    text = re.sub(r"<[^>]+>", " ", found.group(1)) if found else ""
+    return status, " ".join(html.unescape(text).split())
 
 
 class ClinicalReviewer:
