@@ -112,18 +112,24 @@ def test_every_rule_is_one_athena_query_in_the_shared_sql(athena):
     assert not any("regexp_matches" in t or "'g')" in t for t in texts)  # nothing of DuckDB's dialect
 
 
-def test_counted_rows_become_problems_naming_table_and_column(athena):
+def problems_counted(athena, counts, elections=None):
+    """The lake check's problems when Athena counts `counts` rows for these (rule, table, column)s."""
     client, stub = athena
-    expect_rules(
-        stub,
+    expect_rules(stub, counts)
+    expect_clients_unload(stub)
+    return engine(client, clients_s3(elections)).lake_problems(ANNOUNCED)
+
+
+def test_counted_rows_become_problems_naming_table_and_column(athena):
+    problems = problems_counted(
+        athena,
         {
             ("enum", "claims", "claim_status"): 12,
             ("key", "members", "member_id"): 2,
             ("suspicious", "claims", "ndc"): 5,
         },
+        elections={"Recall": "sometimes"},
     )
-    expect_clients_unload(stub)
-    problems = engine(client, clients_s3({"Recall": "sometimes"})).lake_problems(ANNOUNCED)
     found = sorted((p.severity, p.where, p.column, p.rows) for p in problems)
     assert found == [
         ("error", "db.claims", "claim_status", 12),
@@ -136,17 +142,14 @@ def test_counted_rows_become_problems_naming_table_and_column(athena):
 def test_the_prescribers_tables_problems_are_found_on_aws_as_locally(athena):
     """A duplicated NPI refuses the lake (an error, as `coach lake check` says); invalid NPIs and prescribers
     without a usable address are warnings, counted."""
-    client, stub = athena
-    expect_rules(
-        stub,
+    problems = problems_counted(
+        athena,
         {
             ("key", "prescribers", "npi"): 4,
             ("npi", "prescribers", "npi"): 9,
             ("address", "prescribers", "address_line1"): 30,
         },
     )
-    expect_clients_unload(stub)
-    problems = engine(client, clients_s3()).lake_problems(ANNOUNCED)
     found = sorted((p.severity, p.where, p.column, p.rows) for p in problems)
     assert found == [
         ("error", "db.prescribers", "npi", 4),
