@@ -297,6 +297,10 @@ def run_campaigns(
         if errors:
             raise SystemExit("the auto-approver failed:\n  " + "\n  ".join(errors[:20]))
         runs = []
+        # a failed campaign names the function errors of the run (their type and message; never member data)
+        failures = "; ".join(
+            f"{name}: {kind}: {message}" for name, kind, message in runtime.registry.errors[:5]
+        )
         for event_id, cid in ids.items():
             execution = runtime.describe(cid)
             try:
@@ -309,7 +313,8 @@ def run_campaigns(
                     event_id,
                     cid,
                     finished[event_id].status,
-                    finished[event_id].error,
+                    finished[event_id].error
+                    and f"{finished[event_id].error} (function errors: {failures or 'none'})",
                     (stop - execution["startDate"]).total_seconds(),
                     report,
                 )

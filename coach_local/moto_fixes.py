@@ -18,7 +18,13 @@ everything a Query does after finding its candidates (sort, page, filter, projec
 moto 5.2.5: a conditional write (`attribute_not_exists(pk)`, `#f = :pending`) checks its condition and then writes,
 with nothing between the two held against another thread: two approval POSTs at once could both "win" the
 decision and call the workflow back twice, and two sends of one email could both claim the ledger. On AWS each
-conditional write is atomic. Here every DynamoDB write takes one lock (reads do not).
+conditional write is atomic. Here every DynamoDB write takes one lock.
+
+moto 5.2.5: a DynamoDB read walks moto's dictionaries (a Query the partition's items, an index Query or a Scan the
+whole table's) while another thread may write into them: the read fails with "RuntimeError: dictionary changed size
+during iteration", which a handler sees as an error of the call. Seen as one client of 25 campaigns at once failing
+its map item (tests/workflow/test_load.py). On AWS a read sees the table before or after a write. Here the reads
+(GetItem, BatchGetItem, Query, Scan, TransactGetItems) take the writes' lock, up to their answer being built.
 
 moto 5.2.5: a `.waitForTaskToken` task's token keeps answering after its task has ended: SendTaskSuccess on a token
 whose wait timed out succeeds (and nothing hears it). AWS answers `TaskTimedOut`, and an approval click after its
@@ -54,6 +60,7 @@ from typing import Any
 from moto.core.exceptions import AWSError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.stepfunctions.parser.api import HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
@@ -117,14 +124,16 @@ def _use_client_factory(factory: Any) -> None:
 
 
 _result_writer_lock = threading.Lock()
-_dynamodb_write_lock = threading.RLock()
+_dynamodb_lock = threading.RLock()
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 _original_writes = {name: getattr(DynamoDBBackend, name) for name in WRITES}
+READS = ("get_item", "batch_get_item", "query", "scan", "transact_get_items")  # DynamoHandler's actions
+_original_reads = {name: getattr(DynamoHandler, name) for name in READS}
 
 
 def _atomic(write: Any) -> Any:
-    def locked(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
-        with _dynamodb_write_lock:
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_lock:
             return write(self, *args, **kwargs)
 
     return locked
@@ -326,6 +335,8 @@ def install(answers: Any = None) -> None:
     Table.query = _query_one_partition  # type: ignore[method-assign]
     for name, write in _original_writes.items():
         setattr(DynamoDBBackend, name, _atomic(write))
+    for name, read in _original_reads.items():
+        setattr(DynamoHandler, name, _atomic(read))
     ResourceEvalS3._handle_put_object = staticmethod(_serialised_put_object)  # type: ignore[method-assign]
     StepFunctionsParserBackend.send_task_success = _send_task_success  # type: ignore[method-assign]
     StepFunctionsParserBackend.send_task_failure = _send_task_failure  # type: ignore[method-assign]
@@ -344,6 +355,8 @@ def uninstall() -> None:
     Table.query = _original_query  # type: ignore[method-assign]
     for name, write in _original_writes.items():
         setattr(DynamoDBBackend, name, write)
+    for name, read in _original_reads.items():
+        setattr(DynamoHandler, name, read)
     ResourceEvalS3._handle_put_object = staticmethod(_original_put_object)  # type: ignore[method-assign]
     StepFunctionsParserBackend.send_task_success = _original_send_task_success  # type: ignore[method-assign]
     StepFunctionsParserBackend.send_task_failure = _original_send_task_failure  # type: ignore[method-assign]

@@ -148,6 +148,83 @@ def test_a_conditional_write_is_atomic_between_threads(monkeypatch):
             moto_fixes.uninstall()
 
 
+def reads_during_writes(monkeypatch) -> list[str]:
+    """Queries of a partition while another thread writes into it; the errors the reads got. moto's read is slowed
+    as a busy machine slows it: a write can come in while it walks the partition."""
+    import threading
+
+    import moto.dynamodb.models.table as moto_table
+    from botocore.exceptions import ClientError
+
+    def slow_all_items(self):
+        found = []
+        for partition in self.items.values():
+            for n, item in enumerate(partition.values() if self.range_key_attr else [partition]):
+                found.append(item)
+                if n == 0:
+                    time.sleep(0.005)
+        return found
+
+    monkeypatch.setattr(moto_table.Table, "all_items", slow_all_items)
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="approvals",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    trail = {"pk": {"S": "campaign#c1"}}
+    for n in range(20):
+        dynamodb.put_item(TableName="approvals", Item={**trail, "sk": {"S": f"audit#{n:05d}"}})
+    reading, errors = threading.Event(), []
+
+    def write() -> None:  # another client's clicks add to the campaign's trail
+        writer = boto3.client("dynamodb")
+        for n in range(20, 2_000):  # bounded: every read answers the whole partition
+            if reading.is_set():
+                return
+            writer.put_item(TableName="approvals", Item={**trail, "sk": {"S": f"audit#{n:05d}"}})
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        for _ in range(30):
+            try:
+                dynamodb.query(
+                    TableName="approvals",
+                    KeyConditionExpression="pk = :pk",
+                    ExpressionAttributeValues={":pk": trail["pk"]},
+                    Limit=5,
+                )
+            except (ClientError, RuntimeError) as exc:  # moto's error reaches the caller as the call's
+                errors.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        reading.set()
+        thread.join()
+    return errors
+
+
+def test_a_read_never_sees_a_write_half_done(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        moto_fixes.install()
+        try:
+            assert reads_during_writes(monkeypatch) == []
+        finally:
+            moto_fixes.uninstall()
+
+
+def test_without_the_fix_a_read_fails_when_a_write_comes_in(monkeypatch):
+    """The test above can fail: without the read lock, moto's read breaks on the writes."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        errors = reads_during_writes(monkeypatch)
+    assert errors and all("dictionary changed size during iteration" in e for e in errors), errors[:3]
+
+
 TOKENS: list[str] = []
 
 
